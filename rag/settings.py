@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     auth: SecretStr | None = Field(default=None, description="'user:password' for the Gradio app.")
     max_upload_mb: float = 20.0
     max_file_mb: float = 50.0
+    lock_timeout: float = Field(default=600.0, description="Seconds an ingest waits for another to finish.")
 
     @cached_property
     def resolved_chroma_path(self) -> Path:

@@ -94,6 +94,7 @@ class Chunk:
     source: str = ""
     source_hash: str = ""
     tokens: int = 0
+    n_pairs: int = 0
 
     @property
     def record_key(self) -> str:
@@ -112,10 +113,14 @@ class Chunk:
 
     @property
     def content_hash(self) -> str:
-        """Hash of everything stored for this chunk except its source path, so a moved file is unchanged."""
+        """Hash of what is stored for this chunk, its source path aside, so a moved file is unchanged."""
         meta = self.to_metadata()
         meta.pop("source", None)
         meta.pop("content_hash", None)
+        # A record's file hash lives on its record chunk only, so editing one answer rewrites that
+        # answer's chunk and the record chunk, not every chunk of the record.
+        if self.kind != "record":
+            meta.pop("source_hash", None)
         blob = json.dumps([self.text, meta], ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 

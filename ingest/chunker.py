@@ -1,0 +1,138 @@
+"""Records to chunks: one per Q&A pair (split on sentences when over the model's limit), plus the
+record's metadata and its opening presentation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from rag.errors import ParseError
+from rag.tokens import count_tokens as llm_tokens
+from rag.types import Chunk, Record
+
+TokenCounter = Callable[[str], int]
+
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;\n])")
+# The e5 tokenizer counts special tokens and the "passage: " prefix; keep a little slack for them.
+_SLACK = 4
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of ``text``, each keeping its closing punctuation or newline, so that joining them gives ``text``."""
+    return [s for s in _SENTENCE_END.split(text) if s]
+
+
+def _header(record: Record) -> str:
+    # A short context line helps both dense and lexical search match company and date words.
+    name = record.short_name or record.company
+    when = record.dates[0].isoformat() if record.dates else record.date_text
+    return " ".join(x for x in (name, record.record, when) if x)
+
+
+def _pieces(fixed: str, sentences: list[str], count: TokenCounter, limit: int) -> list[str]:
+    """Greedy packing of ``sentences`` after ``fixed`` so that each piece's text fits ``limit`` tokens."""
+    budget = limit - count(fixed) - _SLACK
+    if budget < 16:
+        raise ValueError(f"leaves no room for answer text within the model's {limit} tokens")
+    parts: list[str] = []
+    current: list[str] = []
+    for sentence in sentences:
+        candidate = "".join([*current, sentence])
+        if current and count(candidate) > budget:
+            parts.append("".join(current))
+            current = [sentence]
+        else:
+            current.append(sentence)
+        # A single sentence over budget is cut by characters: rare, but a pair must never be dropped.
+        while count("".join(current)) > budget and len(current) == 1 and len(current[0]) > 1:
+            text = current[0]
+            cut = max(1, len(text) * budget // max(count(text), 1) - 1)
+            parts.append(text[:cut])
+            current = [text[cut:]]
+    if current:
+        parts.append("".join(current))
+    return parts
+
+
+def chunk_record(record: Record, count: TokenCounter, max_tokens: int) -> list[Chunk]:
+    """All chunks of ``record``; ``count`` is the embedding model's own token counter."""
+    header = _header(record)
+    base = {
+        "company": record.company,
+        "short_name": record.short_name,
+        "stock_code": record.stock_code,
+        "record": record.record,
+        "date": record.dates[0].isoformat() if record.dates else "",
+        "date_end": record.dates[-1].isoformat() if record.dates else "",
+        "activity_type": "、".join(record.activity_types),
+        "source": record.source,
+        "source_hash": record.source_hash,
+    }
+    prefix = f"{record.company_key}:{record.record}"
+    chunks = [_record_chunk(record, prefix, base)]
+
+    if record.intro.strip():
+        fixed = f"{header} 开场介绍\n"
+        for i, piece in enumerate(_pieces(fixed, split_sentences(record.intro), count, max_tokens)):
+            chunks.append(
+                Chunk(
+                    id=f"{prefix}:intro:p{i}",
+                    kind="intro",
+                    text=fixed + piece,
+                    answer_text=piece,
+                    part=i,
+                    **base,
+                )
+            )
+        _number_parts([c for c in chunks if c.kind == "intro"])
+
+    for pair in record.pairs:
+        fixed = f"{header}\n问：{pair.question}\n答："
+        whole = fixed + pair.answer
+        if count(whole) + _SLACK <= max_tokens:
+            answers = [pair.answer]
+        else:
+            try:
+                answers = _pieces(fixed, split_sentences(pair.answer), count, max_tokens)
+            except ValueError as e:
+                raise ParseError(record.source, f"question {pair.index} is too long: it {e}") from e
+        group = [
+            Chunk(
+                id=f"{prefix}:q{pair.index}:p{i}",
+                kind="qa",
+                text=fixed + answer,
+                question=pair.index,
+                part=i,
+                question_text=pair.question,
+                answer_text=answer,
+                **base,
+            )
+            for i, answer in enumerate(answers)
+        ]
+        _number_parts(group)
+        chunks.extend(group)
+
+    for chunk in chunks:
+        chunk.tokens = llm_tokens(chunk.text)
+    return chunks
+
+
+def _number_parts(group: list[Chunk]) -> None:
+    for chunk in group:
+        chunk.n_parts = len(group)
+
+
+def _record_chunk(record: Record, prefix: str, base: dict) -> Chunk:
+    lines = [
+        f"{record.company}（{record.stock_code}）" if record.stock_code else record.company,
+        f"投资者关系活动记录表 编号：{record.record}",
+        f"活动类别：{'、'.join(record.activity_types)}" if record.activity_types else "",
+        f"时间：{record.date_text}" if record.date_text else "",
+        f"地点：{record.place}" if record.place else "",
+        f"参与单位名称及人员姓名：{record.participants}" if record.participants else "",
+        f"上市公司接待人员姓名：{record.receptionists}" if record.receptionists else "",
+        f"日期：{record.release_date.isoformat()}" if record.release_date else "",
+        f"问答：{len(record.pairs)}个问题",
+    ]
+    text = "\n".join(line for line in lines if line)
+    return Chunk(id=f"{prefix}:meta", kind="record", text=text, n_pairs=len(record.pairs), **base)

@@ -1,0 +1,250 @@
+"""Files to indexed chunks: discover, parse, chunk, diff against the store, embed what changed, write."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+from filelock import Timeout as LockTimeout
+
+from ingest.chunker import chunk_record
+from ingest.parser import parse_file
+from rag.errors import ConflictError, IrchatError, LockError, ParseError
+from rag.index import Index
+from rag.types import Chunk, Record
+
+SUPPORTED_SUFFIXES = (".txt", ".docx", ".pdf")
+
+
+@dataclass
+class FileError:
+    """A file that could not be ingested (or a warning about one), with what is wrong."""
+
+    file: str
+    error: str
+
+
+@dataclass
+class IngestReport:
+    """Counts of one ingest run; ``errors`` lists the files that were skipped."""
+
+    files: int = 0
+    records: int = 0
+    pairs: int = 0
+    chunks_added: int = 0
+    chunks_updated: int = 0
+    chunks_unchanged: int = 0
+    chunks_removed: int = 0
+    errors: list[FileError] = field(default_factory=list)
+    warnings: list[FileError] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``irchat ingest --json`` shape."""
+        return asdict(self)
+
+
+def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileError]]:
+    """Record files under ``paths`` (folders recursively, hidden entries skipped), each once, in order."""
+    found: list[Path] = []
+    errors: list[FileError] = []
+    seen: set[Path] = set()
+
+    def add(p: Path) -> None:
+        try:
+            real = p.resolve(strict=True)
+        except (OSError, RuntimeError) as e:  # RuntimeError: symlink loop on older Pythons
+            errors.append(FileError(str(p), f"cannot be read: {e.strerror if isinstance(e, OSError) else e}"))
+            return
+        if real not in seen:
+            seen.add(real)
+            found.append(p)
+
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            # followlinks=False: a symlinked folder pointing at its parent would otherwise never end.
+            for root, dirs, files in os.walk(path, followlinks=False):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if not name.startswith(".") and name.lower().endswith(SUPPORTED_SUFFIXES):
+                        add(Path(root) / name)
+        elif path.exists() or path.is_symlink():
+            if path.suffix.lower() in SUPPORTED_SUFFIXES:
+                add(path)
+            else:
+                errors.append(
+                    FileError(str(path), f"unsupported file type {path.suffix!r}: expected .txt, .docx or .pdf")
+                )
+        else:
+            errors.append(FileError(str(path), "no such file or folder"))
+    return found, errors
+
+
+@dataclass
+class _Diff:
+    to_write: list[Chunk]
+    stale: list[str]
+    added: int
+    updated: int
+    unchanged: int
+
+
+class Ingestor:
+    """Indexes record files into the store and keeps the lexical index in step; safe to re-run."""
+
+    def __init__(self, index: Index):
+        self.index = index
+        self.settings = index.settings
+
+    def ingest(
+        self,
+        paths: Sequence[str | Path],
+        company: str | None = None,
+        on_file: Callable[[Path], None] | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders; a failing file is reported and the batch goes on."""
+        files, errors = discover(paths)
+        report = IngestReport(files=len(files), errors=list(errors))
+        lock_path = self.settings.data_dir / "ingest.lock"
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(lock_path, timeout=self.settings.lock_timeout)
+        try:
+            lock.acquire()
+        except LockTimeout as e:
+            raise LockError(
+                f"another ingest holds {lock_path} (waited {self.settings.lock_timeout:g} s); "
+                "wait for it to finish, or raise IRCHAT_LOCK_TIMEOUT"
+            ) from e
+        try:
+            if files:
+                self.index.check_embedder()
+            parsed: list[Record] = []
+            for path in files:
+                try:
+                    parsed.append(self._parse(path, company))
+                except IrchatError as e:
+                    report.errors.append(FileError(str(path), _reason(e)))
+            self._adopt_company_names(parsed, company)
+            batch_keys: dict[str, str] = {}
+            for record in parsed:
+                path = Path(record.source)
+                if on_file:
+                    on_file(path)
+                try:
+                    self._ingest_record(record, batch_keys, report)
+                except IrchatError as e:
+                    report.errors.append(FileError(str(path), _reason(e)))
+            if report.chunks_added or report.chunks_updated or report.chunks_removed:
+                self.index.sync_lexical()
+            else:
+                self.index.ensure_lexical()
+        finally:
+            lock.release()
+        return report
+
+    def _parse(self, path: Path, company: str | None) -> Record:
+        limit = self.settings.max_file_mb * 1024 * 1024
+        size = path.stat().st_size
+        if size > limit:
+            raise ParseError(
+                path, f"file is {size / 1048576:.1f} MiB, over the {self.settings.max_file_mb:g} MiB limit"
+            )
+        return parse_file(path, company=company)
+
+    def _adopt_company_names(self, records: list[Record], company: str | None) -> None:
+        """A record that prints no company name takes the name its company's other records print."""
+        if company:
+            return
+        known = {r.stock_code: r for r in records if r.stock_code and not _name_from_folder(r)}
+        for record in records:
+            if not record.stock_code or not _name_from_folder(record):
+                continue
+            donor = known.get(record.stock_code)
+            if donor is None:
+                stored = self.index.store.get(where={"kind": "record", "stock_code": record.stock_code})
+                donor_chunk = next((c for c in stored if c.company != record.company), None)
+                if donor_chunk is None:
+                    continue
+                record.company, record.short_name = donor_chunk.company, donor_chunk.short_name
+            else:
+                record.company, record.short_name = donor.company, donor.short_name
+
+    def _ingest_record(self, record: Record, batch_keys: dict[str, str], report: IngestReport) -> None:
+        path = Path(record.source)
+        self._check_conflict(record, batch_keys)
+        for warning in record.warnings:
+            report.warnings.append(FileError(str(path), warning))
+        chunks = chunk_record(record, self.index.embedder.count_tokens, self.index.embedder.max_tokens)
+        diff = self._diff(record, chunks)
+        if diff.to_write:
+            vectors = self.index.embedder.embed_passages([c.text for c in diff.to_write])
+            self.index.store.upsert(diff.to_write, vectors)
+        # Stale parts go only after the new ones are in: a crash in between leaves extra, never missing, chunks.
+        if diff.stale:
+            self.index.store.delete(diff.stale)
+        report.records += 1
+        report.pairs += len(record.pairs)
+        report.chunks_added += diff.added
+        report.chunks_updated += diff.updated
+        report.chunks_unchanged += diff.unchanged
+        report.chunks_removed += len(diff.stale)
+
+    def _check_conflict(self, record: Record, batch_keys: dict[str, str]) -> None:
+        other = batch_keys.get(record.key)
+        if other is not None and other != record.source:
+            raise ConflictError(
+                f"record {record.record} of {record.short_name or record.company} is also in {other}: "
+                "the same company and record number in two files"
+            )
+        batch_keys[record.key] = record.source
+        existing = self.index.store.get(ids=[f"{record.company_key}:{record.record}:meta"])
+        for old in existing:
+            if old.source != record.source and old.source_hash != record.source_hash:
+                raise ConflictError(
+                    f"record {record.record} of {record.short_name or record.company} is already indexed "
+                    f"from {old.source}: the same company and record number in two different files "
+                    f"(remove it first with `irchat remove {record.company_key} {record.record}`)"
+                )
+
+    def _diff(self, record: Record, chunks: list[Chunk]) -> _Diff:
+        old = self.index.store.hashes(where={"record_key": record.key})
+        to_write: list[Chunk] = []
+        added = updated = unchanged = 0
+        for chunk in chunks:
+            previous = old.get(chunk.id)
+            if previous is None:
+                added += 1
+                to_write.append(chunk)
+            elif previous != chunk.content_hash:
+                updated += 1
+                to_write.append(chunk)
+            else:
+                unchanged += 1
+        new_ids = {c.id for c in chunks}
+        stale = sorted(i for i in old if i not in new_ids)
+        return _Diff(to_write, stale, added, updated, unchanged)
+
+    def remove(self, company_key: str, record: str) -> int:
+        """Delete every chunk of one record; returns how many were removed."""
+        ids = list(self.index.store.hashes(where={"record_key": f"{company_key}/{record}"}))
+        if ids:
+            self.index.store.delete(ids)
+            self.index.sync_lexical()
+        return len(ids)
+
+
+def _name_from_folder(record: Record) -> bool:
+    """True when the parser fell back to the folder's slug (e.g. ``haitian`` of ``haitian-688787/``)."""
+    folder = Path(record.source).parent.name
+    return bool(record.stock_code) and folder.lower() == f"{record.company}-{record.stock_code}".lower()
+
+
+def _reason(error: IrchatError) -> str:
+    if isinstance(error, ParseError):
+        where = f"page {error.page}: " if error.page else f"line {error.line}: " if error.line else ""
+        return where + error.reason
+    return str(error)

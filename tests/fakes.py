@@ -1,0 +1,40 @@
+"""Small deterministic stand-ins for slow parts, for tests of the parts around them."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+
+
+class HashEmbedder:
+    """Bag of character bigrams hashed into 64 dimensions: similar texts get similar vectors, instantly."""
+
+    name = "test-hash-embedder"
+    dim = 64
+    max_tokens = 512
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.texts_embedded = 0
+
+    def _vec(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        for a, b in itertools.pairwise(text):
+            h = int.from_bytes(hashlib.blake2b((a + b).encode(), digest_size=4).digest(), "little")
+            v[h % self.dim] += 1.0
+        n = np.linalg.norm(v)
+        return v / n if n else v + 1 / np.sqrt(self.dim)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        self.texts_embedded += len(texts)
+        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vec(text)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 2 + 2

@@ -1,0 +1,216 @@
+"""Readers: encodings, .docx order, PDF text and layout clean-up, and the bad inputs each must refuse."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from ingest.readers import decode_text, read_document
+from rag.errors import ParseError
+from tests.ingest.conftest import (
+    require_record,
+    write_docx,
+    write_encrypted_pdf,
+    write_pdf,
+    write_scanned_pdf,
+)
+
+FORM = (
+    "测试科技股份有限公司\n投资者关系活动记录表\n编号：2024-001\n"
+    "\t投资者关系活动类别\n\t√特定对象调研 □分析师会议\n\n"
+    "\t参与单位名称及人员姓名\n\t甲基金 张三\n乙证券 李四\n\n"
+    "\t时间\n\t2024年9月4日\n\n"
+    "\t投资者关系活动主要内容介绍\n\t1、公司今年的收入增长来自哪里？\n主要来自海外市场，同比增长50%。\n"
+    "2、毛利率为何提升？\n产品结构优化。\n\n"
+    "\t日期\n\t2024年9月6日\n"
+)
+
+
+# --------------------------------------------------------------------------------------------- text
+
+
+def test_utf8_bom_and_gbk_decode_to_the_same_text() -> None:
+    assert decode_text(FORM.encode("utf-8")) == FORM
+    assert decode_text(b"\xef\xbb\xbf" + FORM.encode("utf-8")) == FORM
+    assert decode_text(FORM.encode("gbk")) == FORM
+    assert decode_text(FORM.encode("gb18030")) == FORM
+    assert decode_text(FORM.encode("utf-16")) == FORM
+
+
+def test_big5_and_slightly_broken_utf8() -> None:
+    traditional = "公司投資者關係活動記錄表\n編號：2024-001\n問：公司今年的發展如何？\n答：我們的業務穩定成長。\n"
+    assert decode_text(traditional.encode("big5")) == traditional
+    long_text = FORM * 20
+    broken = long_text.encode("utf-8")[:-2]  # cut inside the last character
+    assert decode_text(broken).startswith(FORM)
+
+
+def test_binary_bytes_are_refused(tmp_path: Path) -> None:
+    p = tmp_path / "record.txt"
+    p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + os.urandom(2048))
+    with pytest.raises(ParseError) as e:
+        read_document(p)
+    assert "binary" in e.value.reason
+    assert e.value.file == str(p)
+
+
+def test_control_characters_without_nul_are_refused(tmp_path: Path) -> None:
+    p = tmp_path / "record.txt"
+    p.write_bytes(bytes(range(1, 9)) * 300)
+    with pytest.raises(ParseError, match="binary"):
+        read_document(p)
+
+
+def test_empty_and_blank_files_are_refused(tmp_path: Path) -> None:
+    for name, data in (("a.txt", b""), ("b.txt", b" \n\t\r\n"), ("c.pdf", b""), ("d.docx", b"")):
+        p = tmp_path / name
+        p.write_bytes(data)
+        with pytest.raises(ParseError, match="empty file"):
+            read_document(p)
+
+
+def test_unsupported_suffix_and_missing_file(tmp_path: Path) -> None:
+    p = tmp_path / "r.doc"
+    p.write_bytes(b"x")
+    with pytest.raises(ParseError, match=r"unsupported file type '\.doc'"):
+        read_document(p)
+    with pytest.raises(ParseError, match="cannot read file"):
+        read_document(tmp_path / "missing.txt")
+
+
+def test_txt_lines_keep_tab_cells() -> None:
+    path = require_record("haitian-688787/haitian-2024-013.txt")
+    doc = read_document(path)
+    assert doc.kind == "txt"
+    assert "\t会议时间" in doc.lines
+    assert len(doc.sha256) == 64
+
+
+# --------------------------------------------------------------------------------------------- docx
+
+
+def test_docx_reads_paragraphs_and_table_rows_in_order(tmp_path: Path) -> None:
+    doc = read_document(write_docx(FORM, tmp_path / "r.docx"))
+    assert doc.kind == "docx"
+    lines = doc.lines
+    assert lines[:3] == ["测试科技股份有限公司", "投资者关系活动记录表", "编号：2024-001"]
+    i = lines.index("\t参与单位名称及人员姓名")
+    assert lines[i + 1 : i + 3] == ["\t甲基金 张三", "乙证券 李四"]
+    assert lines.index("\t时间") < lines.index("\t投资者关系活动主要内容介绍") < lines.index("\t日期")
+
+
+def test_docx_word_list_numbers_are_kept(tmp_path: Path) -> None:
+    path = write_docx(FORM, tmp_path / "r.docx", auto_number=True)
+    import docx
+
+    texts = [p.text for c in docx.Document(str(path)).tables[0].columns[1].cells for p in c.paragraphs]
+    assert "公司今年的收入增长来自哪里？" in texts  # the number is Word's, not in the text
+    lines = read_document(path).lines
+    assert "\t1、公司今年的收入增长来自哪里？" in lines
+    assert "2、毛利率为何提升？" in lines
+
+
+def test_word_number_formats() -> None:
+    from ingest.readers import _format_number
+
+    assert [_format_number(n, "chineseCounting") for n in (1, 10, 11, 20, 23)] == [
+        "一",
+        "十",
+        "十一",
+        "二十",
+        "二十三",
+    ]
+    assert _format_number(3, "decimalEnclosedCircle") == "③"
+    assert _format_number(4, "upperRoman") == "IV" and _format_number(2, "lowerLetter") == "b"
+    assert _format_number(12, "decimal") == "12"
+
+
+def test_truncated_docx_is_refused(tmp_path: Path) -> None:
+    full = write_docx(FORM, tmp_path / "full.docx").read_bytes()
+    p = tmp_path / "cut.docx"
+    p.write_bytes(full[: len(full) // 2])
+    with pytest.raises(ParseError, match=r"not a readable \.docx") as e:
+        read_document(p)
+    assert e.value.file == str(p)
+
+
+def test_docx_that_is_a_zip_of_something_else_is_refused(tmp_path: Path) -> None:
+    p = tmp_path / "other.docx"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("hello.txt", "not word")
+    with pytest.raises(ParseError, match=r"\.docx"):
+        read_document(p)
+
+
+# --------------------------------------------------------------------------------------------- pdf
+
+
+def test_pdf_text_comes_back_in_chinese(tmp_path: Path) -> None:
+    p = write_pdf(FORM, tmp_path / "r.pdf")
+    doc = read_document(p)
+    assert doc.kind == "pdf"
+    assert "编号：2024-001" in doc.lines
+    assert "\t1、公司今年的收入增长来自哪里？" in doc.lines
+    # the builder's font is extractable by pdfplumber too, which other tools may use
+    import pdfplumber
+
+    with pdfplumber.open(p) as pdf:
+        assert "投资者关系活动记录表" in (pdf.pages[0].extract_text() or "")
+
+
+def test_pdf_page_numbers_running_header_and_split_rows(tmp_path: Path) -> None:
+    answer = "这是一段很长的回答，用来把表格撑到下一页。" * 120
+    text = FORM.replace("主要来自海外市场，同比增长50%。", answer)
+    doc = read_document(write_pdf(text, tmp_path / "r.pdf", running_header="证券代码：123456 证券简称：测试"))
+    assert max(p for p in doc.pages if p) >= 2
+    assert doc.lines.count("证券代码：123456 证券简称：测试") == 1  # kept once, as the record's header
+    assert not any(line.strip().isdigit() for line in doc.lines)  # page numbers gone
+    # the body row continues over the page break: one cell, the long answer one paragraph
+    assert doc.lines.count("\t投资者关系活动主要内容介绍") == 1
+    assert answer in doc.lines
+
+
+def test_pdf_long_label_wraps_back_into_one_label(tmp_path: Path) -> None:
+    doc = read_document(write_pdf(FORM, tmp_path / "r.pdf"))
+    assert "\t参与单位名称及人员姓名" in doc.lines
+    assert "\t投资者关系活动主要内容介绍" in doc.lines
+
+
+def test_pdf_without_table_rules_is_read_as_lines(tmp_path: Path) -> None:
+    doc = read_document(write_pdf(FORM, tmp_path / "r.pdf", table=False))
+    assert "1、公司今年的收入增长来自哪里？" in doc.lines
+    assert "投资者关系活动主要内容介绍" in doc.lines
+
+
+def test_pdf_without_text_layer_looks_scanned(tmp_path: Path) -> None:
+    p = write_scanned_pdf(tmp_path / "scan.pdf")
+    with pytest.raises(ParseError, match="looks scanned: no text layer on any page; OCR it first") as e:
+        read_document(p)
+    assert e.value.page == 1
+
+
+def test_encrypted_pdf_is_refused(tmp_path: Path) -> None:
+    p = write_encrypted_pdf(FORM, tmp_path / "locked.pdf")
+    with pytest.raises(ParseError, match="encrypted PDF"):
+        read_document(p)
+
+
+def test_corrupt_pdf_is_refused(tmp_path: Path) -> None:
+    p = tmp_path / "broken.pdf"
+    p.write_bytes(b"%PDF-1.4\n" + os.urandom(500))
+    with pytest.raises(ParseError, match="PDF"):
+        read_document(p)
+
+
+def test_hikvision_form_rows_are_rebuilt() -> None:
+    path = require_record("hikvision-002415/海康威视：2024年8月17日投资者关系活动记录表.pdf")
+    lines = read_document(path).lines
+    for label in ("投资者关系活动类别", "参与单位名称及人员姓名", "时间", "地点", "上市公司接待人员姓名"):
+        assert "\t" + label in lines
+    # letter-spaced and wrapped label cells come back whole, not interleaved with the content
+    assert "\t投资者关系活动主要内容介绍" in lines
+    assert not any(line.strip() in ("投资者关系", "活动类别", "介绍", "投 资 者 关 系") for line in lines)
+    assert "\t2024年8月17日" in lines  # no spaces from Word's CJK/Latin autospace

@@ -1,0 +1,145 @@
+"""The ``irchat`` command line: ingest, list records, and (with --json) the same data for scripts."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from rag.errors import IrchatError
+from rag.index import Index
+from rag.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Cited answers over investor-relations records.")
+err = Console(stderr=True)
+out = Console()
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def _index() -> Index:
+    return Index(Settings())
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Record files (.txt, .docx, .pdf) or folders (recursive).")],
+    company: Annotated[str | None, typer.Option(help="Company name when the records do not print one.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Parse, chunk and index records; unchanged files write nothing. Exit code 1 if any file failed."""
+    from ingest.pipeline import Ingestor, discover
+
+    index = _index()
+    files, _ = discover(paths)
+    with Progress(
+        TextColumn("[bold]ingest"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=err,
+        transient=True,
+        disable=as_json or not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("", total=len(files))
+
+        def step(path: Path) -> None:
+            progress.update(task, advance=1, description=path.name)
+
+        try:
+            report = Ingestor(index).ingest(paths, company=company, on_file=step)
+        except IrchatError as e:
+            err.print(f"[red]error:[/red] {e}")
+            raise typer.Exit(2) from e
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        for e in report.errors:
+            err.print(f"[red]error:[/red] {e.file}: {e.error}")
+        for w in report.warnings:
+            err.print(f"[yellow]warning:[/yellow] {w.file}: {w.error}")
+        out.print(
+            f"{report.files} files, {report.records} records, {report.pairs} Q&A pairs; chunks: "
+            f"{report.chunks_added} added, {report.chunks_updated} updated, "
+            f"{report.chunks_unchanged} unchanged, {report.chunks_removed} removed; {len(report.errors)} errors"
+        )
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def records(as_json: JsonFlag = False) -> None:
+    """List the indexed records: company, stock code, record, dates, pairs, source file."""
+    try:
+        rows = _index().records()
+    except IrchatError as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    data = [
+        {
+            "company": c.short_name or c.company,
+            "company_full": c.company,
+            "stock_code": c.stock_code,
+            "record": c.record,
+            "date": c.date,
+            "date_end": c.date_end,
+            "activity_type": c.activity_type,
+            "pairs": c.n_pairs,
+            "source": c.source,
+        }
+        for c in rows
+    ]
+    if as_json:
+        _print_json(data)
+        return
+    table = Table(title=f"{len(data)} records indexed")
+    for col in ("company", "stock code", "record", "dates", "type", "pairs", "source"):
+        table.add_column(col)
+    for d in data:
+        dates = d["date"] if d["date"] == d["date_end"] else f"{d['date']} – {d['date_end']}"
+        table.add_row(
+            d["company"],
+            d["stock_code"],
+            d["record"],
+            dates,
+            d["activity_type"],
+            str(d["pairs"]),
+            Path(d["source"]).name,
+        )
+    out.print(table)
+
+
+@app.command()
+def remove(
+    company: Annotated[str, typer.Argument(help="Stock code (or name when the record has no code).")],
+    record: Annotated[str, typer.Argument(help="Record number as printed, e.g. 2024-013.")],
+) -> None:
+    """Delete one record's chunks from the index."""
+    from ingest.pipeline import Ingestor
+
+    n = Ingestor(_index()).remove(company, record)
+    out.print(f"removed {n} chunks")
+    if not n:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()
