@@ -156,6 +156,8 @@ class Hit:
     chunk: Chunk
     score: float
     ranks: dict[str, int] = field(default_factory=dict)
+    similarity: float | None = None
+    """Cosine similarity of query and chunk when the dense retriever saw it (used to decide abstention)."""
 
 
 @dataclass

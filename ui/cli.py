@@ -135,6 +135,108 @@ def remove(
         raise typer.Exit(1)
 
 
+def _filters(company: str | None, record: str | None, date_from: str | None, date_to: str | None) -> dict:
+    return {
+        k: v for k, v in {"company": company, "record": record, "date_from": date_from, "date_to": date_to}.items() if v
+    }
+
+
+CompanyOpt = Annotated[str | None, typer.Option(help="Company name, short name or stock code.")]
+RecordOpt = Annotated[str | None, typer.Option(help="Record number, e.g. 2024-013.")]
+FromOpt = Annotated[str | None, typer.Option("--from", help="Meetings on or after this date (YYYY-MM-DD).")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="Meetings on or before this date (YYYY-MM-DD).")]
+
+
+def _assistant():
+    from rag.assistant import Assistant
+
+    return Assistant(index=_index())
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for, in Chinese or English.")],
+    k: Annotated[int, typer.Option("-k", help="Number of hits.")] = 10,
+    company: CompanyOpt = None,
+    record: RecordOpt = None,
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Hybrid search (dense + BM25) over the indexed Q&A pairs; prints passages with their citations."""
+    from rag.serialize import hit_to_dict
+
+    try:
+        assistant = _assistant()
+        hits = assistant.search(query, k, _filters(company, record, date_from, date_to))
+        with_company = assistant.with_company
+    except (IrchatError, ValueError) as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    rows = [hit_to_dict(h, with_company) for h in hits]
+    if as_json:
+        _print_json({"query": query, "hits": rows})
+        return
+    for i, row in enumerate(rows, 1):
+        out.print(f"[bold]{i}. {row['citation']}[/bold]  {row['date']}  score {row['score']:.4f}")
+        if row["question_text"]:
+            out.print(f"   [cyan]{row['question_text']}[/cyan]")
+        text = row["text"].replace("\n", " ")
+        out.print(f"   {text[:300]}{'…' if len(text) > 300 else ''}")
+
+
+def _print_answer(answer, with_company: bool) -> None:
+    out.print(answer.text)
+    if answer.notice:
+        err.print(f"[yellow]note:[/yellow] {answer.notice}")
+    if answer.citations:
+        out.print(
+            "[dim]sources: " + " ".join(c.key(with_company) for c in answer.citations) + f" ({answer.mode})[/dim]"
+        )
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="The question; omit it for an interactive session.")] = None,
+    company: CompanyOpt = None,
+    record: RecordOpt = None,
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """A short answer in the question's language, every claim cited as [record Qn]."""
+    from rag.serialize import answer_to_dict
+
+    filters = _filters(company, record, date_from, date_to)
+    try:
+        assistant = _assistant()
+        if question is not None:
+            answer = assistant.ask(question, filters=filters)
+            if as_json:
+                _print_json(answer_to_dict(answer, assistant.with_company))
+            else:
+                _print_answer(answer, assistant.with_company)
+            return
+        if as_json:
+            err.print("[red]error:[/red] --json needs a question")
+            raise typer.Exit(2)
+        history: list[dict[str, str]] = []
+        out.print(f"irchat ({assistant.mode} mode) — ask in Chinese or English; an empty line or Ctrl-D quits.")
+        while True:
+            try:
+                line = input("? ").strip()
+            except EOFError:
+                break
+            if not line:
+                break
+            answer = assistant.ask(line, history=history, filters=filters)
+            _print_answer(answer, assistant.with_company)
+            history += [{"role": "user", "content": line}, {"role": "assistant", "content": answer.text}]
+    except (IrchatError, ValueError) as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+
+
 def main() -> None:
     """Console-script entry point."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -1,0 +1,179 @@
+"""Hybrid retrieval: dense search in the vector store plus BM25 beside it, fused by reciprocal rank fusion."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from rag.companies import Company, CompanyDirectory
+from rag.glossary import Glossary, default_glossary
+from rag.index import Index
+from rag.lang import detect_language
+from rag.types import Chunk, Hit
+
+Mode = Literal["hybrid", "dense", "bm25"]
+FILTER_KEYS = ("company", "record", "date_from", "date_to", "activity_type", "kind")
+
+
+@dataclass
+class Query:
+    """A query as the retriever runs it: the text, its language, what the lexical side searches for, and
+    the store filter it resolved to."""
+
+    text: str
+    lang: str
+    lexical_text: str
+    where: dict[str, Any]
+    activity_type: str | None
+    companies: list[Company]
+
+
+class HybridRetriever:
+    """Dense + BM25 with RRF; English queries also search the glossary's Chinese renderings lexically.
+
+    ``mode`` picks dense only, BM25 only or both (the evals compare them); the lexical index lives beside
+    the store so a deployment on distributed Chroma could move hybrid search server-side behind this class.
+    """
+
+    def __init__(
+        self,
+        index: Index,
+        *,
+        mode: Mode = "hybrid",
+        glossary: Glossary | Literal["default"] | None = "default",
+        rrf_k: int = 60,
+        candidates: int = 50,
+    ):
+        self.index = index
+        self.mode = mode
+        self.glossary = default_glossary() if glossary == "default" else glossary
+        self.rrf_k = rrf_k
+        self.candidates = candidates
+        self._lock = threading.Lock()
+        self._directory: CompanyDirectory | None = None
+        self._directory_size = -1
+
+    # -- companies -----------------------------------------------------------------------------------
+
+    def companies(self) -> CompanyDirectory:
+        """The indexed companies, refreshed when the number of stored chunks changes."""
+        size = self.index.store.count()
+        with self._lock:
+            if self._directory is None or size != self._directory_size:
+                self._directory = CompanyDirectory.from_records(self.index.records())
+                self._directory_size = size
+            return self._directory
+
+    # -- query preparation ---------------------------------------------------------------------------
+
+    def prepare(self, text: str, filters: dict[str, Any] | None = None) -> Query:
+        """Resolve filters and company mentions, and build the lexical query text."""
+        filters = {k: v for k, v in (filters or {}).items() if v not in (None, "", [])}
+        unknown = set(filters) - set(FILTER_KEYS)
+        if unknown:
+            raise ValueError(f"unknown filter(s) {sorted(unknown)}; expected some of {list(FILTER_KEYS)}")
+        directory = self.companies()
+        companies: list[Company] = []
+        if "company" in filters:
+            wanted = filters["company"]
+            for name in [wanted] if isinstance(wanted, str) else list(wanted):
+                company = directory.resolve(str(name))
+                if company is None:
+                    raise ValueError(f"no indexed company is called {name!r}; see `irchat records`")
+                companies.append(company)
+        else:
+            companies = directory.mentioned(text)
+
+        where: dict[str, Any] = {}
+        if companies:
+            codes = [c.stock_code for c in companies if c.stock_code]
+            names = [c.name for c in companies if not c.stock_code]
+            if codes and not names:
+                where["stock_code"] = codes
+            elif names and not codes:
+                where["company"] = names
+            else:
+                where["$or"] = [{"stock_code": {"$in": codes}}, {"company": {"$in": names}}]
+        for key in ("record", "date_from", "date_to", "kind"):
+            if key in filters:
+                where[key] = filters[key]
+
+        lang = detect_language(text)
+        lexical_text = text
+        if lang == "en" and self.glossary is not None:
+            lexical_text = " ".join([text, *self.glossary.render(text)])
+        return Query(text, lang, lexical_text, where, filters.get("activity_type"), companies)
+
+    # -- search --------------------------------------------------------------------------------------
+
+    def search(self, query: str, k: int = 10, filters: dict[str, Any] | None = None) -> list[Hit]:
+        """Best ``k`` hits for ``query``, best first."""
+        return self.search_prepared(self.prepare(query, filters), k)
+
+    def search_prepared(self, q: Query, k: int = 10) -> list[Hit]:
+        """Search with an already prepared query."""
+        n = max(self.candidates, k)
+        where = _store_where(q.where)
+        dense: list[Hit] = []
+        if self.mode in ("hybrid", "dense"):
+            vector = self.index.embedder.embed_query(q.text)
+            dense = [h for h in self.index.store.query(vector, n, where) if _type_ok(h.chunk, q.activity_type)]
+        lexical: list[tuple[str, float]] = []
+        if self.mode in ("hybrid", "bm25"):
+            allowed = self._allowed_ids(where, q.activity_type) if where or q.activity_type else None
+            lexical = self.index.ensure_lexical().search(q.lexical_text, n, allowed_ids=allowed)
+        return self._fuse(dense, lexical, k)
+
+    def _allowed_ids(self, where: dict[str, Any] | None, activity_type: str | None) -> set[str]:
+        chunks = self.index.store.get(where=where)
+        return {c.id for c in chunks if _type_ok(c, activity_type)}
+
+    def _fuse(self, dense: list[Hit], lexical: list[tuple[str, float]], k: int) -> list[Hit]:
+        by_id: dict[str, Hit] = {}
+        for rank, hit in enumerate(dense, 1):
+            by_id[hit.chunk.id] = Hit(hit.chunk, 0.0, {"dense": rank}, similarity=hit.score)
+        missing = [cid for cid, _ in lexical if cid not in by_id]
+        if missing:
+            for chunk in self.index.store.get(ids=missing):
+                by_id[chunk.id] = Hit(chunk, 0.0, {})
+        for rank, (cid, _score) in enumerate(lexical, 1):
+            if cid in by_id:
+                by_id[cid].ranks["bm25"] = rank
+        for hit in by_id.values():
+            hit.score = sum(1.0 / (self.rrf_k + r) for r in hit.ranks.values())
+        hits = sorted(by_id.values(), key=lambda h: (-h.score, min(h.ranks.values(), default=0), h.chunk.id))
+        return hits[:k]
+
+
+def _store_where(where: dict[str, Any]) -> dict[str, Any] | None:
+    if not where:
+        return None
+    if "$or" in where:
+        rest = {k: v for k, v in where.items() if k != "$or"}
+        from rag.store import build_where
+
+        clauses = [{"$or": where["$or"]}]
+        built = build_where(rest)
+        if built:
+            clauses.append(built)
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+    return where
+
+
+def _type_ok(chunk: Chunk, activity_type: str | None) -> bool:
+    # Activity types are stored joined ("特定对象调研、分析师会议"), so a type filter is a containment test.
+    return not activity_type or activity_type in chunk.activity_type
+
+
+def dedupe_pairs(hits: Sequence[Hit]) -> list[Hit]:
+    """Hits with at most one per citation (the best part of a split pair), order kept."""
+    seen: set[str] = set()
+    out: list[Hit] = []
+    for hit in hits:
+        key = hit.chunk.citation.key(with_company=True)
+        if key not in seen:
+            seen.add(key)
+            out.append(hit)
+    return out
