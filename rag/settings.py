@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     model_dir: Path | None = Field(
         default=None, description="Where converted embedding models are cached; default DATA_DIR/models."
     )
+    embed_cache_dir: Path | None = Field(
+        default=None, description="Embedding cache (vectors by content hash); default DATA_DIR/embeddings."
+    )
     chroma_host: str | None = Field(default=None, description="Chroma server host; unset means embedded Chroma.")
     chroma_port: int = 8000
     chroma_token: SecretStr | None = Field(default=None, description="Bearer token for a Chroma server.")
@@ -62,7 +65,7 @@ class Settings(BaseSettings):
     @property
     def cache_dir(self) -> Path:
         """Embedding cache folder (vectors by content hash)."""
-        return self.data_dir / "embeddings"
+        return self.embed_cache_dir or self.data_dir / "embeddings"
 
     @property
     def lexical_dir(self) -> Path:

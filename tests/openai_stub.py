@@ -41,9 +41,11 @@ class StubReply:
     non-streaming request when only ``deltas`` is given). ``delay`` seconds pass before anything is sent.
     ``status`` other than 200 sends ``error_body`` (JSON) instead; ``echo_auth`` puts the request's
     ``Authorization`` header into that body, the way a careless proxy might.
-    ``break_after`` (streaming only): send that many deltas, then ``break_mode``: ``"drop"`` closes the
-    connection in the middle of the chunked body, ``"garbage"`` sends a ``data:`` line that is not JSON and
-    closes the stream without ``[DONE]``.
+    ``break_after``: when streaming, send that many deltas, then ``break_mode``: ``"drop"`` closes the
+    connection in the middle of the chunked body, ``"garbage"`` sends ``data:`` lines that are not JSON and
+    ends the stream without ``[DONE]``, ``"eof"`` ends it cleanly but with no finish reason and no
+    ``[DONE]`` (a truncated reply). A non-streaming request gets an HTML page as its JSON body
+    (``"garbage"``) or a body cut short by a closed connection (``"drop"``).
     """
 
     content: str = ""
@@ -54,7 +56,7 @@ class StubReply:
     delay: float = 0.0
     delta_delay: float = 0.0
     break_after: int | None = None
-    break_mode: Literal["drop", "garbage"] = "drop"
+    break_mode: Literal["drop", "garbage", "eof"] = "drop"
     finish_reason: str = "stop"
 
     def stream_deltas(self) -> list[str]:
@@ -74,6 +76,7 @@ class StubRequest:
     method: str
     path: str
     headers: dict[str, str]
+    """Header names lower-cased (``req.headers["authorization"]``)."""
     body: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -143,7 +146,8 @@ class OpenAIStub:
                     body = json.loads(raw) if raw else {}
                 except ValueError:
                     body = {"_raw": raw.decode("utf-8", "replace")}
-                req = StubRequest(self.command, self.path, {k: v for k, v in self.headers.items()}, body)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                req = StubRequest(self.command, self.path, headers, body)
                 with stub._lock:
                     stub.requests.append(req)
                 return req
@@ -165,11 +169,15 @@ class OpenAIStub:
                         "error": {"message": f"stub error {reply.status}", "type": "server_error", "code": None}
                     }
                     if reply.echo_auth:
-                        body = {**body, "echo": {"authorization": req.headers.get("Authorization", "")}}
+                        body = {**body, "echo": {"authorization": req.headers.get("authorization", "")}}
+                        body["error"] = {**body.get("error", {}), "message": f"bad request from {body['echo']}"}
                     self._json(reply.status, body)
                     return
                 if not req.stream:
-                    self._json(200, stub._completion(reply))
+                    if reply.break_after is not None:
+                        self._break_body(reply.break_mode)
+                    else:
+                        self._json(200, stub._completion(reply))
                     return
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
@@ -200,7 +208,24 @@ class OpenAIStub:
                 self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
                 self.wfile.flush()
 
+            def _break_body(self, mode: str) -> None:
+                """A non-streaming reply gone wrong: an HTML error page as JSON, or a body cut short."""
+                data = b"<html><body>502 Bad Gateway</body></html>" if mode == "garbage" else b'{"id": "chat'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data) if mode == "garbage" else 4096))
+                self.end_headers()
+                self.wfile.write(data)
+                self.wfile.flush()
+                if mode != "garbage":
+                    self.close_connection = True
+                    with contextlib.suppress(OSError):
+                        self.connection.shutdown(socket.SHUT_RDWR)
+
             def _break(self, mode: str) -> None:
+                if mode == "eof":
+                    self._write_chunk(b"")  # a clean end, but no finish_reason and no [DONE]
+                    return
                 if mode == "garbage":
                     self._write_chunk(b'data: {"choices": [{"delta": {"content": "\xe4\xb8\x8d\n\n')
                     self._write_chunk(b"data: <html>502 Bad Gateway</html>\n\n")
@@ -216,7 +241,7 @@ class OpenAIStub:
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
         self.host, self.port = self._server.server_address[:2]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="openai-stub", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="openai-stub", daemon=True)
 
     # -- scripting ---------------------------------------------------------------------------------------
 
@@ -243,7 +268,7 @@ class OpenAIStub:
         """Queue a reply sent only after ``delay`` seconds (for client timeouts)."""
         return self.push(StubReply(content=content, delay=delay, **kw))
 
-    def broken_stream(self, deltas: list[str], mode: Literal["drop", "garbage"] = "drop") -> OpenAIStub:
+    def broken_stream(self, deltas: list[str], mode: Literal["drop", "garbage", "eof"] = "drop") -> OpenAIStub:
         """Queue a stream that sends ``deltas`` and then breaks (see :class:`StubReply`)."""
         return self.push(StubReply(deltas=deltas, break_after=len(deltas), break_mode=mode))
 

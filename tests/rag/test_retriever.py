@@ -1,0 +1,104 @@
+"""Hybrid retrieval over the bundled records with a fast stand-in embedder: fusion, filters, companies."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.pipeline import Ingestor
+from rag.companies import CompanyDirectory
+from rag.glossary import default_glossary
+from rag.index import Index
+from rag.lang import detect_language
+from rag.retriever import HybridRetriever, dedupe_pairs
+from rag.settings import Settings
+from tests.conftest import BUNDLED
+from tests.fakes import HashEmbedder
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory) -> Index:
+    index = Index(Settings(data_dir=tmp_path_factory.mktemp("retr")), embedder=HashEmbedder())
+    assert Ingestor(index).ingest([BUNDLED]).errors == []
+    return index
+
+
+def test_detect_language():
+    assert detect_language("海天瑞声上半年境外收入增长了多少") == "zh"
+    assert detect_language("海康威视如何看待DeepSeek？") == "zh"
+    assert detect_language("How fast did Hikvision grow?") == "en"
+    assert detect_language("What did 海康威视 say about DeepSeek and AI models?") == "en"
+
+
+def test_glossary_renders_english_terms_longest_first():
+    g = default_glossary()
+    assert g.matches("What was the gross margin in H1?") == ["gross margin", "h1"]
+    assert "毛利率" in g.render("gross margin") and "上半年" in g.render("first half revenue")
+    assert g.render("nothing relevant here xyz") == []
+
+
+def test_company_directory_resolves_names_codes_and_aliases(index):
+    d = CompanyDirectory.from_records(index.records())
+    assert len(d) == 3
+    assert d.resolve("002415").short_name == "海康威视"
+    assert d.resolve("hikvision").stock_code == "002415"
+    assert d.resolve("北京海天瑞声科技股份有限公司").stock_code == "688787"
+    assert d.resolve("美的").stock_code == "000333"
+    assert d.resolve("特斯拉") is None
+    assert [c.stock_code for c in d.mentioned("Compare Midea and 海康威视 on overseas")] == ["000333", "002415"]
+    assert d.mentioned("hiking in the hills") == []
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_modes_find_the_passage_that_answers(index, mode):
+    r = HybridRetriever(index, mode=mode)
+    hits = r.search("海天瑞声毛利率增加至多少", 5)
+    assert "[2024-013 Q2]" in [h.chunk.citation.key() for h in hits]
+    if mode == "hybrid":
+        top = hits[0]
+        assert set(top.ranks) <= {"dense", "bm25"} and top.score > 0
+        assert hits == sorted(hits, key=lambda h: -h.score)
+
+
+def test_rrf_scores_are_reciprocal_rank_sums(index):
+    r = HybridRetriever(index, rrf_k=60)
+    for hit in r.search("美的集团分红和回购", 10):
+        expected = sum(1 / (60 + rank) for rank in hit.ranks.values())
+        assert hit.score == pytest.approx(expected)
+
+
+def test_company_mention_narrows_the_search(index):
+    r = HybridRetriever(index)
+    hits = r.search("海康威视 DeepSeek 大模型", 10)
+    assert hits and {h.chunk.stock_code for h in hits} == {"002415"}
+    hits = r.search("Haitian DeepSeek data demand", 10)
+    assert hits and {h.chunk.stock_code for h in hits} == {"688787"}
+
+
+def test_filters_company_record_dates_and_type(index):
+    r = HybridRetriever(index)
+    assert {h.chunk.stock_code for h in r.search("收入", 20, {"company": "美的集团"})} == {"000333"}
+    assert {h.chunk.record for h in r.search("收入", 20, {"record": "2024-8-17"})} == {"2024-8-17"}
+    hits = r.search("收入", 30, {"date_from": "2025-01-01", "date_to": "2025-12-31"})
+    assert hits and all("2025" <= h.chunk.date <= "2025-12-31" for h in hits)
+    hits = r.search("收入", 30, {"activity_type": "业绩说明会"})
+    assert hits and all("业绩说明会" in h.chunk.activity_type for h in hits)
+    with pytest.raises(ValueError, match="no indexed company"):
+        r.search("收入", 5, {"company": "特斯拉"})
+    with pytest.raises(ValueError, match="unknown filter"):
+        r.search("收入", 5, {"colour": "red"})
+
+
+def test_english_query_gets_chinese_lexical_terms(index):
+    r = HybridRetriever(index, mode="bm25")
+    q = r.prepare("What was Haitian's gross margin?")
+    assert q.lang == "en" and "毛利率" in q.lexical_text
+    assert "[2024-013 Q2]" in [h.chunk.citation.key() for h in r.search_prepared(q, 5)]
+    plain = HybridRetriever(index, mode="bm25", glossary=None)
+    assert "毛利率" not in plain.prepare("What was Haitian's gross margin?").lexical_text
+
+
+def test_dedupe_keeps_best_part_per_citation(index):
+    hits = HybridRetriever(index).search("美的", 30)
+    unique = dedupe_pairs(hits)
+    keys = [h.chunk.citation.key(True) for h in unique]
+    assert len(keys) == len(set(keys)) and unique[0] is hits[0]
