@@ -386,9 +386,7 @@ class LLMAnswerer:
 
     # -- failure -----------------------------------------------------------------------------------------
 
-    def _fall_back(
-        self, question: str, hits: list[Hit], lang: str, reason: str, exc: BaseException | None
-    ) -> Answer:
+    def _fall_back(self, question: str, hits: list[Hit], lang: str, reason: str, exc: BaseException | None) -> Answer:
         if exc is not None:
             log.warning("LLM answer failed (%s): %s", reason, self._scrub(f"{type(exc).__name__}: {exc}"))
         else:

@@ -28,6 +28,7 @@ class Query:
     where: dict[str, Any]
     activity_type: str | None
     companies: list[Company]
+    dense_text: str = ""
 
 
 class HybridRetriever:
@@ -45,12 +46,14 @@ class HybridRetriever:
         glossary: Glossary | Literal["default"] | None = "default",
         rrf_k: int = 60,
         candidates: int = 50,
+        expand_dense: bool = True,
     ):
         self.index = index
         self.mode = mode
         self.glossary = default_glossary() if glossary == "default" else glossary
         self.rrf_k = rrf_k
         self.candidates = candidates
+        self.expand_dense = expand_dense
         self._lock = threading.Lock()
         self._directory: CompanyDirectory | None = None
         self._directory_size = -1
@@ -101,10 +104,15 @@ class HybridRetriever:
                 where[key] = filters[key]
 
         lang = detect_language(text)
-        lexical_text = text
+        lexical_text = dense_text = text
         if lang == "en" and self.glossary is not None:
-            lexical_text = " ".join([text, *self.glossary.render(text)])
-        return Query(text, lang, lexical_text, where, filters.get("activity_type"), companies)
+            # The records name companies in Chinese; English names and terms get their Chinese renderings.
+            names = [c.short_name for c in companies if c.short_name]
+            extra = [*names, *self.glossary.render(text)]
+            lexical_text = " ".join([text, *extra])
+            if self.expand_dense:
+                dense_text = " ".join([text, *extra])
+        return Query(text, lang, lexical_text, where, filters.get("activity_type"), companies, dense_text)
 
     # -- search --------------------------------------------------------------------------------------
 
@@ -118,7 +126,7 @@ class HybridRetriever:
         where = _store_where(q.where)
         dense: list[Hit] = []
         if self.mode in ("hybrid", "dense"):
-            vector = self.index.embedder.embed_query(q.text)
+            vector = self.index.embedder.embed_query(q.dense_text or q.text)
             dense = [h for h in self.index.store.query(vector, n, where) if _type_ok(h.chunk, q.activity_type)]
         lexical: list[tuple[str, float]] = []
         if self.mode in ("hybrid", "bm25"):

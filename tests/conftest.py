@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.chroma_server"]
+pytest_plugins = ["tests.chroma_server", "tests.openai_stub"]
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "data" / "records"

@@ -2,7 +2,10 @@
 
 Registered from ``tests/conftest.py`` with ``pytest_plugins = [..., "tests.openai_stub"]``.
 
-- ``openai_stub`` (function fixture): a running :class:`OpenAIStub`; point a client at ``stub.base_url``.
+- ``openai_stub`` (function fixture): a running :class:`OpenAIStub`, reset for the test (nothing queued,
+  nothing recorded); point a client at ``stub.base_url``. It is one server per session
+  (``openai_stub_server``), so the port, and the HTTP client langchain caches per base URL, are reused;
+  start a private one with ``with OpenAIStub() as stub:``.
 - Script the next replies to ``POST /v1/chat/completions`` with :meth:`OpenAIStub.reply`,
   :meth:`~OpenAIStub.error`, :meth:`~OpenAIStub.slow` and :meth:`~OpenAIStub.broken_stream` (a queue,
   one entry per request), or set :attr:`OpenAIStub.handler` to decide from the request itself.
@@ -20,6 +23,8 @@ import collections
 import contextlib
 import json
 import socket
+import socketserver
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -103,6 +108,20 @@ class StubRequest:
         return "\n".join(f"{m.get('role')}: {m.get('content')}" for m in self.messages)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind looks the host up with socket.getfqdn, which can stall without a network.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gives up (timeout, abandoned stream) resets its connection: not worth a traceback.
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+
 class OpenAIStub:
     """A threaded HTTP server speaking enough of the OpenAI chat API for tests."""
 
@@ -162,7 +181,8 @@ class OpenAIStub:
                 self.wfile.flush()
 
             def _send(self, req: StubRequest, reply: StubReply) -> None:
-                if reply.delay and stub._stop.wait(reply.delay):
+                stop = stub._stop  # set by stop() and by reset(): wakes this handler if it sleeps
+                if reply.delay and stop.wait(reply.delay):
                     return
                 if reply.status != 200:
                     body = reply.error_body or {
@@ -191,7 +211,7 @@ class OpenAIStub:
                         return
                     first = {"role": "assistant", "content": delta} if i == 0 else {"content": delta}
                     self._event(stub._chunk(first, None))
-                    if reply.delta_delay and stub._stop.wait(reply.delta_delay):
+                    if reply.delta_delay and stop.wait(reply.delta_delay):
                         return
                 if reply.break_after is not None:
                     self._break(reply.break_mode)
@@ -238,10 +258,11 @@ class OpenAIStub:
                 with contextlib.suppress(OSError):
                     self.connection.shutdown(socket.SHUT_RDWR)
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), Handler)
         self.host, self.port = self._server.server_address[:2]
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="openai-stub", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="openai-stub", daemon=True
+        )
 
     # -- scripting ---------------------------------------------------------------------------------------
 
@@ -323,6 +344,18 @@ class OpenAIStub:
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
+    def reset(self) -> OpenAIStub:
+        """Forget queued replies, handler, default and recorded requests; wake handlers still sleeping."""
+        with self._lock:
+            self.queue.clear()
+            self.requests.clear()
+            self.handler = None
+            self.default = None
+            self.model = "stub-model"
+            old, self._stop = self._stop, threading.Event()
+        old.set()
+        return self
+
     def start(self) -> OpenAIStub:
         self._thread.start()
         return self
@@ -341,8 +374,15 @@ class OpenAIStub:
         self.stop()
 
 
-@pytest.fixture
-def openai_stub() -> Iterator[OpenAIStub]:
-    """A fresh OpenAI-compatible stub on a free 127.0.0.1 port, stopped after the test."""
+@pytest.fixture(scope="session")
+def openai_stub_server() -> Iterator[OpenAIStub]:
+    """One stub for the whole run (one port, so clients keep their connection pool between tests)."""
     with OpenAIStub() as stub:
         yield stub
+
+
+@pytest.fixture
+def openai_stub(openai_stub_server: OpenAIStub) -> Iterator[OpenAIStub]:
+    """The shared stub, reset before and after the test: empty queue, no requests recorded."""
+    yield openai_stub_server.reset()
+    openai_stub_server.reset()

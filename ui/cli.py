@@ -237,6 +237,59 @@ def ask(
         raise typer.Exit(2) from e
 
 
+@app.command("eval")
+def eval_(
+    gold: Annotated[Path, typer.Option(help="Gold JSONL file (see evals/gold/README.md).")] = Path(
+        "evals/gold/gold.jsonl"
+    ),
+    config: Annotated[
+        list[str] | None, typer.Option(help="Retrieval configuration(s): dense, bm25, hybrid, hybrid+glossary.")
+    ] = None,
+    answers: Annotated[bool, typer.Option("--answers", help="Also ask every question and score the answers.")] = False,
+    report: Annotated[Path, typer.Option(help="Folder for report.json and report.md.")] = Path("reports/eval"),
+    records: Annotated[
+        Path | None, typer.Option(help="Ingest these records into a temporary index first (else: the current index).")
+    ] = None,
+) -> None:
+    """Score retrieval configurations (and answers) on a gold set, all in one run; print a summary table."""
+    import tempfile
+
+    from evals.gold import load_gold
+    from evals.run import DEFAULT_CONFIGS, run, summary_table, write_report
+
+    questions = load_gold(gold)
+    settings = Settings()
+    with tempfile.TemporaryDirectory(prefix="irchat-eval-") as tmp:
+        if records is not None:
+            from ingest.pipeline import Ingestor
+
+            settings = settings.model_copy(
+                update={
+                    "data_dir": Path(tmp),
+                    "chroma_path": None,
+                    "chroma_host": None,
+                    "model_dir": settings.resolved_model_dir,
+                    "embed_cache_dir": settings.cache_dir,
+                }
+            )
+            result = Ingestor(Index(settings)).ingest([records])
+            if result.errors:
+                err.print(f"[yellow]warning:[/yellow] {len(result.errors)} files failed to ingest")
+        data = run(Index(settings), questions, config or DEFAULT_CONFIGS, answers=answers)
+    paths = write_report(data, report)
+    rows = summary_table(data)
+    table = Table(title=f"retrieval on {len(questions)} gold questions")
+    for col in rows[0]:
+        table.add_column(col)
+    for row in rows[1:]:
+        table.add_row(*row)
+    out.print(table)
+    if answers:
+        m = data["answers"]["metrics"]["all"]
+        out.print("answers: " + ", ".join(f"{k} {v:.3f}" for k, v in m.items() if k != "n" and v is not None))
+    out.print("report: " + ", ".join(str(p) for p in paths))
+
+
 def main() -> None:
     """Console-script entry point."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

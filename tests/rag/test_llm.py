@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from rag.llm import CLOSE, OPEN, LLMAnswerer, neutralise
+from rag.protocols import Answerer
 from rag.settings import Settings
 from rag.types import Answer, Chunk, Citation, Hit
 from tests.openai_stub import OpenAIStub, StubReply
@@ -93,7 +94,9 @@ def answerer(openai_stub: OpenAIStub, tmp_path: Path, fallback: FakeExtractive) 
     return LLMAnswerer(settings_for(openai_stub.base_url, tmp_path), fallback)
 
 
-def run(answerer: LLMAnswerer, hits: list[Hit], streaming: bool, question: str = "公司毛利率是多少？", lang: str = "zh"):
+def run(
+    answerer: LLMAnswerer, hits: list[Hit], streaming: bool, question: str = "公司毛利率是多少？", lang: str = "zh"
+):
     """(deltas, answer) from answer() or stream(); stream() must end with exactly one Answer."""
     if not streaming:
         return [], answerer.answer(question, hits, lang)
@@ -122,6 +125,7 @@ def assert_fell_back(ans: Answer, fallback: FakeExtractive, *notice_parts: str) 
 
 @both
 def test_good_reply_is_kept_with_its_citation(answerer, openai_stub, hits, fallback, streaming):
+    assert isinstance(answerer, Answerer)
     openai_stub.reply(GOOD)
     deltas, ans = run(answerer, hits, streaming)
     assert ans.mode == "llm"
@@ -139,11 +143,16 @@ def test_good_reply_is_kept_with_its_citation(answerer, openai_stub, hits, fallb
 
 @both
 def test_lenient_matching_rewrites_to_the_exact_keys(answerer, openai_stub, hits, streaming):
-    reply = "毛利率为50.00%【2024-013 q1】，海外收入增长10.00% [海康威视 2024－013  Q3]；两者均有提升 [2024-013 Q1, Q3]。"
+    reply = (
+        "毛利率为50.00%【2024-013 q1】，海外收入增长10.00% [海康威视 2024－013  Q3]；两者均有提升 [2024-013 Q1, Q3]。"
+    )
     openai_stub.reply(reply)
     _, ans = run(answerer, hits, streaming)
     assert ans.mode == "llm"
-    assert ans.text == "毛利率为50.00%[2024-013 Q1]，海外收入增长10.00% [2024-013 Q3]；两者均有提升 [2024-013 Q1][2024-013 Q3]。"
+    assert (
+        ans.text
+        == "毛利率为50.00%[2024-013 Q1]，海外收入增长10.00% [2024-013 Q3]；两者均有提升 [2024-013 Q1][2024-013 Q3]。"
+    )
     assert ans.citations == [Q1, Q3]
     assert ans.notice == ""
 
@@ -190,6 +199,14 @@ def test_one_unknown_citation_notice(answerer, openai_stub, hits):
     ans = answerer.answer("公司毛利率是多少？", hits, "zh")
     assert ans.text == "毛利率为50.00% [2024-013 Q1]。"
     assert ans.notice == "removed 1 citation not among the retrieved passages: [2023-001 Q9]"
+
+
+def test_passage_numbers_are_not_citations(answerer, openai_stub, hits):
+    openai_stub.reply("毛利率为50.00% [2024-013 Q1]，海外增长10.00% [2]。")
+    ans = answerer.answer("公司毛利率是多少？", hits, "zh")
+    assert ans.text == "毛利率为50.00% [2024-013 Q1]，海外增长10.00%。"
+    assert ans.citations == [Q1]
+    assert ans.notice == "removed 1 citation not among the retrieved passages: [2]"
 
 
 # 3. no valid citation -----------------------------------------------------------------------------------------

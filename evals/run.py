@@ -1,0 +1,199 @@
+"""Evaluate retrieval configurations and answers on a gold set, in one run; write report.json and report.md."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evals.gold import GoldQuestion
+from evals.metrics import (
+    citation_precision,
+    citation_recall,
+    fact_coverage,
+    hit_at_k,
+    mean,
+    mrr_at_k,
+    ndcg_at_k,
+    recall_at_k,
+)
+from rag.assistant import Assistant
+from rag.extractive import NO_ANSWER
+from rag.index import Index
+from rag.retriever import HybridRetriever, dedupe_pairs
+
+KS = (1, 3, 5, 10)
+CONFIGS: dict[str, dict[str, Any]] = {
+    "dense": {"mode": "dense", "glossary": None},
+    "bm25": {"mode": "bm25", "glossary": None},
+    "hybrid": {"mode": "hybrid", "glossary": None},
+    "hybrid+glossary": {"mode": "hybrid", "glossary": "default"},
+}
+DEFAULT_CONFIGS = tuple(CONFIGS)
+
+
+def key(citation_key: str) -> str:
+    """``[海康威视 2024-8-17 Q3]`` → ``2024-8-17 Q3`` (gold keys carry no company or brackets)."""
+    parts = citation_key.strip("[]").split()
+    return " ".join(parts[1:] if parts and not parts[0][:1].isdigit() else parts)
+
+
+@dataclass
+class RetrievalResult:
+    """Per-question rankings and aggregated metrics of one configuration."""
+
+    config: str
+    ranked: dict[str, list[str]] = field(default_factory=dict)
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _aggregate(rows: list[tuple[GoldQuestion, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    groups: dict[str, list[dict[str, float]]] = defaultdict(list)
+    for q, m in rows:
+        for g in ("all", f"lang:{q.lang}", f"kind:{q.kind}"):
+            groups[g].append(m)
+    out: dict[str, dict[str, float]] = {}
+    for g, ms in sorted(groups.items()):
+        names = {n for m in ms for n in m}
+        out[g] = {n: mean([m.get(n) for m in ms]) for n in sorted(names)}  # type: ignore[misc]
+        out[g]["n"] = len(ms)
+    return out
+
+
+def evaluate_retrieval(index: Index, gold: Sequence[GoldQuestion], config: str, k: int = 10) -> RetrievalResult:
+    """Rank citations for every answerable gold question with one retriever configuration."""
+    retriever = HybridRetriever(index, **CONFIGS[config])
+    result = RetrievalResult(config)
+    rows = []
+    start = time.perf_counter()
+    for q in gold:
+        if not q.answerable:
+            continue
+        hits = dedupe_pairs(retriever.search(q.question, k=max(k, 20)))
+        ranked = [key(h.chunk.citation.key()) for h in hits][:k]
+        result.ranked[q.id] = ranked
+        relevant = set(q.expected)
+        m = {f"recall@{n}": recall_at_k(ranked, relevant, n) for n in KS}
+        m.update({f"hit@{n}": hit_at_k(ranked, relevant, n) for n in KS})
+        m["mrr@10"] = mrr_at_k(ranked, relevant, 10)
+        m["ndcg@10"] = ndcg_at_k(ranked, relevant, 10)
+        rows.append((q, m))
+    result.seconds = time.perf_counter() - start
+    result.metrics = _aggregate(rows)
+    return result
+
+
+def evaluate_answers(assistant: Assistant, gold: Sequence[GoldQuestion]) -> dict[str, Any]:
+    """Ask every gold question; score citations, facts, abstention and language."""
+    rows = []
+    details = []
+    for q in gold:
+        answer = assistant.ask(q.question)
+        cited = [key(c.key()) for c in answer.citations]
+        passages = {key(h.chunk.citation.key()) for h in answer.passages}
+        abstained = not answer.citations
+        m: dict[str, float | None] = {
+            "citation_precision": citation_precision(cited, set(q.expected)) if q.answerable else None,
+            "citation_recall": citation_recall(cited, set(q.expected)),
+            "fact_coverage": fact_coverage(answer.text, q.facts) if q.answerable else None,
+            "abstention_accuracy": float(abstained) if not q.answerable else None,
+            "false_abstention": float(abstained) if q.answerable else None,
+            "language_match": float(answer.lang == q.lang),
+            "citations_in_passages": float(set(cited) <= passages),
+        }
+        rows.append((q, m))
+        details.append(
+            {
+                "id": q.id,
+                "question": q.question,
+                "answer": answer.text,
+                "cited": cited,
+                "expected": q.expected,
+                "mode": answer.mode,
+                **m,
+            }
+        )
+    return {"metrics": _aggregate(rows), "details": details, "mode": assistant.mode}
+
+
+def run(
+    index: Index,
+    gold: Sequence[GoldQuestion],
+    configs: Sequence[str] = DEFAULT_CONFIGS,
+    answers: bool = False,
+    assistant_factory: Callable[[Index], Assistant] | None = None,
+) -> dict[str, Any]:
+    """All configurations over one index in one run, and optionally the answers."""
+    report: dict[str, Any] = {"questions": len(gold), "configs": {}}
+    for config in configs:
+        if config not in CONFIGS:
+            raise ValueError(f"unknown configuration {config!r}; choose from {list(CONFIGS)}")
+        r = evaluate_retrieval(index, gold, config)
+        report["configs"][config] = {"metrics": r.metrics, "seconds": r.seconds, "ranked": r.ranked}
+    if answers:
+        assistant = (assistant_factory or (lambda ix: Assistant(index=ix)))(index)
+        report["answers"] = evaluate_answers(assistant, gold)
+    return report
+
+
+def summary_table(report: dict[str, Any]) -> list[list[str]]:
+    """Rows of the printed summary: configuration × headline retrieval metrics per language."""
+    rows = [["config", "group", "n", "recall@1", "recall@5", "recall@10", "hit@5", "mrr@10", "ndcg@10"]]
+    for config, data in report["configs"].items():
+        for group in ("all", "lang:zh", "lang:en"):
+            m = data["metrics"].get(group)
+            if not m:
+                continue
+            rows.append(
+                [config, group, str(int(m["n"]))]
+                + [f"{m[c]:.3f}" for c in ("recall@1", "recall@5", "recall@10", "hit@5", "mrr@10", "ndcg@10")]
+            )
+    return rows
+
+
+def write_report(report: dict[str, Any], directory: Path) -> list[Path]:
+    """report.json and report.md under ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = [directory / "report.json", directory / "report.md"]
+    paths[0].write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    lines = [f"# irchat evaluation ({report['questions']} gold questions)", "", "## Retrieval", ""]
+    table = summary_table(report)
+    lines.append("| " + " | ".join(table[0]) + " |")
+    lines.append("|" + "---|" * len(table[0]))
+    lines += ["| " + " | ".join(r) + " |" for r in table[1:]]
+    if "answers" in report:
+        lines += [
+            "",
+            f"## Answers ({report['answers']['mode']} mode)",
+            "",
+            "| group | " + " | ".join(ANSWER_COLS) + " |",
+            "|---|" + "---|" * len(ANSWER_COLS),
+        ]
+        for group, m in report["answers"]["metrics"].items():
+            lines.append(f"| {group} | " + " | ".join(_fmt(m.get(c)) for c in ANSWER_COLS) + " |")
+    paths[1].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return paths
+
+
+ANSWER_COLS = (
+    "n",
+    "citation_precision",
+    "citation_recall",
+    "fact_coverage",
+    "abstention_accuracy",
+    "false_abstention",
+    "language_match",
+    "citations_in_passages",
+)
+
+
+def _fmt(v: float | None) -> str:
+    return "–" if v is None else (str(int(v)) if float(v).is_integer() and v > 1 else f"{v:.3f}")
+
+
+__all__ = ["CONFIGS", "NO_ANSWER", "evaluate_answers", "evaluate_retrieval", "run", "summary_table", "write_report"]
