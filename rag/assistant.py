@@ -10,7 +10,7 @@ from rag.extractive import ExtractiveAnswerer
 from rag.index import Index
 from rag.lang import detect_language
 from rag.protocols import Answerer
-from rag.retriever import HybridRetriever
+from rag.retriever import HybridRetriever, Query
 from rag.settings import Settings
 from rag.types import Answer, Hit
 
@@ -33,7 +33,10 @@ class Assistant:
         self.index = index or Index(self.settings)
         self.retriever = retriever or HybridRetriever(self.index)
         self.k = k
-        self.extractive = ExtractiveAnswerer(thresholds)
+        self.extractive = ExtractiveAnswerer(thresholds, idf=self._idf)
+
+    def _idf(self, token: str) -> float:
+        return self.index.ensure_lexical().idf(token)
 
     @cached_property
     def llm(self) -> Answerer | None:
@@ -77,24 +80,25 @@ class Assistant:
 
     def _retrieve(
         self, question: str, history: Sequence[Message] | None, filters: dict[str, Any] | None
-    ) -> tuple[list[Hit], str, str]:
+    ) -> tuple[list[Hit], str, Query]:
         standalone, carried = self.standalone(question, history)
         merged = {**carried, **(filters or {})}
         query = self.retriever.prepare(standalone, merged)
         hits = self.retriever.search_prepared(query, self.k)
-        return hits, detect_language(question), query.lexical_text
+        return hits, detect_language(question), query
 
     def ask(
         self, question: str, history: Sequence[Message] | None = None, filters: dict[str, Any] | None = None
     ) -> Answer:
         """A short answer in the question's language where every claim cites its record and question."""
-        hits, lang, lexical_text = self._retrieve(question, history, filters)
+        hits, lang, query = self._retrieve(question, history, filters)
         self.extractive.with_company = self.with_company
         if self.llm is not None:
             self.llm.with_company = self.with_company  # type: ignore[attr-defined]
             answer = self.llm.answer(question, hits, lang)
         else:
-            answer = self.extractive.answer(question, hits, lang, query_text=lexical_text)
+            names = [n for c in query.companies for n in c.names]
+            answer = self.extractive.answer(question, hits, lang, query_text=query.lexical_text, company_names=names)
         answer.question = question
         return answer
 

@@ -308,6 +308,17 @@ class LexicalIndex:
         vocab = len(self._bm25.vocab_dict) if self._bm25 is not None else 0
         return f"LexicalIndex({len(self)} chunks, {vocab} tokens, k1={self._k1}, b={self._b})"
 
+    def idf(self, token: str) -> float:
+        """BM25 idf of ``token`` in this index; a token no chunk contains gets the highest idf possible."""
+        n = len(self._ids)
+        df = 0
+        if self._bm25 is not None:
+            col = self._bm25.vocab_dict.get(token)
+            if col is not None:
+                indptr = self._bm25.scores["indptr"]
+                df = int(indptr[col + 1] - indptr[col])
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
     def search(self, query: str, k: int = 10, allowed_ids: Iterable[str] | None = None) -> list[tuple[str, float]]:
         """Up to ``k`` ``(id, score)`` pairs best first, only chunks sharing a token with the query.
 
