@@ -57,6 +57,7 @@ class HybridRetriever:
         self._lock = threading.Lock()
         self._directory: CompanyDirectory | None = None
         self._directory_size = -1
+        self._allowed_cache: dict[tuple[str, str | None, int], set[str]] = {}
 
     # -- companies -----------------------------------------------------------------------------------
 
@@ -135,24 +136,38 @@ class HybridRetriever:
         return self._fuse(dense, lexical, k)
 
     def _allowed_ids(self, where: dict[str, Any] | None, activity_type: str | None) -> set[str]:
-        chunks = self.index.store.get(where=where)
-        return {c.id for c in chunks if _type_ok(c, activity_type)}
+        # Cached per filter until the store changes: a filtered BM25 search would otherwise read the
+        # matching chunks from the store on every query.
+        key = (repr(where), activity_type, self.index.store.count())
+        with self._lock:
+            cached = self._allowed_cache.get(key)
+        if cached is None:
+            cached = {c.id for c in self.index.store.get(where=where) if _type_ok(c, activity_type)}
+            with self._lock:
+                if len(self._allowed_cache) > 256:
+                    self._allowed_cache.clear()
+                self._allowed_cache[key] = cached
+        return cached
 
     def _fuse(self, dense: list[Hit], lexical: list[tuple[str, float]], k: int) -> list[Hit]:
-        by_id: dict[str, Hit] = {}
+        ranks: dict[str, dict[str, int]] = {}
+        chunks = {}
+        similarity = {}
         for rank, hit in enumerate(dense, 1):
-            by_id[hit.chunk.id] = Hit(hit.chunk, 0.0, {"dense": rank}, similarity=hit.score)
-        missing = [cid for cid, _ in lexical if cid not in by_id]
-        if missing:
-            for chunk in self.index.store.get(ids=missing):
-                by_id[chunk.id] = Hit(chunk, 0.0, {})
+            ranks[hit.chunk.id] = {"dense": rank}
+            chunks[hit.chunk.id] = hit.chunk
+            similarity[hit.chunk.id] = hit.score
         for rank, (cid, _score) in enumerate(lexical, 1):
-            if cid in by_id:
-                by_id[cid].ranks["bm25"] = rank
-        for hit in by_id.values():
-            hit.score = sum(1.0 / (self.rrf_k + r) for r in hit.ranks.values())
-        hits = sorted(by_id.values(), key=lambda h: (-h.score, min(h.ranks.values(), default=0), h.chunk.id))
-        return hits[:k]
+            ranks.setdefault(cid, {})["bm25"] = rank
+        scores = {cid: sum(1.0 / (self.rrf_k + r) for r in rs.values()) for cid, rs in ranks.items()}
+        top = sorted(scores, key=lambda cid: (-scores[cid], min(ranks[cid].values()), cid))[:k]
+        # Only the winners the dense side did not return are read from the store.
+        missing = [cid for cid in top if cid not in chunks]
+        if missing:
+            chunks.update({c.id: c for c in self.index.store.get(ids=missing)})
+        return [
+            Hit(chunks[cid], scores[cid], ranks[cid], similarity=similarity.get(cid)) for cid in top if cid in chunks
+        ]
 
 
 def _store_where(where: dict[str, Any]) -> dict[str, Any] | None:
