@@ -18,6 +18,9 @@ from rag.index import Index
 from rag.types import Chunk, Record
 
 SUPPORTED_SUFFIXES = (".txt", ".docx", ".pdf")
+# Changed chunks are embedded this many at a time across records: big enough for length-sorted batches,
+# small enough that a long ingest writes as it goes.
+EMBED_GROUP = 256
 
 
 @dataclass
@@ -130,14 +133,20 @@ class Ingestor:
                     report.errors.append(FileError(str(path), _reason(e)))
             self._adopt_company_names(parsed, company)
             batch_keys: dict[str, str] = {}
+            pending: list[tuple[Record, _Diff]] = []
             for record in parsed:
                 path = Path(record.source)
                 if on_file:
                     on_file(path)
                 try:
-                    self._ingest_record(record, batch_keys, report)
+                    pending.append((record, self._prepare_record(record, batch_keys, report)))
                 except IrchatError as e:
                     report.errors.append(FileError(str(path), _reason(e)))
+                    continue
+                if sum(len(d.to_write) for _, d in pending) >= EMBED_GROUP:
+                    self._flush(pending, report)
+                    pending = []
+            self._flush(pending, report)
             if report.chunks_added or report.chunks_updated or report.chunks_removed:
                 self.index.sync_lexical()
             else:
@@ -173,25 +182,44 @@ class Ingestor:
             else:
                 record.company, record.short_name = donor.company, donor.short_name
 
-    def _ingest_record(self, record: Record, batch_keys: dict[str, str], report: IngestReport) -> None:
+    def _prepare_record(self, record: Record, batch_keys: dict[str, str], report: IngestReport) -> _Diff:
         path = Path(record.source)
         self._check_conflict(record, batch_keys)
         for warning in record.warnings:
             report.warnings.append(FileError(str(path), warning))
         chunks = chunk_record(record, self.index.embedder.count_tokens, self.index.embedder.max_tokens)
-        diff = self._diff(record, chunks)
-        if diff.to_write:
-            vectors = self.index.embedder.embed_passages([c.text for c in diff.to_write])
-            self.index.store.upsert(diff.to_write, vectors)
-        # Stale parts go only after the new ones are in: a crash in between leaves extra, never missing, chunks.
-        if diff.stale:
-            self.index.store.delete(diff.stale)
-        report.records += 1
-        report.pairs += len(record.pairs)
-        report.chunks_added += diff.added
-        report.chunks_updated += diff.updated
-        report.chunks_unchanged += diff.unchanged
-        report.chunks_removed += len(diff.stale)
+        return self._diff(record, chunks)
+
+    def _flush(self, pending: list[tuple[Record, _Diff]], report: IngestReport) -> None:
+        """Embed the changed chunks of several records in one call (the embedder sorts by length across
+        them, which per-record calls cannot), then write record by record."""
+        texts = [c.text for _, diff in pending for c in diff.to_write]
+        try:
+            vectors = self.index.embedder.embed_passages(texts) if texts else None
+        except IrchatError as e:
+            report.errors += [FileError(r.source, _reason(e)) for r, _ in pending]
+            return
+        offset = 0
+        for record, diff in pending:
+            n = len(diff.to_write)
+            mine = vectors[offset : offset + n] if n else None
+            offset += n
+            try:
+                if n:
+                    self.index.store.upsert(diff.to_write, mine)
+                # Stale parts go only after the new ones are in: a crash in between leaves extra, never
+                # missing, chunks.
+                if diff.stale:
+                    self.index.store.delete(diff.stale)
+            except IrchatError as e:
+                report.errors.append(FileError(record.source, _reason(e)))
+                continue
+            report.records += 1
+            report.pairs += len(record.pairs)
+            report.chunks_added += diff.added
+            report.chunks_updated += diff.updated
+            report.chunks_unchanged += diff.unchanged
+            report.chunks_removed += len(diff.stale)
 
     def _check_conflict(self, record: Record, batch_keys: dict[str, str]) -> None:
         other = batch_keys.get(record.key)
