@@ -394,11 +394,11 @@ _PAGE_NUMBER = re.compile(
     r"^(?:[-—–]\s*)?\d{1,3}(?:\s*[-—–])?$|^\d{1,3}\s*/\s*\d{1,3}$|^第\s*\d{1,3}\s*页(?:\s*[,，]?\s*共\s*\d{1,3}\s*页)?$"
     r"|^(?:page|Page|PAGE)\s*\d{1,3}(?:\s*(?:of|/)\s*\d{1,3})?$"
 )
-# Lines that start a new paragraph whatever the geometry says (a question right after a full-width line).
-_STRONG_START = re.compile(
-    r"^(?:[QAＱＡ]\d{0,3}\s*[：:;；]|问\s*[：:]|答\s*[：:]|问题\s*\d{0,3}\s*[：:]|回答\s*[：:]"
-    r"|\d{1,3}\s*(?:[、)）]|[．.](?!\d{1,3}(?!\d)))|[（(]\d{1,2}[）)])"
-)
+# Lines that start a new paragraph whatever the geometry says (a question right after a full-width line):
+# a Q/A mark, or a list number. Text wrapped at a number ("…；" / "240、…") looks the same as the latter,
+# so a number gives way where the layout says the line goes on (see _paragraphs); a Q/A mark never does.
+_QA_MARK = re.compile(r"^(?:[QAＱＡ]\d{0,3}\s*[：:;；]|问\s*[：:]|答\s*[：:]|问题\s*\d{0,3}\s*[：:]|回答\s*[：:])")
+_NUMBER_MARK = re.compile(r"^(?:\d{1,3}\s*(?:[、)）]|[．.](?!\d{1,3}(?!\d)))|[（(]\d{1,2}[）)])")
 
 
 class _Char:
@@ -423,6 +423,7 @@ class _Line:
     page: int
     column_right: float | None = None  # right rule of the cell it sits in, for "is this line full?"
     trailing_space: bool = False  # wrapped at a real space ("鑫潮建筑 / 斯伟"), which a join must keep
+    head: float = 0.0  # width of the Latin word or number it starts with, which line breaking keeps whole
 
 
 @dataclass
@@ -628,9 +629,11 @@ def _layout_page(number: int, chars: list[_Char], rules: _Rules, width: float, h
     """Split a page's characters into table cells (by the rules) and free lines, top to bottom."""
     rows = _table_rows(rules)
     in_rows: list[list[list[_Char]]] = [[[] for _ in cols] for _, _, cols in rows]
+    beyond: list[list[_Char]] = [[] for _ in rows]  # right of a row's last rule, in its band
     free: list[_Char] = []
     for c in chars:
         y, x = c.yc, c.xc
+        past: int | None = None
         for r, (top, bottom, cols) in enumerate(rows):
             if bottom <= y <= top and cols[0][0] <= x <= cols[-1][1]:
                 for k, (left, right) in enumerate(cols):
@@ -640,8 +643,13 @@ def _layout_page(number: int, chars: list[_Char], rules: _Rules, width: float, h
                 else:
                     continue
                 break
+            if past is None and bottom <= y <= top and x > cols[-1][1]:
+                past = r
         else:
-            free.append(c)
+            (free if past is None else beyond[past]).append(c)
+    for (_, _, cols), cell_chars, outside in zip(rows, in_rows, beyond, strict=True):
+        _claim_hanging(cell_chars, outside, cols)
+        free.extend(outside)
     items: list[_Line | _Row] = []
     for (top, bottom, cols), cell_chars in zip(rows, in_rows, strict=True):
         if not any(cell_chars):
@@ -655,6 +663,30 @@ def _layout_page(number: int, chars: list[_Char], rules: _Rules, width: float, h
     items.extend(_build_lines(free, number, None))
     items.sort(key=lambda it: -(it.top if isinstance(it, _Row) else it.y1))
     return _PageItems(number, items, width, height)
+
+
+def _claim_hanging(cells: list[list[_Char]], outside: list[_Char], cols: list[tuple[float, float]]) -> None:
+    """Give each cell back the glyphs that hang over its right rule.
+
+    Line breaking never starts a line with closing punctuation ("，", "）", "。"), so Word and other
+    typesetters let it run past the margin instead, over the cell's padding and even across the rule.
+    Placed by its centre, such a glyph lands in the next cell, or outside the table where it becomes a
+    free line of its own ("，" after the row). A glyph hangs when its box starts right where a line of
+    the cell to its left ends: inside that cell (over an inner rule), or anywhere past the table's last
+    rule, so that a run of hanging marks ("”，") follows the first.
+    """
+    for k, (_, right) in enumerate(cols):
+        spill = cells[k + 1] if k + 1 < len(cols) else outside
+        candidates = sorted((c for c in spill if c.x0 < right or spill is outside), key=lambda c: c.x0)
+        for c in candidates:
+            line = [d for d in cells[k] if d.y0 < c.yc < d.y1]
+            if not line:
+                continue
+            end = max(line, key=lambda d: d.x1)
+            size = c.y1 - c.y0
+            if -0.5 * size <= c.x0 - end.x1 <= 0.45 * size:
+                spill.remove(c)
+                cells[k].append(c)
 
 
 def _table_rows(rules: _Rules) -> list[tuple[float, float, list[tuple[float, float]]]]:
@@ -730,18 +762,25 @@ def _build_lines(chars: list[_Char], page: int, column_right: float | None) -> l
         parts: list[str] = []
         prev: _Char | None = None
         pending = False
+        head: float | None = None  # the line's first word: Latin letters, digits, ASCII signs, up to a space
         for c in g:
             if c.ch == " ":
                 pending = prev is not None
                 continue
+            spaced = False
             if prev is not None:
                 gap = c.x0 - prev.x1
                 latin = prev.ch.isascii() and prev.ch.isalnum() and c.ch.isascii() and c.ch.isalnum()
                 # Word's autospace between CJK and Latin/digits is a visual gap only: not a space
-                if pending or gap > 0.45 * size or (latin and gap > 0.15 * size):
+                spaced = pending or gap > 0.45 * size or (latin and gap > 0.15 * size)
+                if spaced:
                     parts.append(" ")
+            if head is None and (spaced or not (c.ch.isascii() and c.ch.isprintable())):
+                head = prev.x1 - ink[0].x0 if prev is not None else 0.0
             parts.append(c.ch)
             prev, pending = c, False
+        if head is None and prev is not None:  # the whole line is one word
+            head = prev.x1 - ink[0].x0
         lines.append(
             _Line(
                 "".join(parts),
@@ -753,6 +792,7 @@ def _build_lines(chars: list[_Char], page: int, column_right: float | None) -> l
                 page,
                 column_right,
                 pending,
+                head or 0.0,
             )
         )
     return lines
@@ -889,7 +929,10 @@ def _column_margins(pages: list[_PageItems]) -> dict[float | None, tuple[float, 
             for ln in lines:
                 key = None if ln.column_right is None else round(ln.column_right)
                 lefts.setdefault(key, []).append(ln.x0)
-                rights.setdefault(key, []).append(ln.x1)
+                rights.setdefault(key, [])
+                # a line with punctuation hanging over its cell's rule says nothing of where the margin is
+                if ln.column_right is None or ln.x1 <= ln.column_right:
+                    rights[key].append(ln.x1)
                 sizes.append(ln.size)
     size = statistics.median(sizes) if sizes else 12.0
     out: dict[float | None, tuple[float, float]] = {}
@@ -899,6 +942,8 @@ def _column_margins(pages: list[_PageItems]) -> dict[float | None, tuple[float, 
         rights[None] = rights[None] + [x for k, v in rights.items() if k is not None for x in v]
     for key in lefts:
         # a few lines overrun the margin (into the cell padding); the bulk of full lines defines it
+        if not rights[key]:  # every line of the column hangs over its rule, which is then the margin
+            rights[key] = [float(key or 0)]
         widest = max(rights[key])
         ends = sorted(x for x in rights[key] if x >= widest - 3 * size)
         out[key] = (min(lefts[key]), ends[int(0.8 * (len(ends) - 1))])
@@ -906,30 +951,48 @@ def _column_margins(pages: list[_PageItems]) -> dict[float | None, tuple[float, 
 
 
 def _paragraphs(lines: list[_Line], margins: dict[float | None, tuple[float, float]]) -> list[tuple[str, int]]:
-    """Join wrapped lines: a new paragraph starts indented, after a short line, or with a Q/A/number mark."""
+    """Join wrapped lines: a new paragraph starts indented, after a short line, or with a Q/A/number mark.
+
+    A line that starts with a list number only looks like a new paragraph where the text around it does
+    not say otherwise: after a "，" it goes on, and so it does at the left margin of text whose paragraphs
+    start indented (wrapping put "240、" there).
+    """
+    lines = [ln for ln in lines if ln.text.strip()]
+    at_left = [ln.x0 <= margins.get(_column_key(ln), (ln.x0, ln.x1))[0] + 0.9 * ln.size for ln in lines]
+    # (line breaking keeps "。" with the word before it, so a full line can stop two glyphs short)
+    room = [margins.get(_column_key(ln), (ln.x0, ln.x1))[1] - ln.x1 for ln in lines]
+    full = [r <= 2.5 * ln.size for r, ln in zip(room, lines, strict=True)]
+    # a line ending mid-clause goes on, however short it is or wherever the next one starts
+    open_end = [ln.text.rstrip()[-1:] in "、，,（(“‘《" for ln in lines]
+    # Does this text indent the first line of its paragraphs (the body of a record, not a list of names)?
+    sure_starts = [k for k in range(len(lines)) if k == 0 or not (full[k - 1] or open_end[k - 1])]
+    flush = sum(at_left[k] for k in sure_starts)
+    indented = len(sure_starts) - flush >= max(1, 2 * flush)
+    if indented:
+        # Then a line at the left margin starts no paragraph: it wraps the one before, which had no room
+        # for its first word (a number or Latin word goes to the next line whole, leaving the line short by
+        # as much), whatever it starts with ("…；" / "240、…" only looks like a list item).
+        for k in range(len(lines) - 1):
+            full[k] = full[k] or room[k] <= 2.5 * lines[k].size + lines[k + 1].head
     paras: list[tuple[str, int]] = []
-    prev: _Line | None = None
-    for ln in lines:
+    for k, ln in enumerate(lines):
         text = ln.text.strip()
-        if not text:
-            continue
-        key = None if ln.column_right is None else round(ln.column_right)
-        left = margins.get(key, (ln.x0, ln.x1))[0]
-        if prev is not None:
-            pkey = None if prev.column_right is None else round(prev.column_right)
-            pright = margins.get(pkey, (prev.x0, prev.x1))[1]
-            # (line breaking keeps "。" with the word before it, so a full line can stop two glyphs short)
-            prev_full = prev.x1 >= pright - 2.5 * prev.size
-            starts_left = ln.x0 <= left + 0.9 * ln.size
-            # a line ending mid-clause goes on, however short it is or wherever the next one starts
-            mid_clause = prev.text.rstrip()[-1:] in "、，,（(“‘《"
-            if ((prev_full and starts_left) or mid_clause) and not _STRONG_START.match(text):
+        if k > 0:
+            wraps = (full[k - 1] and at_left[k]) or open_end[k - 1]
+            if wraps and _QA_MARK.match(text):
+                wraps = False
+            elif wraps and _NUMBER_MARK.match(text):
+                # a list item never follows a "，" or "、"; after a full line it starts indented if others do
+                wraps = open_end[k - 1] or (indented and at_left[k])
+            if wraps:
                 joined = paras[-1][0]
                 latin = re.search(r"[A-Za-z0-9,.;:)]$", joined) and re.match(r"[A-Za-z0-9(]", text)
-                sep = " " if latin or prev.trailing_space else ""
+                sep = " " if latin or lines[k - 1].trailing_space else ""
                 paras[-1] = (joined + sep + text, paras[-1][1])
-                prev = ln
                 continue
         paras.append((text, ln.page))
-        prev = ln
     return paras
+
+
+def _column_key(ln: _Line) -> float | None:
+    return None if ln.column_right is None else round(ln.column_right)

@@ -18,12 +18,48 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, Phase, settings
 
 from ingest.readers import FORM_LABELS
 from rag.types import QAPair, Record
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLED_RECORDS = REPO / "data" / "records"
+
+# --------------------------------------------------------------------------------------------- hypothesis
+#
+# The property tests write real .docx/.pdf files, ~50 ms an example: a failure that hypothesis shrinks
+# runs thousands of them, for up to its own limit of five minutes. So CI (``$CI`` set) runs a fixed set
+# of examples (the same on every run: a failure there fails again on rerun, and ``CI=1 pytest …``
+# reproduces it locally) and reports it as found, unshrunk, with the blob for ``@reproduce_failure``.
+# Locally ("dev") examples are random and failures shrink. ``HYPOTHESIS_PROFILE`` picks a profile by
+# name; "explore" runs many more examples, unshrunk, to look for bugs (not for the suite).
+_NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
+settings.register_profile(
+    "ci",
+    max_examples=100,
+    derandomize=True,
+    deadline=None,
+    phases=_NO_SHRINK,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "dev", max_examples=100, deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "explore", max_examples=1000, deadline=None, phases=_NO_SHRINK, suppress_health_check=list(HealthCheck)
+)
+
+
+def _hypothesis_profile() -> str:
+    named = os.environ.get("HYPOTHESIS_PROFILE")
+    if named:
+        return named
+    return "ci" if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no") else "dev"
+
+
+settings.load_profile(_hypothesis_profile())
 
 
 def shared_records_dir() -> Path:
@@ -290,6 +326,19 @@ def wrap(text: str, width: float, indent: float = 0.0) -> list[str]:
     return lines
 
 
+_LABEL_W = _DIVIDER - _LEFT - 2 * _PAD
+_CONTENT_W = _RIGHT - _DIVIDER - 2 * _PAD - 8
+
+
+def pdf_cell_lines(paragraph: str, *, body: bool = True, indent_body: bool = True) -> list[tuple[str, float]]:
+    """The lines :func:`write_pdf` draws for one paragraph of a content cell, each with its indent.
+
+    Paragraphs of the body row ("投资者关系活动主要内容介绍") start indented by two characters.
+    """
+    indent = 2 * _width("中") if body and indent_body and paragraph else 0.0
+    return [(text, indent if k == 0 else 0.0) for k, text in enumerate(wrap(paragraph, _CONTENT_W, indent))]
+
+
 def write_pdf(
     source: str | Record,
     path: str | Path,
@@ -329,16 +378,12 @@ def write_pdf(
     for line in header:
         c.drawString(_LEFT, state["y"], line)
         state["y"] -= _LEADING * 1.4
-    label_w = _DIVIDER - _LEFT - 2 * _PAD
-    content_w = _RIGHT - _DIVIDER - 2 * _PAD - 8
     for label, content in rows:
         body = label.startswith("投资者关系活动主要内容")
-        label_lines = (wrap(label, label_w) if table else [label]) if label else []
-        content_lines: list[tuple[str, float]] = []
-        for para in content or [""]:
-            indent = 2 * _width("中") if body and indent_body and para else 0.0
-            for k, text in enumerate(wrap(para, content_w, indent)):
-                content_lines.append((text, indent if k == 0 else 0.0))
+        label_lines = (wrap(label, _LABEL_W) if table else [label]) if label else []
+        content_lines = [
+            ln for para in content or [""] for ln in pdf_cell_lines(para, body=body, indent_body=indent_body)
+        ]
         if not table:
             for text in label_lines:
                 _ensure_room(state, new_page)

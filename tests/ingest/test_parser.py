@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ingest.parser import NO_PAIRS, NO_RECORD, parse_dates, parse_file, parse_text, short_name_of
@@ -467,13 +467,37 @@ def _sentence(end: str) -> st.SearchStrategy[str]:
 _PAIR = st.tuples(_sentence("？"), st.lists(_sentence("。"), min_size=1, max_size=3))
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# (examples and time limits: the "ci"/"dev" profiles in conftest.py)
 @given(
     pairs=st.lists(_PAIR, min_size=1, max_size=6),
     style=st.sampled_from(STYLES),
     inline=st.booleans(),
     layout=st.sampled_from(["form", "plain"]),
     fmt=st.sampled_from(["txt", "txt", "docx", "pdf"]),
+)
+# found by CI: the "，" after "（含税）" hangs over the table's right rule and came back as a line of its own
+@example(
+    pairs=[("一一，2024年？", ["一一一一一一一1000100013354《规定》、（含税），（含税），一。"])],
+    style="dotted",
+    inline=True,
+    layout="form",
+    fmt="pdf",
+)
+# a line wrapped after "，" before "277、" was split there, as if a list item started
+@example(
+    pairs=[
+        (
+            "癑仕串乓亣什乓，一一？",
+            [
+                "癑仕串乓亣什了、79431043，仴蘅、乐丩乨羓巎仟，277、AI；AI。",
+                "珃嗣乥；亱、14.8T、51348；AI、14.8T，AI。",
+            ],
+        )
+    ],
+    style="dotted",
+    inline=True,
+    layout="form",
+    fmt="pdf",
 )
 def test_generated_records_round_trip(pairs, style, inline, layout, fmt, tmp_path_factory) -> None:
     qa = [QAPair(i, q, "\n".join(a)) for i, (q, a) in enumerate(pairs, 1)]
@@ -494,7 +518,6 @@ def test_generated_records_round_trip(pairs, style, inline, layout, fmt, tmp_pat
     assert got.record == "2024-001" and got.company == "测试科技股份有限公司"
 
 
-@settings(max_examples=100, deadline=None)
 @given(
     st.one_of(
         st.text(max_size=400),

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.readers import decode_text, read_document
+from ingest.readers import _Char, _layout_page, _Row, _Rules, decode_text, read_document
 from rag.errors import ParseError
 from tests.ingest.conftest import (
+    pdf_cell_lines,
     require_record,
     write_docx,
     write_encrypted_pdf,
@@ -183,6 +184,66 @@ def test_pdf_without_table_rules_is_read_as_lines(tmp_path: Path) -> None:
     doc = read_document(write_pdf(FORM, tmp_path / "r.pdf", table=False))
     assert "1、公司今年的收入增长来自哪里？" in doc.lines
     assert "投资者关系活动主要内容介绍" in doc.lines
+
+
+def _answer_in_pdf(answer: str, tmp_path: Path) -> list[str]:
+    """The lines read back from the form PDF with ``answer`` as the first answer of the body row.
+
+    The second answer runs over several full lines, so that the reader sees where the margin is.
+    """
+    text = FORM.replace("主要来自海外市场，同比增长50%。", answer).replace(
+        "产品结构优化。", "毛利率提升主要来自产品结构的优化和规模效应，以及原材料价格的回落。" * 4
+    )
+    return read_document(write_pdf(text, tmp_path / "r.pdf")).lines
+
+
+def test_pdf_punctuation_hanging_over_the_cell_rule_stays_on_its_line(tmp_path: Path) -> None:
+    # Closing punctuation never starts a line, so it hangs past the margin: here "），" runs over the
+    # padding and the "，" across the table's right rule. Placed by the centre of its box, it was left
+    # outside the table and came back after the row as a line of its own ("…（含税）一。" + "，").
+    answer = "一" * 30 + "1111（含税），一。"
+    assert [t for t, _ in pdf_cell_lines(answer)] == ["一" * 30 + "1111（含税），", "一。"]
+    lines = _answer_in_pdf(answer, tmp_path)
+    assert answer in lines
+    assert "，" not in [ln.strip() for ln in lines]
+
+
+def test_pdf_punctuation_hanging_over_an_inner_rule_stays_in_its_cell() -> None:
+    # A label whose "）" hangs across the rule between label and content: the glyph's centre is in the
+    # content cell, but its box starts right where the label's line ends, so it belongs to the label.
+    # A glyph beside the table that does not continue a line stays outside it.
+    top, bottom, left, divider, right = 700.0, 650.0, 50.0, 140.0, 545.0
+    rules = _Rules(
+        horizontal=[(top, left, right), (bottom, left, right)],
+        vertical=[(x, bottom, top) for x in (left, divider, right)],
+    )
+    label = [_Char(ch, 63 + 10.5 * i, 73.5 + 10.5 * i, 680, 690.5) for i, ch in enumerate("附件清单（如有）")]
+    assert label[-1].x0 < divider < label[-1].xc
+    content = [_Char("无", 145, 155.5, 665, 675.5)]
+    aside = [_Char("注", 570, 580.5, 680, 690.5)]
+    items = _layout_page(1, label + content + aside, rules, 595, 842).items
+    row = next(it for it in items if isinstance(it, _Row))
+    assert [[ln.text for ln in cell.lines] for cell in row.cells] == [["附件清单（如有）"], ["无"]]
+    assert [it.text for it in items if not isinstance(it, _Row)] == ["注"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "second_line"),
+    [
+        # wrapped after "；" before a number that reads like a list item "240、"
+        ("一" * 33 + "；240、二二二。", "240、二二二。"),
+        # wrapped after "，": no list item follows a comma
+        ("一" * 33 + "，277、二二二。", "277、二二二。"),
+        # a number too long for the room left goes to the next line whole: the line before stops short
+        ("一" * 30 + "281838047350，二二二。", "281838047350，二二二。"),
+    ],
+    ids=["semicolon-number", "comma-number", "long-number"],
+)
+def test_pdf_line_wrapped_before_a_number_is_joined(answer: str, second_line: str, tmp_path: Path) -> None:
+    assert [t for t, _ in pdf_cell_lines(answer)][1] == second_line  # the builder wraps it there
+    lines = _answer_in_pdf(answer, tmp_path)
+    assert answer in lines
+    assert "2、毛利率为何提升？" in lines  # a question, indented as the paragraphs are, still starts anew
 
 
 def test_pdf_without_text_layer_looks_scanned(tmp_path: Path) -> None:
