@@ -20,7 +20,7 @@ def test_ingest_benchmark_tiny_mode(tmp_path: Path) -> None:
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "| Phase | Work | Seconds | Throughput | Notes |" in proc.stdout
+    assert "| Phase | Work | Wall s | CPU s |" in proc.stdout
     for phase in ("parse", "chunk", "embed (a)", "store", "pipeline", "re-ingest"):
         assert f"| {phase}" in proc.stdout, phase
     assert "PASS" in proc.stdout or "MISS" in proc.stdout
