@@ -74,18 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     peak = PeakRSS()
     with tempfile.TemporaryDirectory(prefix="irchat-bench-q-") as tmp, peak:
         base = Settings()
-        if args.current:
-            settings = base
-        else:
-            settings = base.model_copy(
-                update={
-                    "data_dir": Path(tmp),
-                    "chroma_path": None,
-                    "chroma_host": None,
-                    "model_dir": base.resolved_model_dir,
-                    "embed_cache_dir": base.cache_dir,
-                }
-            )
+        settings = base if args.current else base.scratch(Path(tmp))
         embedder = None
         if args.embedder == "hash":
             from tests.fakes import HashEmbedder

@@ -72,6 +72,19 @@ class Settings(BaseSettings):
         """Lexical (BM25) index folder."""
         return self.data_dir / "lexical"
 
+    def scratch(self, data_dir: Path) -> Settings:
+        """These settings with a fresh embedded index under ``data_dir``, keeping the model and embedding
+        caches (for evals and benchmarks that build a throwaway index)."""
+        return self.model_copy(
+            update={
+                "data_dir": Path(data_dir),
+                "chroma_path": None,
+                "chroma_host": None,
+                "model_dir": self.resolved_model_dir,
+                "embed_cache_dir": self.cache_dir,
+            }
+        )
+
     @property
     def server_mode(self) -> bool:
         """True when a Chroma server is configured rather than embedded Chroma."""

@@ -263,15 +263,7 @@ def eval_(
         if records is not None:
             from ingest.pipeline import Ingestor
 
-            settings = settings.model_copy(
-                update={
-                    "data_dir": Path(tmp),
-                    "chroma_path": None,
-                    "chroma_host": None,
-                    "model_dir": settings.resolved_model_dir,
-                    "embed_cache_dir": settings.cache_dir,
-                }
-            )
+            settings = settings.scratch(Path(tmp))
             result = Ingestor(Index(settings)).ingest([records])
             if result.errors:
                 err.print(f"[yellow]warning:[/yellow] {len(result.errors)} files failed to ingest")
