@@ -1,13 +1,12 @@
-"""Evaluate retrieval configurations and answers on a gold set, in one run; write report.json and report.md."""
+"""Evaluate retrieval configurations and answers on a gold set, in one run (reports: :mod:`evals.report`)."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from evals.gold import GoldQuestion
@@ -21,10 +20,12 @@ from evals.metrics import (
     ndcg_at_k,
     recall_at_k,
 )
+from evals.report import ANSWER_COLS, summary_table, write_report
 from rag.assistant import Assistant
 from rag.extractive import NO_ANSWER
 from rag.index import Index
 from rag.retriever import HybridRetriever, dedupe_pairs
+from rag.types import Hit
 
 KS = (1, 3, 5, 10)
 CONFIGS: dict[str, dict[str, Any]] = {
@@ -40,6 +41,11 @@ def key(citation_key: str) -> str:
     """``[海康威视 2024-8-17 Q3]`` → ``2024-8-17 Q3`` (gold keys carry no company or brackets)."""
     parts = citation_key.strip("[]").split()
     return " ".join(parts[1:] if parts and not parts[0][:1].isdigit() else parts)
+
+
+def citation_key(hit: Hit) -> str:
+    """What a hit is compared with in the gold set: its citation key without company or brackets."""
+    return key(hit.chunk.citation.key())
 
 
 @dataclass
@@ -65,8 +71,15 @@ def _aggregate(rows: list[tuple[GoldQuestion, dict[str, float]]]) -> dict[str, d
     return out
 
 
-def evaluate_retrieval(index: Index, gold: Sequence[GoldQuestion], config: str, k: int = 10) -> RetrievalResult:
-    """Rank citations for every answerable gold question with one retriever configuration."""
+def evaluate_retrieval(
+    index: Index,
+    gold: Sequence[GoldQuestion],
+    config: str,
+    k: int = 10,
+    key_of: Callable[[Hit], str] = citation_key,
+) -> RetrievalResult:
+    """Rank citations (or whatever ``key_of`` names a hit by) for every answerable gold question with one
+    retriever configuration."""
     retriever = HybridRetriever(index, **CONFIGS[config])
     result = RetrievalResult(config)
     rows = []
@@ -75,7 +88,7 @@ def evaluate_retrieval(index: Index, gold: Sequence[GoldQuestion], config: str, 
         if not q.answerable:
             continue
         hits = dedupe_pairs(retriever.search(q.question, k=max(k, 20)))
-        ranked = [key(h.chunk.citation.key()) for h in hits][:k]
+        ranked = list(dict.fromkeys(key_of(h) for h in hits))[:k]
         result.ranked[q.id] = ranked
         relevant = set(q.expected)
         m = {f"recall@{n}": recall_at_k(ranked, relevant, n) for n in KS}
@@ -127,73 +140,42 @@ def run(
     configs: Sequence[str] = DEFAULT_CONFIGS,
     answers: bool = False,
     assistant_factory: Callable[[Index], Assistant] | None = None,
+    key_of: Callable[[Hit], str] = citation_key,
+    dataset: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """All configurations over one index in one run, and optionally the answers."""
-    report: dict[str, Any] = {"questions": len(gold), "configs": {}}
+    """All configurations over one index in one run, and optionally the answers.
+
+    ``dataset`` describes where the questions came from (``{"format": "gold" | "beir", "path": ...}``)."""
+    unknown = [c for c in configs if c not in CONFIGS]
+    if unknown:
+        raise ValueError(f"unknown configuration {unknown[0]!r}; choose from {list(CONFIGS)}")
+    report: dict[str, Any] = {
+        "questions": len(gold),
+        "dataset": dataset or {"format": "gold"},
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "gold": [asdict(q) for q in gold],
+        "configs": {},
+    }
     for config in configs:
-        if config not in CONFIGS:
-            raise ValueError(f"unknown configuration {config!r}; choose from {list(CONFIGS)}")
-        r = evaluate_retrieval(index, gold, config)
+        r = evaluate_retrieval(index, gold, config, key_of=key_of)
         report["configs"][config] = {"metrics": r.metrics, "seconds": r.seconds, "ranked": r.ranked}
+    # The embedder's own name when a configuration loaded it (it may be one passed in, not the configured one).
+    loaded = vars(index).get("embedder")
+    report["embedder"] = loaded.name if loaded is not None else index.settings.embed_model
     if answers:
         assistant = (assistant_factory or (lambda ix: Assistant(index=ix)))(index)
         report["answers"] = evaluate_answers(assistant, gold)
     return report
 
 
-def summary_table(report: dict[str, Any]) -> list[list[str]]:
-    """Rows of the printed summary: configuration × headline retrieval metrics per language."""
-    rows = [["config", "group", "n", "recall@1", "recall@5", "recall@10", "hit@5", "mrr@10", "ndcg@10"]]
-    for config, data in report["configs"].items():
-        for group in ("all", "lang:zh", "lang:en"):
-            m = data["metrics"].get(group)
-            if not m:
-                continue
-            rows.append(
-                [config, group, str(int(m["n"]))]
-                + [f"{m[c]:.3f}" for c in ("recall@1", "recall@5", "recall@10", "hit@5", "mrr@10", "ndcg@10")]
-            )
-    return rows
-
-
-def write_report(report: dict[str, Any], directory: Path) -> list[Path]:
-    """report.json and report.md under ``directory``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = [directory / "report.json", directory / "report.md"]
-    paths[0].write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-    lines = [f"# irchat evaluation ({report['questions']} gold questions)", "", "## Retrieval", ""]
-    table = summary_table(report)
-    lines.append("| " + " | ".join(table[0]) + " |")
-    lines.append("|" + "---|" * len(table[0]))
-    lines += ["| " + " | ".join(r) + " |" for r in table[1:]]
-    if "answers" in report:
-        lines += [
-            "",
-            f"## Answers ({report['answers']['mode']} mode)",
-            "",
-            "| group | " + " | ".join(ANSWER_COLS) + " |",
-            "|---|" + "---|" * len(ANSWER_COLS),
-        ]
-        for group, m in report["answers"]["metrics"].items():
-            lines.append(f"| {group} | " + " | ".join(_fmt(m.get(c)) for c in ANSWER_COLS) + " |")
-    paths[1].write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return paths
-
-
-ANSWER_COLS = (
-    "n",
-    "citation_precision",
-    "citation_recall",
-    "fact_coverage",
-    "abstention_accuracy",
-    "false_abstention",
-    "language_match",
-    "citations_in_passages",
-)
-
-
-def _fmt(v: float | None) -> str:
-    return "–" if v is None else (str(int(v)) if float(v).is_integer() and v > 1 else f"{v:.3f}")
-
-
-__all__ = ["CONFIGS", "NO_ANSWER", "evaluate_answers", "evaluate_retrieval", "run", "summary_table", "write_report"]
+__all__ = [
+    "ANSWER_COLS",
+    "CONFIGS",
+    "NO_ANSWER",
+    "citation_key",
+    "evaluate_answers",
+    "evaluate_retrieval",
+    "run",
+    "summary_table",
+    "write_report",
+]

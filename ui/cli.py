@@ -239,46 +239,82 @@ def ask(
 
 @app.command("eval")
 def eval_(
-    gold: Annotated[Path, typer.Option(help="Gold JSONL file (see evals/gold/README.md).")] = Path(
-        "evals/gold/gold.jsonl"
-    ),
+    gold: Annotated[
+        Path,
+        typer.Option(
+            help="Gold JSONL file (see evals/gold/README.md), or a BEIR folder (corpus.jsonl, queries.jsonl, "
+            "qrels/test.tsv) whose corpus is indexed into a temporary index and scored on retrieval only."
+        ),
+    ] = Path("evals/gold/gold.jsonl"),
     config: Annotated[
         list[str] | None, typer.Option(help="Retrieval configuration(s): dense, bm25, hybrid, hybrid+glossary.")
     ] = None,
     answers: Annotated[bool, typer.Option("--answers", help="Also ask every question and score the answers.")] = False,
-    report: Annotated[Path, typer.Option(help="Folder for report.json and report.md.")] = Path("reports/eval"),
+    report: Annotated[
+        Path, typer.Option(help="Folder for report.json, report.md and report.html (plots, targets).")
+    ] = Path("reports/eval"),
     records: Annotated[
         Path | None, typer.Option(help="Ingest these records into a temporary index first (else: the current index).")
     ] = None,
 ) -> None:
-    """Score retrieval configurations (and answers) on a gold set, all in one run; print a summary table."""
+    """Score retrieval configurations (and answers) on a gold set or a BEIR folder, all in one run; print a
+    summary table and the targets, and write the reports."""
     import tempfile
 
+    from evals.beir import evaluate as evaluate_beir
+    from evals.beir import is_beir, load_beir
     from evals.gold import load_gold
+    from evals.report import check_targets
     from evals.run import DEFAULT_CONFIGS, run, summary_table, write_report
 
-    questions = load_gold(gold)
     settings = Settings()
-    with tempfile.TemporaryDirectory(prefix="irchat-eval-") as tmp:
-        if records is not None:
-            from ingest.pipeline import Ingestor
+    try:
+        with tempfile.TemporaryDirectory(prefix="irchat-eval-") as tmp:
+            if is_beir(gold):
+                if records is not None:
+                    err.print("[red]error:[/red] --records does not apply to a BEIR folder (its corpus is indexed)")
+                    raise typer.Exit(2)
+                if answers:
+                    err.print("[yellow]warning:[/yellow] answers are not scored on a BEIR folder; --answers ignored")
+                dataset = load_beir(gold)
+                for warning in dataset.warnings:
+                    err.print(f"[yellow]warning:[/yellow] {warning}")
+                data = evaluate_beir(dataset, Index(settings.scratch(Path(tmp))), config or DEFAULT_CONFIGS)
+                what = f"{data['questions']} judged BEIR queries of {dataset.name}"
+            else:
+                questions = load_gold(gold)
+                what = f"{len(questions)} gold questions"
+                if records is not None:
+                    from ingest.pipeline import Ingestor
 
-            settings = settings.scratch(Path(tmp))
-            result = Ingestor(Index(settings)).ingest([records])
-            if result.errors:
-                err.print(f"[yellow]warning:[/yellow] {len(result.errors)} files failed to ingest")
-        data = run(Index(settings), questions, config or DEFAULT_CONFIGS, answers=answers)
+                    settings = settings.scratch(Path(tmp))
+                    result = Ingestor(Index(settings)).ingest([records])
+                    if result.errors:
+                        err.print(f"[yellow]warning:[/yellow] {len(result.errors)} files failed to ingest")
+                data = run(
+                    Index(settings),
+                    questions,
+                    config or DEFAULT_CONFIGS,
+                    answers=answers,
+                    dataset={"format": "gold", "path": str(gold)},
+                )
+    except (IrchatError, ValueError) as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
     paths = write_report(data, report)
     rows = summary_table(data)
-    table = Table(title=f"retrieval on {len(questions)} gold questions")
+    table = Table(title=f"retrieval on {what}")
     for col in rows[0]:
         table.add_column(col)
     for row in rows[1:]:
         table.add_row(*row)
     out.print(table)
-    if answers:
+    if "answers" in data:
         m = data["answers"]["metrics"]["all"]
         out.print("answers: " + ", ".join(f"{k} {v:.3f}" for k, v in m.items() if k != "n" and v is not None))
+    for target in check_targets(data):
+        colour = {True: "green", False: "red", None: "yellow"}[target.met]
+        out.print(f"[{colour}]target[/{colour}] {target.line()}", markup=True, highlight=False)
     out.print("report: " + ", ".join(str(p) for p in paths))
 
 
