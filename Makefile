@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint format bench eval clean
+.PHONY: run test install lint format bench load eval clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ install: $(STAMP)
 run: $(STAMP)
 	@start=$$(date +%s); $(BIN)/irchat ingest data/records; echo "ingest took $$(( $$(date +%s) - start )) s"
 	$(BIN)/irchat records
-	@echo "(the chat UI lands with issue 5; until then: .venv/bin/irchat --help)"
+	$(BIN)/irchat serve
 
 test: $(STAMP)
 	bash scripts/test.sh $(PYTEST_ARGS)
@@ -32,6 +32,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
+
+# Load the running app (make run in another terminal): 20 clients through the Gradio API for 60 s.
+load: $(STAMP)
+	$(BIN)/python benchmarks/load.py --clients 20 --seconds 60
 
 clean:
 	rm -rf $(VENV) .irchat-test

@@ -237,6 +237,28 @@ def ask(
         raise typer.Exit(2) from e
 
 
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default IRCHAT_HOST, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default IRCHAT_PORT, 7860).")] = None,
+) -> None:
+    """Serve the Gradio app: investor chat, IR rehearsal and records (the API endpoint is /ask)."""
+    from ui.app import exposure_warning
+    from ui.app import serve as launch
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    try:
+        settings = Settings(**overrides)
+        warning = exposure_warning(settings)
+        if warning:
+            err.print(f"[yellow]warning:[/yellow] {warning}")
+        out.print(f"irchat on http://{settings.host}:{settings.port} (Ctrl-C stops it)")
+        launch(settings, warn=False)
+    except IrchatError as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+
+
 @app.command("eval")
 def eval_(
     gold: Annotated[

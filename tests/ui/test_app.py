@@ -1,0 +1,133 @@
+"""The app's handlers and HTML without a browser: uploads, filters, escaping, highlighting, access settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rag.catalog import Passage
+from rag.errors import ConfigError
+from rag.index import Index
+from rag.settings import Settings
+from tests.chroma_server import free_port
+from tests.fakes import HashEmbedder
+from ui import render
+from ui.app import ChatApp, exposure_warning, launch_options
+
+ROOT = Path(__file__).resolve().parents[2]
+HAITIAN = ROOT / "data" / "records" / "haitian-688787"
+
+
+@pytest.fixture
+def chat_app(tmp_path: Path) -> ChatApp:
+    from rag.assistant import Assistant
+
+    index = Index(Settings(data_dir=tmp_path / "data", max_upload_mb=1), embedder=HashEmbedder())
+    return ChatApp(Assistant(index=index))
+
+
+def test_upload_indexes_a_good_file_and_reports_bad_ones(chat_app: ChatApp, tmp_path: Path):
+    good = sorted(HAITIAN.glob("*.txt"))[0]
+    empty = tmp_path / "空 的.txt"
+    empty.write_bytes(b"")
+    wrong = tmp_path / "notes.xlsx"
+    wrong.write_bytes(b"PK\x03\x04")
+    big = tmp_path / "big.pdf"
+    big.write_bytes(b"%PDF-1.4\n" + b"0" * (1024 * 1024 + 10))
+    html = chat_app.upload([str(good), str(empty), str(wrong), str(big)], "")
+    assert "空 的.txt: empty file" in html
+    assert "notes.xlsx: not a record file" in html
+    assert "big.pdf: 1.0 MB is over the upload limit of 1 MB" in html
+    assert "4 files, 1 records" in html
+    # Messages name the uploaded file, never the private temporary copy.
+    assert "irchat-upload-" not in html
+    store = chat_app.assistant.index.store
+    n = store.count()
+    assert n > 0 and [r.record for r in chat_app.catalog.records()] != []
+    # The same file again changes nothing.
+    again = chat_app.upload([str(good)], "")
+    assert "0 added" in again and store.count() == n
+
+
+def test_upload_with_nothing_chosen_says_so(chat_app: ChatApp):
+    assert "choose a .txt, .docx or .pdf" in chat_app.upload(None, None)
+
+
+def test_filters_from_controls(chat_app: ChatApp):
+    assert chat_app.filters("002415", "", " 2024-01-01 ", "") == {"company": "002415", "date_from": "2024-01-01"}
+    assert chat_app.filters("", "688787/2024-013", None, None) == {"company": "688787", "record": "2024-013"}
+    assert chat_app.filters("", "", "", "") == {}
+
+
+def test_answer_html_makes_chips_of_valid_citations_only_and_escapes_record_text():
+    text = "收入增长<script>alert(1)</script>50.00%。[2024-013 Q1] 又见[2099-1 Q9]"
+    html = render.answer_html(text, ["[2024-013 Q1]"])
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert html.count('class="cite-chip"') == 1
+    assert 'href="#cite:%5B2024-013%20Q1%5D"' in html
+    assert "[2099-1 Q9]" in html  # an unknown key stays text, not a link
+
+
+def test_cited_sentences_are_highlighted_in_the_passage():
+    answer = "公司境外业务收入同比增长50.00%，拉动整体营业收入快速增长。[2024-013 Q1]"
+    claims = render.cited_segments(answer, ["[2024-013 Q1]"])["[2024-013 Q1]"]
+    p = Passage(
+        "[2024-013 Q1]",
+        "海天瑞声",
+        "688787",
+        "2024-013",
+        1,
+        "qa",
+        "2024-09-04",
+        "",
+        "分析师会议",
+        "上半年收入增长的驱动因素？",
+        "受益于多模态大模型的发展。公司境外业务收入同比增长50.00%，拉动整体营业收入快速增长。其他无关内容。",
+    )
+    html = render.passage_html(p, claims)
+    assert html.count("<mark") == 1
+    assert '<mark class="cited">公司境外业务收入同比增长50.00%' in html
+    assert "其他无关内容" in html and "2024-013" in html and "分析师会议" in html
+
+
+def test_exposure_warning_and_auth():
+    assert exposure_warning(Settings(host="127.0.0.1")) is None
+    warning = exposure_warning(Settings(host="0.0.0.0"))
+    assert warning and "IRCHAT_AUTH" in warning
+    assert exposure_warning(Settings(host="0.0.0.0", auth="ir:secret")) is None
+    assert launch_options(Settings(auth="ir:s3:cret"))["auth"] == ("ir", "s3:cret")
+    assert launch_options(Settings())["server_name"] == "127.0.0.1"
+    with pytest.raises(ConfigError, match="user:password"):
+        launch_options(Settings(auth="nopassword"))
+
+
+@pytest.mark.slow
+def test_serve_binds_where_told_and_warns_without_auth(tmp_path: Path):
+    port = free_port()
+    env = {**os.environ, "IRCHAT_DATA_DIR": str(tmp_path), "IRCHAT_HOST": "0.0.0.0", "IRCHAT_PORT": str(port)}
+    env.pop("IRCHAT_AUTH", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ui.cli", "serve"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        import urllib.request
+
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read().decode()
+                assert time.monotonic() < deadline, "the app did not start"
+                time.sleep(0.5)
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "IRCHAT_AUTH" in err.decode() and "0.0.0.0" in err.decode()
