@@ -1,5 +1,5 @@
-"""A small bilingual finance glossary (data in ``rag/data/glossary.json``) that renders English queries
-in the Chinese words the records use, for lexical search without an LLM."""
+"""A bilingual finance glossary (data in ``rag/data/glossary.json``) that renders English queries in the
+Chinese words the records use, for lexical and dense search without an LLM."""
 
 from __future__ import annotations
 
@@ -9,16 +9,59 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+_BOUNDARY_BEFORE = r"(?<![A-Za-z0-9&])"
+_BOUNDARY_AFTER = r"(?![A-Za-z0-9&])"
+# "public-sector", "full-year": a hyphen between words reads as a space, in keys and in questions alike.
+_HYPHEN = re.compile(r"(?<=[A-Za-z])-(?=[A-Za-z])")
+
+
+def _unhyphen(text: str) -> str:
+    return _HYPHEN.sub(" ", text)
+
+
+def _inflections(term: str) -> list[str]:
+    """``term`` and its regular plural / third-person forms, so the data lists each word once."""
+    forms = [term]
+    if not term[-1:].isalpha():
+        return forms
+    if term.endswith("y") and term[-2:-1] not in "aeiou":
+        forms.append(term[:-1] + "ies")
+    elif term.endswith(("s", "x", "ch", "sh")):
+        forms.append(term + "es")
+    else:
+        forms.append(term + "s")
+    return forms
+
 
 class Glossary:
-    """English term → Chinese renderings; longest terms matched first, on word boundaries."""
+    """English term → Chinese renderings; longest terms matched first, on word boundaries.
+
+    Keys are matched case-insensitively with their regular plurals ("margin" also finds "margins"), except
+    keys written in capitals (``"US"``, ``"IT"``), which match only as written so that "us" stays a pronoun.
+    """
 
     def __init__(self, terms: dict[str, list[str]]):
-        self.terms = {k.lower(): v for k, v in terms.items() if not k.startswith("_")}
-        alternatives = sorted(self.terms, key=len, reverse=True)
-        self._pattern = re.compile(
-            r"(?<![a-z0-9&])(" + "|".join(re.escape(t) for t in alternatives) + r")(?![a-z0-9&])"
-        )
+        self.terms: dict[str, list[str]] = {}
+        exact: dict[str, str] = {}  # surface form -> canonical key, case-sensitive acronyms
+        folded: dict[str, str] = {}  # lower-cased surface form -> canonical key
+        for raw, renderings in terms.items():
+            if raw.startswith("_"):
+                continue
+            key = _unhyphen(raw if raw.isupper() else raw.lower())
+            self.terms[key] = renderings
+            if key == raw and raw.isupper():
+                exact.update({raw: raw, raw + "s": raw})  # "EVs", "GPUs"
+            else:
+                folded[key] = key
+        # Generated plurals never override a key of their own ("sales" stays "sales", not "sale" + s).
+        for key in list(folded):
+            for form in _inflections(key)[1:]:
+                folded.setdefault(form, key)
+        self._exact = exact
+        self._folded = folded
+        forms = sorted({*exact, *folded}, key=len, reverse=True)
+        alternatives = "|".join(re.escape(f) if f in exact else "(?i:" + re.escape(f) + ")" for f in forms)
+        self._pattern = re.compile(_BOUNDARY_BEFORE + "(" + alternatives + ")" + _BOUNDARY_AFTER)
 
     @classmethod
     def from_file(cls, path: Path) -> Glossary:
@@ -26,8 +69,12 @@ class Glossary:
         return cls(json.loads(Path(path).read_text(encoding="utf-8")))
 
     def matches(self, text: str) -> list[str]:
-        """English terms of the glossary found in ``text``, in order, longest match at each place."""
-        return [m.group(1) for m in self._pattern.finditer(text.lower())]
+        """Glossary keys found in ``text``, in order, longest match at each place."""
+        out = []
+        for m in self._pattern.finditer(_unhyphen(text)):
+            found = m.group(1)
+            out.append(self._exact[found] if found in self._exact else self._folded[found.lower()])
+        return out
 
     def render(self, text: str) -> list[str]:
         """Chinese renderings of the terms found in ``text``, without repeats."""
@@ -37,6 +84,9 @@ class Glossary:
                 if zh not in out:
                     out.append(zh)
         return out
+
+    def __len__(self) -> int:
+        return len(self.terms)
 
 
 @lru_cache(maxsize=1)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rag.companies import Company, CompanyDirectory
 from rag.glossary import Glossary, default_glossary
 from rag.index import Index
+from rag.intent import asks_metadata, in_months, mentioned_months
 from rag.lang import detect_language
+from rag.store import build_where
 from rag.types import Chunk, Hit
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -29,6 +31,8 @@ class Query:
     activity_type: str | None
     companies: list[Company]
     dense_text: str = ""
+    months: list[tuple[int, int]] = field(default_factory=list)
+    metadata: bool = False
 
 
 class HybridRetriever:
@@ -58,6 +62,7 @@ class HybridRetriever:
         self._directory: CompanyDirectory | None = None
         self._directory_size = -1
         self._allowed_cache: dict[tuple[str, str | None, int], set[str]] = {}
+        self._records_cache: dict[tuple[str, str, str | None, int], list[Chunk]] = {}
 
     # -- companies -----------------------------------------------------------------------------------
 
@@ -113,7 +118,17 @@ class HybridRetriever:
             lexical_text = " ".join([text, *extra])
             if self.expand_dense:
                 dense_text = " ".join([text, *extra])
-        return Query(text, lang, lexical_text, where, filters.get("activity_type"), companies, dense_text)
+        return Query(
+            text,
+            lang,
+            lexical_text,
+            where,
+            filters.get("activity_type"),
+            companies,
+            dense_text,
+            months=mentioned_months(text),
+            metadata=asks_metadata(text),
+        )
 
     # -- search --------------------------------------------------------------------------------------
 
@@ -133,7 +148,7 @@ class HybridRetriever:
         if self.mode in ("hybrid", "bm25"):
             allowed = self._allowed_ids(where, q.activity_type) if where or q.activity_type else None
             lexical = self.index.ensure_lexical().search(q.lexical_text, n, allowed_ids=allowed)
-        return self._fuse(dense, lexical, k)
+        return self._fuse(dense, lexical, k, q, where)
 
     def _allowed_ids(self, where: dict[str, Any] | None, activity_type: str | None) -> set[str]:
         # Cached per filter until the store changes: a filtered BM25 search would otherwise read the
@@ -149,9 +164,16 @@ class HybridRetriever:
                 self._allowed_cache[key] = cached
         return cached
 
-    def _fuse(self, dense: list[Hit], lexical: list[tuple[str, float]], k: int) -> list[Hit]:
+    def _fuse(
+        self,
+        dense: list[Hit],
+        lexical: list[tuple[str, float]],
+        k: int,
+        q: Query | None = None,
+        where: dict[str, Any] | None = None,
+    ) -> list[Hit]:
         ranks: dict[str, dict[str, int]] = {}
-        chunks = {}
+        chunks: dict[str, Chunk] = {}
         similarity = {}
         for rank, hit in enumerate(dense, 1):
             ranks[hit.chunk.id] = {"dense": rank}
@@ -159,7 +181,10 @@ class HybridRetriever:
             similarity[hit.chunk.id] = hit.score
         for rank, (cid, _score) in enumerate(lexical, 1):
             ranks.setdefault(cid, {})["bm25"] = rank
-        scores = {cid: sum(1.0 / (self.rrf_k + r) for r in rs.values()) for cid, rs in ranks.items()}
+        scores = self._scores(ranks)
+        if q is not None and (q.months or q.metadata):
+            self._boost(q, where, ranks, chunks, scores)
+            scores = self._scores(ranks)
         top = sorted(scores, key=lambda cid: (-scores[cid], min(ranks[cid].values()), cid))[:k]
         # Only the winners the dense side did not return are read from the store.
         missing = [cid for cid in top if cid not in chunks]
@@ -169,14 +194,60 @@ class HybridRetriever:
             Hit(chunks[cid], scores[cid], ranks[cid], similarity=similarity.get(cid)) for cid in top if cid in chunks
         ]
 
+    def _scores(self, ranks: dict[str, dict[str, int]]) -> dict[str, float]:
+        return {cid: sum(1.0 / (self.rrf_k + r) for r in rs.values()) for cid, rs in ranks.items()}
+
+    def _boost(
+        self,
+        q: Query,
+        where: dict[str, Any] | None,
+        ranks: dict[str, dict[str, int]],
+        chunks: dict[str, Chunk],
+        scores: dict[str, float],
+    ) -> None:
+        """Two more rankings for RRF: candidates from the months the question names, and, for a question
+        about a meeting's participants, date or place, the metadata chunks of the best-matching records."""
+        missing = [cid for cid in ranks if cid not in chunks]
+        if missing:
+            chunks.update({c.id: c for c in self.index.store.get(ids=missing)})
+        order = sorted((cid for cid in ranks if cid in chunks), key=lambda cid: -scores[cid])
+        if q.months:
+            dated = [cid for cid in order if in_months(chunks[cid].date, chunks[cid].date_end, q.months)]
+            for rank, cid in enumerate(dated, 1):
+                ranks[cid]["date"] = rank
+        if q.metadata:
+            best: dict[str, float] = {}
+            for cid in order:
+                best.setdefault(chunks[cid].record_key, scores[cid])
+            records = [c for c in self._record_chunks(where, q.activity_type) if c.record_key in best]
+            records.sort(
+                key=lambda c: (not in_months(c.date, c.date_end, q.months), -best[c.record_key], c.id),
+            )
+            for rank, chunk in enumerate(records, 1):
+                chunks[chunk.id] = chunk
+                ranks.setdefault(chunk.id, {})["meta"] = rank
+
+    def _record_chunks(self, where: dict[str, Any] | None, activity_type: str | None) -> list[Chunk]:
+        # One metadata chunk per record: few enough to read, cached until the store changes.
+        key = ("records", repr(where), activity_type, self.index.store.count())
+        with self._lock:
+            cached = self._records_cache.get(key)
+        if cached is None:
+            built = build_where(where)
+            filtered = {"$and": [built, {"kind": "record"}]} if built else {"kind": "record"}
+            cached = [c for c in self.index.store.get(where=filtered) if _type_ok(c, activity_type)]
+            with self._lock:
+                if len(self._records_cache) > 64:
+                    self._records_cache.clear()
+                self._records_cache[key] = cached
+        return cached
+
 
 def _store_where(where: dict[str, Any]) -> dict[str, Any] | None:
     if not where:
         return None
     if "$or" in where:
         rest = {k: v for k, v in where.items() if k != "$or"}
-        from rag.store import build_where
-
         clauses = [{"$or": where["$or"]}]
         built = build_where(rest)
         if built:

@@ -6,8 +6,9 @@ import pytest
 
 from ingest.pipeline import Ingestor
 from rag.companies import CompanyDirectory
-from rag.glossary import default_glossary
+from rag.glossary import Glossary, default_glossary
 from rag.index import Index
+from rag.intent import asks_metadata, in_months, mentioned_months
 from rag.lang import detect_language
 from rag.retriever import HybridRetriever, dedupe_pairs
 from rag.settings import Settings
@@ -34,6 +35,26 @@ def test_glossary_renders_english_terms_longest_first():
     assert g.matches("What was the gross margin in H1?") == ["gross margin", "h1"]
     assert "毛利率" in g.render("gross margin") and "上半年" in g.render("first half revenue")
     assert g.render("nothing relevant here xyz") == []
+
+
+def test_glossary_plurals_acronyms_and_hyphens():
+    g = Glossary({"margin": ["毛利率"], "industry": ["行业"], "sales": ["销售"], "US": ["美国"], "full year": ["全年"]})
+    assert g.matches("Margins by industries") == ["margin", "industry"]
+    assert g.matches("sales") == ["sales"]  # its own key, not "sale" + s
+    # A capitalised key matches only as written: "us" the pronoun is not the United States.
+    assert g.matches("Tell us about US tariffs") == ["US"]
+    assert g.matches("full-year margin") == ["full year", "margin"]
+    assert len(default_glossary()) > 500
+
+
+def test_months_and_metadata_intent():
+    assert mentioned_months("What did they say in April 2024 and on May 7, 2024?") == [(2024, 4), (2024, 5)]
+    assert mentioned_months("海康2024年8月的业绩会") == [(2024, 8)]
+    assert mentioned_months("revenue may 2 percent in 2024") == []
+    assert asks_metadata("Who hosted the call?") and asks_metadata("在哪里开的？")
+    assert not asks_metadata("How fast did revenue grow?")
+    assert in_months("2024-05-07", "2024-05-31", [(2024, 5)]) and in_months("2024-04-28", "2024-06-02", [(2024, 5)])
+    assert not in_months("2024-04-20", "2024-04-20", [(2024, 5)]) and not in_months("", "", [(2024, 5)])
 
 
 def test_company_directory_resolves_names_codes_and_aliases(index):
@@ -102,3 +123,17 @@ def test_dedupe_keeps_best_part_per_citation(index):
     unique = dedupe_pairs(hits)
     keys = [h.chunk.citation.key(True) for h in unique]
     assert len(keys) == len(set(keys)) and unique[0] is hits[0]
+
+
+def test_named_month_and_metadata_question_bring_up_that_record(index):
+    r = HybridRetriever(index)
+    hits = r.search("海康2024年8月的业绩会在哪里开的？", 5)
+    assert hits[0].chunk.record == "2024-8-17" and "date" in hits[0].ranks
+    assert any(h.chunk.kind == "record" and h.chunk.record == "2024-8-17" for h in hits)
+    q = r.prepare("海康2024年8月的业绩会在哪里开的？")
+    assert q.months == [(2024, 8)] and q.metadata
+    plain = HybridRetriever(index).prepare("海康的业绩会")
+    assert plain.months == [] and not plain.metadata
+    # A kind filter still holds: a metadata question limited to Q&A pairs gets no record chunk.
+    hits = r.search("海康2024年8月的业绩会在哪里开的？", 10, {"kind": "qa"})
+    assert hits and all(h.chunk.kind == "qa" for h in hits)
