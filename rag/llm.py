@@ -149,6 +149,36 @@ def _content_text(content: Any) -> str:
     return "" if content is None else str(content)
 
 
+_DROP = "\x00"
+_ENDS = "。！？!?"
+# Where a claim starts: after a sentence end (or a Chinese clause end), a line break, or the citation of
+# the claim before it. English commas are not claim boundaries: they sit inside sentences and figures.
+_CLAIM_START = re.compile(r"[。！？!?；;，\n\]]|\.(?=\s)")
+
+
+def _drop_unbacked(text: str) -> str:
+    """Remove each claim whose only citations were invalid (marked ``_DROP``): an uncited claim is not kept."""
+    while _DROP in text:
+        at = text.index(_DROP)
+        head = text[:at].rstrip()
+        if head.endswith("]"):
+            # Cited already by the citation just before: only the unknown one goes.
+            text = head + text[at + 1 :]
+            continue
+        # The claim's own end mark ("…增长500%。[bad]") belongs to it; look for its start before that.
+        body = head[:-1] if head[-1:] in _ENDS + "." else head
+        start = max((m.end() for m in _CLAIM_START.finditer(body)), default=0)
+        before, after = text[:start], text[at + 1 :]
+        tail = after.lstrip()
+        if tail[:1] in _ENDS + "." and (not before.strip() or before.rstrip()[-1] in _ENDS + ".，,；;]"):
+            # The claim's end mark came after its citation: it goes too, and so does a clause mark before it.
+            after = tail[1:]
+            if before.rstrip()[-1:] in "，,；;":
+                before = before.rstrip()[:-1] + tail[0]
+        text = before + after
+    return text
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
@@ -207,10 +237,10 @@ class _Citations:
                 if cit not in valid:
                     valid.append(cit)
             if not kept:
-                return ""
+                return _DROP
             return m.group("ws") + "".join(self.key(c) for c in kept)
 
-        out = _BRACKET.sub(replace, text)
+        out = _drop_unbacked(_BRACKET.sub(replace, text))
         out = "\n".join(line.rstrip() for line in out.strip().splitlines())
         return out, valid, removed
 
@@ -336,6 +366,7 @@ class LLMAnswerer:
         if removed:
             notices.append(
                 f"removed {_plural(len(removed), 'citation')} not among the retrieved passages: {', '.join(removed)}"
+                " (and the claims that cited only those)"
             )
         if finish == "length":
             notices.append("the reply was cut off at the model's length limit")

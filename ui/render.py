@@ -77,15 +77,17 @@ def _is_cited(sentence: str, claims: Sequence[str]) -> bool:
         return False
     grams = _bigrams(s)
     for claim in claims:
-        c = _norm(claim)
-        if not c:
-            continue
-        # A quoted sentence (maybe clipped with "…") is inside the passage sentence, or the other way round;
-        # a paraphrase (LLM mode) shares most of its character bigrams.
-        if s in c or (len(c) >= 8 and c[: min(len(c), 40)] in s):
-            return True
-        if grams and len(grams & _bigrams(c)) / len(grams) >= 0.6:
-            return True
+        for part in _SENTENCE.findall(claim):
+            c = _norm(part)
+            if len(c) < 4:
+                continue
+            # A quoted sentence (maybe clipped with "…") is inside the passage sentence, or the other way
+            # round; a paraphrase (LLM mode) shares most of its character bigrams with the sentence it cites.
+            if s in c or c[:40] in s:
+                return True
+            shared = len(grams & (claim_grams := _bigrams(c)))
+            if shared / len(grams) >= 0.6 or (len(claim_grams) >= 6 and shared / len(claim_grams) >= 0.6):
+                return True
     return False
 
 

@@ -131,3 +131,32 @@ def test_serve_binds_where_told_and_warns_without_auth(tmp_path: Path):
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert "IRCHAT_AUTH" in err.decode() and "0.0.0.0" in err.decode()
+
+
+@pytest.mark.slow
+def test_llm_mode_streams_into_the_chat_and_keeps_checked_citations(real_index, openai_stub, tmp_path: Path):
+    from pydantic import SecretStr
+
+    from rag.assistant import Assistant
+
+    settings = real_index.settings.model_copy(
+        update={"llm_base_url": openai_stub.base_url, "llm_api_key": SecretStr("sk-test"), "llm_timeout": 20.0}
+    )
+    app = ChatApp(Assistant(settings, index=real_index))
+    assert "LLM" in app.mode_text()
+    reply = "上半年整体毛利率为70.34%。[海天瑞声 2024-013 Q2] 公司还在火星开展业务。[海天瑞声 2099-1 Q1]"
+    openai_stub.reply(reply)
+    # Gradio sends each yielded state at once; the handler mutates its lists, so copy as we go.
+    states = [(s[1][-1]["content"], dict(s[3])) for s in app.respond("海天瑞声上半年毛利率是多少？", [], [], {})]
+    bot = [content for content, _ in states]
+    # Text arrives in pieces before the checked answer replaces it.
+    partial = [b for b in bot if b not in ("…", bot[-1])]
+    assert len(partial) >= 3 and partial[0] != partial[-1]
+    final = bot[-1]
+    assert 'class="cite-chip"' in final and "%5B%E6%B5%B7%E5%A4%A9%E7%91%9E%E5%A3%B0%202024-013%20Q2%5D" in final
+    # The citation of a passage that was not given is dropped, so it never becomes a chip.
+    assert final.count('class="cite-chip"') == 1
+    cited = states[-1][1]
+    assert set(cited) == {"[海天瑞声 2024-013 Q2]"}
+    panel = app.show("[海天瑞声 2024-013 Q2]\u241f123", cited)
+    assert "70.34%" in panel and "<mark" in panel
