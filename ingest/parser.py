@@ -98,7 +98,19 @@ def parse_file(path: str | Path, company: str | None = None) -> Record:
     path = Path(path)
     try:
         doc = read_document(path)
-        return _parse(doc.lines, str(path), doc.sha256, company, doc.pages)
+        try:
+            return _parse(doc.lines, str(path), doc.sha256, company, doc.pages)
+        except ParseError as e:
+            if (
+                doc.kind == "docx"
+                and e.reason in (NO_PAIRS, NO_RECORD)
+                and not any(ln.startswith("\t") for ln in doc.lines)
+            ):
+                # The reader gives table cells a leading tab: none means the form's table is missing.
+                raise ParseError(
+                    path, f"{e.reason}; the .docx has no table (the record form is a two-column table)", line=e.line
+                ) from e
+            raise
     except ParseError:
         raise
     except Exception as e:  # a bug here must still reach the user as "this file could not be parsed"
@@ -502,7 +514,8 @@ def _qa(body: list[str], warnings: list[str]) -> tuple[str, list[QAPair]]:
         n = p.number if p.number is not None else (prev_n or 0) + 1
         if prev_n is not None and p.number is not None:
             if n > prev_n + 1:
-                warnings.append(f"question numbering has a gap: {prev_n} → {n}")
+                missing = f"question {prev_n + 1}" if n == prev_n + 2 else f"questions {prev_n + 1}–{n - 1}"
+                warnings.append(f"question numbering has a gap: {prev_n} → {n} (no {missing}); the pairs are kept")
             elif n <= prev_n:
                 warnings.append(f"question numbering goes back: {prev_n} → {n}")
                 n = prev_n + 1  # indexes must stay unique for citations

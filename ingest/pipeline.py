@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
-from collections.abc import Callable, Iterable, Sequence
+import stat
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,8 @@ SUPPORTED_SUFFIXES = (".txt", ".docx", ".pdf")
 # Changed chunks are embedded this many at a time across records: big enough for length-sorted batches,
 # small enough that a long ingest writes as it goes.
 EMBED_GROUP = 256
+# In the data folder while the store may hold changes the lexical index has not seen (see _mark_lexical_stale).
+STALE_MARKER = "lexical.stale"
 
 
 @dataclass
@@ -51,7 +56,10 @@ class IngestReport:
 
 
 def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileError]]:
-    """Record files under ``paths`` (folders recursively, hidden entries skipped), each once, in order."""
+    """Record files under ``paths`` (folders recursively, hidden entries skipped), each once, in order.
+
+    Symlinked folders are followed, each real folder walked once, so a link back to a parent (a loop)
+    ends the walk there instead of going round forever. Unreadable entries are reported, not skipped."""
     found: list[Path] = []
     errors: list[FileError] = []
     seen: set[Path] = set()
@@ -59,18 +67,29 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileError]]:
     def add(p: Path) -> None:
         try:
             real = p.resolve(strict=True)
-        except (OSError, RuntimeError) as e:  # RuntimeError: symlink loop on older Pythons
-            errors.append(FileError(str(p), f"cannot be read: {e.strerror if isinstance(e, OSError) else e}"))
+        except RuntimeError:  # Python < 3.13 reports a symlink loop this way
+            errors.append(FileError(str(p), "cannot be read: symlink loop (the link leads back to itself)"))
+            return
+        except OSError as e:
+            errors.append(FileError(str(p), _os_reason(e)))
             return
         if real not in seen:
             seen.add(real)
             found.append(p)
 
+    def walk_error(e: OSError) -> None:
+        errors.append(FileError(str(e.filename or "?"), f"cannot read folder: {e.strerror or e}"))
+
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            # followlinks=False: a symlinked folder pointing at its parent would otherwise never end.
-            for root, dirs, files in os.walk(path, followlinks=False):
+            walked: set[Path] = set()
+            for root, dirs, files in os.walk(path, onerror=walk_error, followlinks=True):
+                real_root = Path(root).resolve()
+                if real_root in walked:  # reached again through a symlink: a loop or a second route
+                    dirs[:] = []
+                    continue
+                walked.add(real_root)
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
                     if not name.startswith(".") and name.lower().endswith(SUPPORTED_SUFFIXES):
@@ -85,6 +104,12 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileError]]:
         else:
             errors.append(FileError(str(path), "no such file or folder"))
     return found, errors
+
+
+def _os_reason(e: OSError) -> str:
+    if e.errno == errno.ELOOP:
+        return "cannot be read: symlink loop (too many levels of symbolic links)"
+    return f"cannot be read: {e.strerror or e}"
 
 
 @dataclass
@@ -112,17 +137,7 @@ class Ingestor:
         """Ingest files and folders; a failing file is reported and the batch goes on."""
         files, errors = discover(paths)
         report = IngestReport(files=len(files), errors=list(errors))
-        lock_path = self.settings.data_dir / "ingest.lock"
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(lock_path, timeout=self.settings.lock_timeout)
-        try:
-            lock.acquire()
-        except LockTimeout as e:
-            raise LockError(
-                f"another ingest holds {lock_path} (waited {self.settings.lock_timeout:g} s); "
-                "wait for it to finish, or raise IRCHAT_LOCK_TIMEOUT"
-            ) from e
-        try:
+        with self._locked():
             if files:
                 self.index.check_embedder()
             parsed: list[Record] = []
@@ -147,20 +162,61 @@ class Ingestor:
                     self._flush(pending, report)
                     pending = []
             self._flush(pending, report)
-            if report.chunks_added or report.chunks_updated or report.chunks_removed:
-                self.index.sync_lexical()
-            else:
-                self.index.ensure_lexical()
-        finally:
-            lock.release()
+            self._finish_lexical(report.chunks_added or report.chunks_updated or report.chunks_removed)
         return report
 
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the ingest lock: one writer of the store and the lexical index at a time."""
+        lock_path = self.settings.data_dir / "ingest.lock"
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(lock_path, timeout=self.settings.lock_timeout)
+        try:
+            lock.acquire()
+        except LockTimeout as e:
+            raise LockError(
+                f"another ingest holds {lock_path} (waited {self.settings.lock_timeout:g} s); "
+                "wait for it to finish, or raise IRCHAT_LOCK_TIMEOUT"
+            ) from e
+        try:
+            yield
+        finally:
+            lock.release()
+
+    @property
+    def _stale_marker(self) -> Path:
+        return self.settings.data_dir / STALE_MARKER
+
+    def _mark_lexical_stale(self) -> None:
+        """Note on disk that the store is about to change: a run killed before the lexical index is
+        rebuilt leaves the note, and the next run rebuilds it. (Only ids are compared otherwise, so an
+        updated chunk's old text would stay in the lexical index.)"""
+        marker = self._stale_marker
+        if not marker.exists():
+            marker.write_bytes(b"")
+
+    def _finish_lexical(self, changed: int) -> None:
+        if changed or self._stale_marker.exists():
+            self.index.sync_lexical()
+            self._stale_marker.unlink(missing_ok=True)
+        else:
+            self.index.ensure_lexical()
+
     def _parse(self, path: Path, company: str | None) -> Record:
+        try:
+            info = path.stat()
+        except OSError as e:  # gone or unreadable since it was found
+            raise ParseError(path, _os_reason(e)) from e
+        if not stat.S_ISREG(info.st_mode):
+            # A FIFO or device named like a record would block the read or never end.
+            raise ParseError(path, "not a regular file (a pipe, socket or device): expected a record file")
         limit = self.settings.max_file_mb * 1024 * 1024
-        size = path.stat().st_size
+        size = info.st_size
         if size > limit:
             raise ParseError(
-                path, f"file is {size / 1048576:.1f} MiB, over the {self.settings.max_file_mb:g} MiB limit"
+                path,
+                f"file is {size:,} bytes ({size / 1048576:.1f} MiB), over the {self.settings.max_file_mb:g} MiB "
+                "limit (IRCHAT_MAX_FILE_MB)",
             )
         return parse_file(path, company=company)
 
@@ -205,6 +261,8 @@ class Ingestor:
             mine = vectors[offset : offset + n] if n else None
             offset += n
             try:
+                if n or diff.stale:
+                    self._mark_lexical_stale()
                 if n:
                     self.index.store.upsert(diff.to_write, mine)
                 # Stale parts go only after the new ones are in: a crash in between leaves extra, never
@@ -258,10 +316,13 @@ class Ingestor:
 
     def remove(self, company_key: str, record: str) -> int:
         """Delete every chunk of one record; returns how many were removed."""
-        ids = list(self.index.store.hashes(where={"record_key": f"{company_key}/{record}"}))
-        if ids:
-            self.index.store.delete(ids)
-            self.index.sync_lexical()
+        with self._locked():
+            ids = list(self.index.store.hashes(where={"record_key": f"{company_key}/{record}"}))
+            if ids:
+                self._mark_lexical_stale()
+                self.index.store.delete(ids)
+            if ids or self._stale_marker.exists():
+                self._finish_lexical(len(ids))
         return len(ids)
 
 

@@ -109,10 +109,11 @@ def decode_text(data: bytes, path: str | Path = "<bytes>") -> str:
         return _checked(data[3:].decode("utf-8", errors="replace"), path)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return _checked(data.decode("utf-16"), path)
+    first_bad = 0
     try:
         return _checked(data.decode("utf-8"), path)
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as e:
+        first_bad = e.start
     if b"\x00" in data:
         raise ParseError(path, "binary data, not text: the file contains NUL bytes; expected a UTF-8 or GBK text")
     # A UTF-8 file with a stray broken byte (cut off, or a bad copy) is still UTF-8, not GBK mojibake.
@@ -137,6 +138,13 @@ def decode_text(data: bytes, path: str | Path = "<bytes>") -> str:
 
     best = from_bytes(data).best()
     if best is None:
+        bad = loose.count("\ufffd")
+        if bad * 20 <= len(loose):  # mostly UTF-8: say it is damaged rather than not text at all
+            raise ParseError(
+                path,
+                f"damaged UTF-8 text: invalid bytes in {bad} place{'s' if bad != 1 else ''}, the first at byte "
+                f"{first_bad}; expected a UTF-8 or GBK text",
+            )
         raise ParseError(path, "binary data, not text: no text encoding fits; expected a UTF-8 or GBK text")
     return _checked(str(best), path)
 
@@ -180,6 +188,7 @@ def read_docx(path: str | Path) -> list[str]:
         from docx.opc.exceptions import PackageNotFoundError
     except ImportError as e:  # pragma: no cover - python-docx is a declared dependency
         raise ParseError(path, "python-docx is not installed; cannot read .docx") from e
+    _check_docx_container(path)
     try:
         document = docx.Document(str(path))
     except (zipfile.BadZipFile, PackageNotFoundError) as e:
@@ -189,6 +198,29 @@ def read_docx(path: str | Path) -> list[str]:
     lines: list[str] = []
     _docx_block(document.element.body, lines, _Numbering(document))
     return lines
+
+
+# Compound File Binary: Word 97-2003 .doc files, and .docx files saved with a password (encrypted package).
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _check_docx_container(path: str | Path) -> None:
+    """Name the common ways a ".docx" is not one, before python-docx reports them as a missing package."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+    except (zipfile.BadZipFile, NotImplementedError, ValueError, EOFError) as e:
+        with open(path, "rb") as f:
+            head = f.read(len(_OLE2_MAGIC))
+        if head == _OLE2_MAGIC:
+            raise ParseError(
+                path,
+                "not a .docx: an old Word .doc or a password-protected document; "
+                "open it in Word and save it as an unprotected .docx",
+            ) from e
+        raise ParseError(path, f"not a readable .docx (damaged or truncated file): {e}") from e
+    if "word/document.xml" not in names:
+        raise ParseError(path, "not a Word document (.docx): a zip archive without word/document.xml")
 
 
 def _local(tag: str) -> str:

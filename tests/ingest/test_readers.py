@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import zipfile
 from pathlib import Path
 
@@ -144,6 +145,27 @@ def test_docx_that_is_a_zip_of_something_else_is_refused(tmp_path: Path) -> None
         z.writestr("hello.txt", "not word")
     with pytest.raises(ParseError, match=r"\.docx"):
         read_document(p)
+
+
+def test_old_word_or_password_protected_docx_is_named(tmp_path: Path) -> None:
+    p = tmp_path / "old.docx"
+    p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4000))  # a Compound File (OLE2) header
+    with pytest.raises(ParseError) as e:
+        read_document(p)
+    assert "old Word .doc or a password-protected document" in e.value.reason
+
+
+def test_damaged_utf8_is_not_called_binary() -> None:
+    good = FORM.encode("utf-8")
+    damaged = bytearray(good)
+    for at in (40, 90, 150):  # inside Chinese characters: a bad copy, not another encoding
+        damaged[at] = 0xFF
+    with pytest.raises(ParseError) as e:
+        decode_text(bytes(damaged), "r.txt")
+    assert re.fullmatch(
+        r"damaged UTF-8 text: invalid bytes in \d+ places, the first at byte 40; expected a UTF-8 or GBK text",
+        e.value.reason,
+    )
 
 
 # --------------------------------------------------------------------------------------------- pdf
