@@ -275,3 +275,17 @@ def test_unreadable_folder_is_reported(tmp_path: Path) -> None:
     finally:
         locked.chmod(0o755)
     assert files == [] and errors and "cannot read folder" in errors[0].error
+
+
+def test_file_gone_between_discovery_and_reading_is_an_error_not_a_crash(corpus, tmp_path, monkeypatch) -> None:
+    import ingest.pipeline as pipeline
+
+    dest, _ = corpus
+    gone = dest / GOOD_DIR / "deleted meanwhile.txt"
+    found, errors = discover([dest / GOOD_DIR])
+    monkeypatch.setattr(pipeline, "discover", lambda paths: ([*found, gone], errors))
+    report = Ingestor(Index(Settings(data_dir=tmp_path / "data"), embedder=HashEmbedder())).ingest([dest / GOOD_DIR])
+    assert [(Path(e.file).name, e.error) for e in report.errors] == [
+        ("deleted meanwhile.txt", "cannot be read: No such file or directory")
+    ]
+    assert report.records == 4
