@@ -297,7 +297,11 @@ class ChatApp:
                 if src.suffix.lower() not in UPLOAD_TYPES:
                     errors.append({"file": name, "error": f"not a record file (expected {', '.join(UPLOAD_TYPES)})"})
                     continue
-                size = src.stat().st_size
+                try:
+                    size = src.stat().st_size
+                except OSError as e:  # e.g. a symlink loop: say so, and go on with the rest
+                    errors.append({"file": name, "error": f"cannot read the file ({e.strerror or e})"})
+                    continue
                 if size > limit:
                     errors.append(
                         {
