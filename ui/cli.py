@@ -129,7 +129,11 @@ def remove(
     """Delete one record's chunks from the index."""
     from ingest.pipeline import Ingestor
 
-    n = Ingestor(_index()).remove(company, record)
+    try:
+        n = Ingestor(_index()).remove(company, record)
+    except IrchatError as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
     out.print(f"removed {n} chunks")
     if not n:
         raise typer.Exit(1)

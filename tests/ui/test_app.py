@@ -160,3 +160,37 @@ def test_llm_mode_streams_into_the_chat_and_keeps_checked_citations(real_index, 
     assert set(cited) == {"[海天瑞声 2024-013 Q2]"}
     panel = app.show("[海天瑞声 2024-013 Q2]\u241f123", cited)
     assert "70.34%" in panel and "<mark" in panel
+
+
+def test_upload_of_the_bad_input_corpus(tmp_path: Path):
+    """Every bad file is refused with its name and problem; the good records are indexed; nothing is lost."""
+    from rag.assistant import Assistant
+    from tests.fixtures.bad.make_bad import (
+        DUPLICATE_FILE,
+        ERROR_FILES,
+        GAPS_FILE,
+        INDEXED_FILES,
+        SIZE_LIMIT_MB,
+        build_bad_corpus,
+    )
+
+    expected = build_bad_corpus(tmp_path / "bad")
+    files = sorted(p for p in (tmp_path / "bad").rglob("*") if p.is_file() or p.is_symlink())
+    settings = Settings(data_dir=tmp_path / "data", max_upload_mb=SIZE_LIMIT_MB, max_file_mb=SIZE_LIMIT_MB)
+    app = ChatApp(Assistant(index=Index(settings, embedder=HashEmbedder())))
+    html = app.upload([str(p) for p in files], "")
+    lines = {line.split("</b> ", 1)[1].split(":", 1)[0]: line for line in html.split("<li")[1:]}
+    for name in ERROR_FILES & set(expected):
+        assert name in lines, (name, html)
+        problem = "over the upload limit" if name == "huge.txt" else expected[name]
+        if name.startswith("loop-"):
+            problem = "cannot read the file"
+        assert problem in lines[name].lower() or problem in lines[name], (name, lines[name])
+    indexed = {c.record for c in app.catalog.records()}
+    assert indexed == {"2024-013", "2025-004", "2024-901", "2024-902"}, indexed
+    assert "same company and record number" in lines[DUPLICATE_FILE]
+    assert 'class="warn"' in lines[GAPS_FILE] and "no question 3" in lines[GAPS_FILE]
+    store = app.assistant.index.store
+    before = store.hashes()
+    app.upload([str(p) for p in files if p.name in INDEXED_FILES], "")
+    assert store.hashes() == before  # uploading the good ones again changes nothing
