@@ -194,3 +194,37 @@ def test_upload_of_the_bad_input_corpus(tmp_path: Path):
     before = store.hashes()
     app.upload([str(p) for p in files if p.name in INDEXED_FILES], "")
     assert store.hashes() == before  # uploading the good ones again changes nothing
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_chroma_server_restart_during_a_session(tmp_path: Path, real_settings):
+    """The store goes away mid-session: the chat says so clearly, then answers again once it is back."""
+    from ingest.pipeline import Ingestor
+    from rag.assistant import Assistant
+    from tests.chroma_server import start_chroma_server
+
+    server = start_chroma_server(tmp_path / "srv")
+    try:
+        host, port = server.address
+        settings = real_settings.model_copy(
+            update={"data_dir": tmp_path / "data", "chroma_path": None, "chroma_host": host, "chroma_port": port}
+        )
+        index = Index(settings)
+        assert Ingestor(index).ingest([HAITIAN]).errors == []
+        app = ChatApp(Assistant(index=index))
+
+        def turn(question: str) -> tuple[str, dict]:
+            *_, last = app.respond(question, [], [], {})
+            return last[1][-1]["content"], last[3]
+
+        body, cited = turn("海天瑞声上半年毛利率是多少？")
+        assert cited and "cite-chip" in body
+        server.stop()
+        body, cited = turn("海天瑞声上半年毛利率是多少？")
+        assert cited == {} and 'class="err"' in body and f"{host}:{port}" in body
+        server.start()
+        body, cited = turn("海天瑞声上半年境外收入增长了多少？")
+        assert cited and "cite-chip" in body
+    finally:
+        server.stop()
