@@ -404,7 +404,9 @@ def build_app(assistant: Assistant | None = None, settings: Settings | None = No
                 elem_id="records-table",
                 wrap=True,
             )
-            pick = gr.Dropdown(app.record_choices()[1:], label="Read a record 查看记录", elem_id="record-pick")
+            pick = gr.Dropdown(
+                app.record_choices()[1:], value=None, label="Read a record 查看记录", elem_id="record-pick"
+            )
             whole = gr.HTML(app.view_record(None), elem_id="record-view")
             pick.change(app.view_record, pick, whole, api_visibility="private")
             gr.Markdown(

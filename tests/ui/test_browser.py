@@ -117,6 +117,20 @@ def test_bad_upload_shows_its_error_and_leaves_the_index(page, assistant, tmp_pa
     shot(page, "records")
 
 
+def test_records_tab_shows_a_record_whole(page, assistant):
+    page.get_by_role("tab", name="Records 记录").click()
+    page.wait_for_selector("#records-table")
+    table = page.inner_text("#records-table")
+    for meta in assistant.index.records():
+        assert meta.record in table
+    page.click("#record-pick input")
+    page.locator("#record-pick [role=option]", has_text="海天瑞声 2024-013").first.click()
+    page.wait_for_selector("#record-view .record")
+    view = page.inner_text("#record-view")
+    assert "688787" in view and view.count("2024-013 Q") == 9
+    assert "50.00%" in view and "70.34%" in view
+
+
 def test_phone_width_layout(browser, app_url):
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
     try:
