@@ -1,0 +1,160 @@
+"""IR rehearsal over the bundled records with the real embedding model: topic history, and draft checks that
+find supported sentences, wrong figures and claims never made before."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from rag.assistant import Assistant
+from rag.rehearsal import DraftCheck, Rehearsal, split_sentences
+from tests.conftest import BUNDLED
+
+HAITIAN_2024_013 = BUNDLED / "haitian-688787" / "haitian-2024-013.txt"
+
+
+def test_split_sentences_on_chinese_and_english_punctuation():
+    text = "境外收入增长50.00%。毛利率为70.34%！\nRevenue grew 4.5% in Q1. Margins held; 谢谢"
+    assert [text[s:e] for s, e in split_sentences(text)] == [
+        "境外收入增长50.00%。",
+        "毛利率为70.34%！",
+        "Revenue grew 4.5% in Q1.",
+        "Margins held;",
+        "谢谢",
+    ]
+    assert split_sentences("。。 \n ！") == []
+
+
+@pytest.fixture(scope="module")
+def rehearsal(real_index) -> Rehearsal:
+    return Rehearsal(Assistant(index=real_index))
+
+
+def statuses(check: DraftCheck) -> list[str]:
+    return [s.status for s in check.sentences]
+
+
+@pytest.mark.slow
+def test_topic_history_of_overseas_revenue_has_haitian_2024_013_newest_first(rehearsal):
+    for topic in ("境外收入", "overseas revenue"):
+        groups = rehearsal.topic_history(topic)
+        haitian = [g for g in groups if g.company == "海天瑞声" and g.record == "2024-013"]
+        assert haitian, [(g.company, g.record) for g in groups]
+        cited = {i.citation for i in haitian[0].items}
+        assert {"[海天瑞声 2024-013 Q1]", "[海天瑞声 2024-013 Q3]"} <= cited, (topic, cited)
+        keys = [(g.date, g.record) for g in groups]
+        assert [d for d, _ in keys] == sorted((d for d, _ in keys), reverse=True), keys
+        for g in groups:
+            assert g.items and all(i.kind in ("qa", "intro") for i in g.items)
+            numbers = [-1 if i.question is None else i.question for i in g.items]
+            assert numbers == sorted(numbers)
+
+
+@pytest.mark.slow
+def test_topic_history_leaves_out_passages_off_the_topic(rehearsal):
+    groups = rehearsal.topic_history("DeepSeek", k=30)
+    items = [i for g in groups for i in g.items]
+    # 30 passages retrieved; only the ones that speak of DeepSeek are listed.
+    assert 1 <= len(items) < 10
+    assert all("deepseek" in (i.question_text + i.text).lower() for i in items), [i.citation for i in items]
+    assert rehearsal.topic_history("火星上的天气怎么样") == []
+
+
+@pytest.mark.slow
+def test_topic_history_keeps_filters_and_serialises(rehearsal):
+    groups = rehearsal.topic_history("毛利率", filters={"company": "海康威视"})
+    assert groups and {g.company for g in groups} == {"海康威视"}
+    json.dumps([g.to_dict() for g in groups], ensure_ascii=False)
+
+
+@pytest.mark.slow
+def test_wrong_overseas_growth_is_flagged_with_the_past_figure(rehearsal):
+    record = HAITIAN_2024_013.read_text(encoding="utf-8")
+    assert "公司境外业务收入同比增长50.00%" in record  # Q1
+    assert "境外业务收入较上年同期显著增长50.00%" in record  # Q3
+    check = rehearsal.check_draft("海天瑞声上半年境外收入同比增长45%。")
+    [s] = check.sentences
+    assert s.status == "figure_differs", s
+    assert s.citation in ("[海天瑞声 2024-013 Q1]", "[海天瑞声 2024-013 Q3]")
+    assert (s.draft_figure.value, s.draft_figure.unit) == (Decimal("45"), "%")
+    assert (s.past_figure.value, s.past_figure.unit) == (Decimal("50.00"), "%")
+    assert "50.00%" in s.past_text and "45%" in s.note and "50.00%" in s.note
+
+
+@pytest.mark.slow
+def test_english_draft_with_the_wrong_figure_is_flagged_too(rehearsal):
+    [s] = rehearsal.check_draft("Haitian's overseas revenue grew 45% in the first half of 2024.").sentences
+    assert s.status == "figure_differs" and s.past_figure.value == Decimal("50.00"), s
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("draft", "citation", "past_figure"),
+    [
+        ("海天瑞声上半年境外收入同比增长50%。", {"[海天瑞声 2024-013 Q1]", "[海天瑞声 2024-013 Q3]"}, "50.00"),
+        ("海天瑞声整体毛利率增加至70.34%。", {"[海天瑞声 2024-013 Q2]"}, "70.34"),
+        (
+            "海天瑞声智能驾驶数据领域的核心竞争力主要体现在三个方面，分别是平台能力、算法能力以及数据安全能力。",
+            {"[海天瑞声 2024-013 Q9]"},
+            None,
+        ),
+        ("美的集团2024年实现营业总收入4,091亿元，同比增长9.5%。", {"[美的集团 2025-2 Q4]"}, "4091"),
+    ],
+)
+def test_a_sentence_said_before_is_supported_with_its_citation(rehearsal, draft, citation, past_figure):
+    [s] = rehearsal.check_draft(draft).sentences
+    assert s.status == "supported", s
+    assert s.citation in citation
+    assert s.past_text and s.past_text in rehearsal_record_text(rehearsal, s.citation)
+    if past_figure is None:
+        assert s.draft_figure is None
+    else:
+        assert s.past_figure is not None and s.past_figure.value == Decimal(past_figure)
+
+
+def rehearsal_record_text(rehearsal: Rehearsal, citation: str) -> str:
+    """The answer text the citation points to, read back from the index."""
+    company, record, question = citation.strip("[]").split()
+    chunks = rehearsal.assistant.index.store.get(where={"record": record, "question": int(question[1:])})
+    return "\n".join(c.answer_text for c in chunks if (c.short_name or c.company) == company)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "draft",
+    [
+        "公司已在火星设立数据中心。",
+        "海天瑞声已在火星设立数据中心。",
+        "海康威视计划明年在德国建设新工厂。",
+        "海康威视在海外设有22个研发中心。",  # Midea said this, not Hikvision
+        "客户自建团队会影响海天在智能驾驶领域的整体收入体量和增长趋势。",  # Q8 says it will not
+    ],
+)
+def test_a_claim_never_made_is_never_said(rehearsal, draft):
+    [s] = rehearsal.check_draft(draft).sentences
+    assert s.status == "never_said", s
+    assert s.citation is None and s.note
+
+
+@pytest.mark.slow
+def test_a_draft_is_checked_sentence_by_sentence(rehearsal):
+    draft = "海天瑞声上半年境外收入同比增长50%。公司整体毛利率增加至72%。公司已在火星设立数据中心。"
+    check = rehearsal.check_draft(draft)
+    assert statuses(check) == ["supported", "figure_differs", "never_said"]
+    # The second sentence names no company: it is about the one the draft named.
+    assert check.sentences[1].citation == "[海天瑞声 2024-013 Q2]"
+    assert check.sentences[1].past_figure.value == Decimal("70.34")
+    assert [draft[s.span[0] : s.span[1]] for s in check.sentences] == [s.sentence for s in check.sentences]
+    assert check.counts == {"supported": 1, "figure_differs": 1, "never_said": 1}
+    data = json.loads(json.dumps(check.to_dict(), ensure_ascii=False))
+    assert data["sentences"][1]["draft_figure"] == "72%" and data["sentences"][1]["past_figure"] == "70.34%"
+    assert check.to_dict() == rehearsal.check_draft(draft).to_dict()  # deterministic
+
+
+@pytest.mark.slow
+def test_filters_limit_what_backs_a_draft(rehearsal):
+    draft = "海天瑞声整体毛利率增加至70.34%。"
+    assert statuses(rehearsal.check_draft(draft, filters={"company": "688787"})) == ["supported"]
+    assert statuses(rehearsal.check_draft(draft, filters={"company": "美的集团"})) == ["never_said"]
