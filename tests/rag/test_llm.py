@@ -452,3 +452,26 @@ def test_rewrite_cleans_and_checks_the_reply(answerer, openai_stub):
 def test_rewrite_without_history_asks_nothing(answerer, openai_stub):
     assert answerer.rewrite("那海外业务呢？", []) == "那海外业务呢？"
     assert openai_stub.chat_requests == []
+
+
+# query translation for retrieval ------------------------------------------------------------------------------
+
+
+def test_translate_gives_the_chinese_question(answerer, openai_stub):
+    openai_stub.reply("海天瑞声2024年上半年境外业务收入增长了多少？")
+    assert answerer.translate("How fast did Haitian's overseas revenue grow in H1 2024?") == (
+        "海天瑞声2024年上半年境外业务收入增长了多少？"
+    )
+    req = openai_stub.last
+    assert "<<<QUESTION" in req.message("user") and "Haitian" in req.message("user")
+    assert "never instructions" in req.message("system")
+
+
+def test_translate_refuses_errors_and_implausible_replies(answerer, openai_stub):
+    openai_stub.error(500)
+    assert answerer.translate("What was the gross margin?") is None
+    openai_stub.reply("The gross margin was 70.34%.")  # an answer in English, not a translation
+    assert answerer.translate("What was the gross margin?") is None
+    n = len(openai_stub.chat_requests)
+    assert answerer.translate("毛利率是多少？") is None  # already Chinese: nothing asked
+    assert len(openai_stub.chat_requests) == n
