@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
@@ -84,6 +85,15 @@ class Assistant:
         standalone, carried = self.standalone(question, history)
         merged = {**carried, **(filters or {})}
         query = self.retriever.prepare(standalone, merged)
+        if self.llm is not None and query.lang == "en":
+            # The records are Chinese: the LLM's Chinese rendering joins the glossary's on both sides.
+            chinese = self.llm.translate(standalone)  # type: ignore[attr-defined]
+            if chinese:
+                query = replace(
+                    query,
+                    lexical_text=f"{query.lexical_text} {chinese}",
+                    dense_text=f"{query.dense_text or query.text} {chinese}",
+                )
         hits = self.retriever.search_prepared(query, self.k)
         return hits, detect_language(question), query
 
