@@ -11,6 +11,7 @@ import hashlib
 import re
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -55,14 +56,27 @@ class CachedEmbedder:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # autocommit mode: transactions are opened explicitly, so a reader never holds a lock by accident
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS vectors"
-                " (key BLOB PRIMARY KEY, dim INTEGER NOT NULL, vec BLOB NOT NULL) WITHOUT ROWID"
-            )
+            self._setup(timeout)
         except sqlite3.Error as exc:
             raise EmbedderError(f"embedding cache {self.path} cannot be opened: {exc}") from exc
+
+    def _setup(self, timeout: float) -> None:
+        # Switching to WAL needs an exclusive lock, and SQLite may answer "database is locked" at once,
+        # without waiting on its busy timeout, when another process opens a new cache file at the same time.
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS vectors"
+                    " (key BLOB PRIMARY KEY, dim INTEGER NOT NULL, vec BLOB NOT NULL) WITHOUT ROWID"
+                )
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     # --- passages ---
 
