@@ -209,7 +209,10 @@ class ChatApp:
             chat[-1] = {"role": "assistant", "content": render.error_html(str(e))}
             yield "", chat, history, cited, gr.update()
             return
-        assert answer is not None
+        if answer is None:  # the assistant always ends a stream with its Answer; say so if it did not
+            chat[-1] = {"role": "assistant", "content": render.error_html("no answer came back; please ask again")}
+            yield "", chat, history, cited, gr.update()
+            return
         answer.question = question
         new = self.cited_map(answer)
         cited.update(new)
