@@ -34,7 +34,7 @@ class Assistant:
         self.index = index or Index(self.settings)
         self.retriever = retriever or HybridRetriever(self.index)
         self.k = k
-        self.extractive = ExtractiveAnswerer(thresholds, idf=self._idf)
+        self.extractive = ExtractiveAnswerer(thresholds, idf=self._idf, glossary=self.retriever.glossary)
 
     def _idf(self, token: str) -> float:
         return self.index.ensure_lexical().idf(token)

@@ -1,16 +1,28 @@
-"""How much of a question a passage speaks to: the idf-weighted share of the question's terms it contains.
+"""How much of a question a passage speaks to: the idf-weighted share of the question's concepts it contains.
 
 Dense similarity alone cannot tell "the records discuss Midea's dividends" from "the records give Midea's
 per-share dividend"; a question whose rare terms (格力, 员工, 每10股) appear in no retrieved passage is
 one the records most likely do not answer.
+
+A concept is a Chinese term of the question, or an English glossary term standing for any one of its
+Chinese renderings ("revenue" is present when a passage says 营业收入, 收入 or 营收), or an English name
+the glossary does not know ("Dahua").
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from rag.tokenize import tokenize
+
+if TYPE_CHECKING:
+    from rag.glossary import Glossary
 
 # Words that ask rather than say what is asked about.
 QUESTION_WORDS = frozenset(
@@ -85,35 +97,216 @@ QUESTION_WORDS = frozenset(
         "give",
         "please",
         "company",
+        # Chinese interrogatives and fillers that say how a question is asked, not what about.
+        "哪天",
+        "哪里",
+        "哪儿",
+        "哪几",
+        "哪几天",
+        "多久",
+        "怎么样",
+        "到底",
+        "大概",
+        "大约",
+        "一共",
+        "总共",
+        "分别",
+        "各自",
+        "还是",
+        "是不是",
+        "会不会",
+        "能不能",
+        "有没有",
+        "要不要",
+        "听说",
+        "觉得",
+        "看待",
+        "这边",
+        "那边",
     ]
 )
-_LATIN = re.compile(r"[A-Za-z][A-Za-z&.-]*")
+# Month names and period codes: the retriever reads them as dates, they are not topic words.
+_DATE_WORDS = frozenset(
+    [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "q1",
+        "q2",
+        "q3",
+        "q4",
+        "h1",
+        "h2",
+        "fy",
+    ]
+)
+_LATIN = re.compile(r"[A-Za-z][A-Za-z0-9&.'-]*")
+_SENTENCE_START = re.compile(r"(?:^|[.?!:;\"“]\s*)([A-Za-z][\w&.'-]*)")
+_CJK = re.compile(r"[\u3400-\u9fff]")
 _QUESTION_RE = re.compile(
     "|".join(sorted((re.escape(w) for w in QUESTION_WORDS if not w.isascii()), key=len, reverse=True))
     + r"|是|有|吗|呢|了|的|？|\?"
 )
 
 
-def query_terms(question: str, lexical_text: str, known: Callable[[str], bool], names: Iterable[str] = ()) -> set[str]:
+# Words the records use interchangeably: a question saying one is answered by a passage saying another.
+SYNONYMS: tuple[frozenset[str], ...] = tuple(
+    frozenset(group.split())
+    for group in (
+        "下滑 下降 减少 降低 回落 下跌",
+        "增长 上升 提升 提高 增加 上涨",
+        "营收 营业收入 营业总收入 收入",
+        "归母净利润 归属于上市公司股东的净利润 净利润",
+        "海外 境外",
+        "国内 境内",
+        "分红 派息 现金红利",
+        "员工 人员",
+    )
+)
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One thing the question asks about: present in a passage when any of ``forms`` is."""
+
+    weight: float
+    forms: tuple[str, ...]
+    word: bool = True
+    """False for a character pair that is not a word of the question (利率 of 毛利率): evidence, not a topic."""
+
+
+def _strip_names(text: str, names: Iterable[str]) -> str:
+    # Names go before question words are cut, or the 的 of 美的 leaves a stray 美 behind.
+    for name in sorted({n for n in names if n}, key=len, reverse=True):
+        text = re.sub(re.escape(name), " ", text, flags=re.I)
+    return text
+
+
+def _names_in(question: str) -> set[str]:
+    """Capitalised Latin words that are not the first word of a sentence: likely proper names."""
+    first = {m.group(1) for m in _SENTENCE_START.finditer(question)}
+    return {w.lower().strip(".'") for w in _LATIN.findall(question) if w[:1].isupper() and w not in first}
+
+
+def query_terms(
+    question: str,
+    lexical_text: str,
+    known: Callable[[str], bool],
+    names: Iterable[str] = (),
+    rendered: Iterable[str] = (),
+) -> set[str]:
     """The question's content terms: lexical tokens minus question words and company names.
 
-    For English questions, Latin words the corpus never uses are kept only when capitalised (a proper
-    name such as "Dahua"); other English words are represented by their glossary renderings.
+    For English questions, Latin words the corpus never uses are kept only when they look like a proper
+    name ("Dahua": capitalised, not opening a sentence, not a month); other English words, and those in
+    ``rendered`` (the glossary already gave their Chinese), are represented by their glossary renderings.
     """
-    skip = set(QUESTION_WORDS)
+    return set(_terms(question, lexical_text, known, names, rendered))
+
+
+def _terms(
+    question: str, lexical_text: str, known: Callable[[str], bool], names: Iterable[str], rendered: Iterable[str]
+) -> dict[str, bool]:
+    """Content terms, each with whether it is a word of the question rather than a mere character pair."""
+    names = list(names)
+    skip = set(QUESTION_WORDS) | _DATE_WORDS
     for name in names:
         skip.update(tokenize(name))
-    capitalised = {w.lower() for w in _LATIN.findall(question) if w[:1].isupper()}
+    for word in rendered:
+        skip.update(tokenize(word))
+    proper = _names_in(_strip_names(question, names))
     # Cut question words out of the text first, or their bigrams ("收多" of "营收多少") count as terms.
-    text = _QUESTION_RE.sub(" ", lexical_text)
-    terms = set()
-    for token in tokenize(text):
+    text = _QUESTION_RE.sub(" ", _strip_names(lexical_text, names))
+    terms: dict[str, bool] = {}
+    tokens = tokenize(text)
+    # tokenize() gives a two-character jieba word twice (the word and its pair), a mere pair once.
+    counts = Counter(tokens)
+    for token in tokens:
         if token in skip:
             continue
-        if token.isascii() and token.isalpha() and not known(token) and token not in capitalised:
+        if token.isascii() and token.isalpha() and not known(token) and token not in proper:
             continue
-        terms.add(token)
+        if _CJK.fullmatch(token):  # a single character says little on its own (谁, 涨, 派)
+            continue
+        pair = len(token) == 2 and bool(_CJK.match(token)) and counts[token] < 2
+        if pair and not known(token):
+            continue  # a character pair across two words (度营 of 一季度营收) that no passage has
+        terms[token] = not pair
     return terms
+
+
+def question_concepts(
+    question: str,
+    lexical_text: str,
+    idf: Callable[[str], float],
+    names: Iterable[str] = (),
+    glossary: Glossary | None = None,
+) -> list[Concept]:
+    """The question's concepts with idf weights; English glossary terms become one concept each."""
+    names = list(names)
+    unknown = idf("\x00")
+    concepts: list[Concept] = []
+    rendered: list[str] = []
+    if glossary is not None:
+        stripped = _strip_names(question, names)
+        for term in dict.fromkeys(glossary.matches(stripped)):
+            forms = tuple(_norm(r) for r in glossary.terms[term] if _norm(r))
+            if forms:
+                concepts.append(Concept(min(_form_weight(f, idf) for f in forms), forms))
+                rendered.append(term)
+        # Renderings are concepts already; the rest of the lexical text is the question itself.
+        lexical_text = question
+    if glossary is not None and concepts:
+        # Single words of a matched phrase ("gross" of "gross margin") must not count twice.
+        rendered += [w for term in rendered for w in term.split()]
+    terms = _terms(question, lexical_text, lambda t: idf(t) < unknown, names, rendered)
+    # jieba's search mode and the character pairs cut 上半年 into 上半年, 上半, 半年 and 2024年 into 2024年,
+    # 2024: one idea, which must count once. A term inside a longer term of the question is folded into it.
+    longest = sorted(terms, key=len, reverse=True)
+    folded: dict[str, list[str]] = {}
+    for term in longest:
+        host = next((t for t in folded if term in t), None)
+        if host is None:
+            folded[term] = [term]
+        else:
+            folded[host].append(term)
+    for term, forms in folded.items():
+        extra = [w for group in SYNONYMS if term in group for w in sorted(group) if w not in forms]
+        concepts.append(Concept(max(idf(f) for f in forms), (*forms, *extra), terms[term]))
+    return concepts
+
+
+def concept_coverage(concepts: Sequence[Concept], passage: str) -> float:
+    """Idf-weighted share of ``concepts`` present in ``passage`` (1.0 when there are none)."""
+    total = sum(c.weight for c in concepts)
+    if not concepts or total <= 0:
+        return 1.0
+    tokens = _token_set(passage)
+    text = _norm(passage)
+    # Chinese forms are looked up as substrings too: jieba may cut 营业收入 differently in two texts.
+    present = sum(c.weight for c in concepts if any(f in tokens or (_CJK.search(f) and f in text) for f in c.forms))
+    return present / total
 
 
 def coverage(terms: set[str], passage: str, idf: Callable[[str], float]) -> float:
@@ -123,3 +316,60 @@ def coverage(terms: set[str], passage: str, idf: Callable[[str], float]) -> floa
     present = set(tokenize(passage))
     total = sum(idf(t) for t in terms)
     return sum(idf(t) for t in terms if t in present) / total if total else 1.0
+
+
+@lru_cache(maxsize=4096)
+def _token_set(text: str) -> frozenset[str]:
+    # The same passages and sentences are measured against many concepts: cut each once.
+    return frozenset(tokenize(text))
+
+
+@lru_cache(maxsize=4096)
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
+
+
+def _form_weight(form: str, idf: Callable[[str], float]) -> float:
+    # A rendering the analyser cuts differently in passages (业绩说明会) still weighs what its parts weigh.
+    unknown = idf("\x00")
+    if form in tokenize(form) and idf(form) < unknown:
+        return idf(form)
+    known = [idf(t) for t in tokenize(form) if idf(t) < unknown]
+    return sum(known) / len(known) if known else unknown
+
+
+_ORG_ZH = re.compile(
+    r"([\u4e00-\u9fff]{2,4}?)(?:股份|集团|电器|科技|公司|控股|电子|网络|智家|汽车|银行|证券|药业|能源)"
+)
+_ORG_EN = re.compile(
+    r"\b([A-Z][\w&-]*(?:\s+[A-Z][\w&-]*)*?)\s+(?:Technology|Technologies|Group|Holdings?|Inc|Corp|Corporation|"
+    r"Co|Ltd|Limited|Electric|Electronics|Appliances|Motors|Bank|Securities|Pharmaceuticals?|Energy)\b"
+)
+
+
+def unknown_organisation(
+    question: str, idf: Callable[[str], float], names: Iterable[str] = (), glossary: Glossary | None = None
+) -> str:
+    """A company the question names that no indexed passage mentions (格力电器, Dahua Technology), else "".
+
+    Read from the shape of a company name (a word before 股份/集团/电器..., or before Technology/Group...) or
+    the word a Chinese question opens with, when the corpus never uses that word.
+    """
+    unknown = idf("\x00")
+    names = list(names)
+    text = _strip_names(question, names)
+    candidates = [m.group(1) for m in _ORG_ZH.finditer(text)]
+    # A Chinese question usually opens with its subject: an unknown opening word is likely a company.
+    opening = re.match(r"\s*([\u4e00-\u9fff]+)", question)
+    if opening and not any(n and opening.group(1).startswith(n) for n in names):
+        words = [w for w in tokenize(opening.group(1)) if len(w) >= 2]
+        candidates += [w for w in words[:1] if w not in QUESTION_WORDS]
+    for m in _ORG_EN.finditer(text):
+        words = [w for w in m.group(1).split() if w[:1].isupper()]
+        candidates += [w for w in words if glossary is None or not glossary.matches(w)]
+    for word in candidates:
+        tokens = tokenize(word)
+        # The word itself, or for a Chinese word every pair of it, is absent from the indexed passages.
+        if tokens and all(idf(t) >= unknown for t in tokens):
+            return word
+    return ""

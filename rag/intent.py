@@ -69,3 +69,113 @@ def in_months(date_from: str, date_to: str, months: list[tuple[int, int]]) -> bo
     start = date_from[:7]
     end = (date_to or date_from)[:7]
     return any(start <= f"{y:04d}-{m:02d}" <= end for y, m in months)
+
+
+# A reporting period with its year: the quarter, half, first three quarters or full year it names.
+_ZH_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+_PERIOD_END = {"Q1": (3, 31), "Q2": (6, 30), "Q3": (9, 30), "Q4": (12, 31), "H1": (6, 30), "H2": (12, 31)}
+_PERIOD_END.update({"9M": (9, 30), "FY": (12, 31)})
+_EN_ORD = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
+_EN_PERIODS = [
+    (re.compile(r"\bQ([1-4])\s*(?:of\s+)?(?:FY\s*)?'?(20\d\d)\b", re.I), lambda m: (int(m[2]), f"Q{m[1]}")),
+    (re.compile(r"\b(20\d\d)\s*Q([1-4])\b", re.I), lambda m: (int(m[1]), f"Q{m[2]}")),
+    (
+        re.compile(r"\b(first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter\s+(?:of\s+)?(20\d\d)\b", re.I),
+        lambda m: (int(m[2]), f"Q{_EN_ORD[m[1].lower()]}"),
+    ),
+    (re.compile(r"\bH([12])\s*(?:of\s+)?(20\d\d)\b", re.I), lambda m: (int(m[2]), f"H{m[1]}")),
+    (re.compile(r"\b(20\d\d)\s*H([12])\b", re.I), lambda m: (int(m[1]), f"H{m[2]}")),
+    (
+        re.compile(r"\b(first|second)\s+half\s+(?:of\s+)?(20\d\d)\b", re.I),
+        lambda m: (int(m[2]), "H1" if m[1].lower() == "first" else "H2"),
+    ),
+    (re.compile(r"\bfirst\s+(?:three|3)\s+quarters\s+(?:of\s+)?(20\d\d)\b", re.I), lambda m: (int(m[1]), "9M")),
+    (re.compile(r"\b(?:9M|nine\s+months)\s*(?:of\s+)?(20\d\d)\b", re.I), lambda m: (int(m[1]), "9M")),
+    (re.compile(r"\b(?:full[- ]year|FY)\s*(?:of\s+)?(20\d\d)\b", re.I), lambda m: (int(m[1]), "FY")),
+    (re.compile(r"\b(20\d\d)\s+(?:full[- ]year|annual|fiscal[- ]year)\b", re.I), lambda m: (int(m[1]), "FY")),
+]
+_ZH_PERIODS = [
+    (re.compile(r"(20\d\d)\s*年\s*(?:第)?([一二三四1-4])\s*季度"), lambda m: (int(m[1]), f"Q{_ZH_NUM[m[2]]}")),
+    (re.compile(r"(20\d\d)\s*年\s*Q([1-4])", re.I), lambda m: (int(m[1]), f"Q{m[2]}")),
+    (re.compile(r"(20\d\d)\s*年\s*上半年"), lambda m: (int(m[1]), "H1")),
+    (re.compile(r"(20\d\d)\s*年\s*下半年"), lambda m: (int(m[1]), "H2")),
+    (re.compile(r"(20\d\d)\s*年\s*前三季度"), lambda m: (int(m[1]), "9M")),
+    (re.compile(r"(20\d\d)\s*(?:年\s*全年|年\s*年度|年度)"), lambda m: (int(m[1]), "FY")),
+]
+# Asking what is planned or expected for a period, which can be said before the period ends.
+_FORWARD = re.compile(
+    r"目标|预期|预计|指引|计划|规划|展望|打算|会不会|将会|有望|可望|能否|能贡献|能带来|能达到|"
+    r"guidance|target|expect|plan|outlook|forecast|aim|goal|will\b|going to|could|would|might|potential",
+    re.I,
+)
+
+
+_YEAR = re.compile(r"(?<![\d-])(20\d\d)(?![\d-])(?!\s*年\s*\d{1,2}\s*月)")
+_FIGURE_ASK = re.compile(
+    r"多少|几[个家款种项年倍成]|比例|占比|增速|增长了|下降了|下滑了|幅度|毛利率|净利润|营收|收入|"
+    r"how (?:much|many|fast|big|large)|what (?:share|percentage|proportion|ratio)|\brate\b|%|"
+    r"revenue|profit|margin|earnings|sales",
+    re.I,
+)
+
+
+def asks_figure(text: str) -> bool:
+    """Whether the question asks for a figure (how much, what share, a revenue or a margin)."""
+    return bool(_FIGURE_ASK.search(text))
+
+
+def asked_periods(text: str, *, bare_years: bool = False) -> list[tuple[int, str]]:
+    """Reporting periods with a year that the question asks about: ``(2025, "Q2")``, ``(2024, "FY")``.
+
+    With ``bare_years``, a year named without a quarter, half or month ("2024年营收") counts as that full
+    year, which is what a question asking for a figure means by it.
+    """
+    out: list[tuple[int, str]] = []
+    for pattern, read in [*_EN_PERIODS, *_ZH_PERIODS]:
+        for m in pattern.finditer(text):
+            period = read(m)
+            if period not in out:
+                out.append(period)
+    if bare_years:
+        named = {year for year, _ in out} | {year for year, _ in mentioned_months(text)}
+        for m in _YEAR.finditer(text):
+            year = int(m.group(1))
+            if year not in named and (year, "FY") not in out:
+                out.append((year, "FY"))
+    return out
+
+
+def figure_periods(text: str) -> list[tuple[int, str]]:
+    """The periods whose reported results a question asks for (a bare year as its full year), or none
+    when it does not ask for a figure or asks about plans and targets."""
+    if not asks_figure(text) or _FORWARD.search(text):
+        return asked_periods(text)
+    return asked_periods(text, bare_years=True)
+
+
+def period_end(period: tuple[int, str]) -> str:
+    """The ISO date a period ends on."""
+    month, day = _PERIOD_END[period[1]]
+    return f"{period[0]:04d}-{month:02d}-{day:02d}"
+
+
+def unreported_periods(text: str, latest: str) -> list[tuple[int, str]]:
+    """Periods the question asks results for that had not ended by ``latest`` (ISO date of the newest record
+    searched): no record can report them. Questions about plans or expectations are left alone."""
+    if not latest or _FORWARD.search(text):
+        return []
+    return [p for p in asked_periods(text) if period_end(p) > latest]
+
+
+# Days after a period ends within which companies report and discuss it: annual reports are due four
+# months after the year ends, half-year reports two months, quarterly reports one month (CSRC rules), and
+# the results briefing follows within days.
+_REPORT_DAYS = {"FY": 130, "Q4": 130, "H2": 130, "H1": 75, "Q2": 75, "Q1": 45, "Q3": 45, "9M": 45}
+
+
+def reporting_window(period: tuple[int, str]) -> tuple[str, str]:
+    """ISO dates (first, last) of the meetings that report on ``period``: from the day after it ends."""
+    from datetime import date, timedelta
+
+    end = date.fromisoformat(period_end(period))
+    return (end + timedelta(days=1)).isoformat(), (end + timedelta(days=_REPORT_DAYS[period[1]])).isoformat()

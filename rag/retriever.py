@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal
 
 from rag.companies import Company, CompanyDirectory
 from rag.glossary import Glossary, default_glossary
 from rag.index import Index
-from rag.intent import asks_metadata, in_months, mentioned_months
+from rag.intent import asks_metadata, figure_periods, in_months, mentioned_months, reporting_window
 from rag.lang import detect_language
 from rag.store import build_where
 from rag.types import Chunk, Hit
 
 Mode = Literal["hybrid", "dense", "bm25"]
+# Weights of the rankings fused by RRF, per question language; a ranking not named weighs 1.0.
+DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {}
 FILTER_KEYS = ("company", "record", "date_from", "date_to", "activity_type", "kind")
 
 
@@ -33,6 +37,8 @@ class Query:
     dense_text: str = ""
     months: list[tuple[int, int]] = field(default_factory=list)
     metadata: bool = False
+    periods: list[tuple[int, str]] = field(default_factory=list)
+    records: list[str] = field(default_factory=list)
 
 
 class HybridRetriever:
@@ -51,6 +57,7 @@ class HybridRetriever:
         rrf_k: int = 60,
         candidates: int = 50,
         expand_dense: bool = True,
+        weights: dict[str, dict[str, float]] | None = None,
     ):
         self.index = index
         self.mode = mode
@@ -58,9 +65,12 @@ class HybridRetriever:
         self.rrf_k = rrf_k
         self.candidates = candidates
         self.expand_dense = expand_dense
+        # Per question language, how much each ranking counts in the fusion (1.0 when not given).
+        self.weights = DEFAULT_WEIGHTS if weights is None else weights
         self._lock = threading.Lock()
         self._directory: CompanyDirectory | None = None
         self._directory_size = -1
+        self._record_numbers: list[str] = []
         self._allowed_cache: dict[tuple[str, str | None, int], set[str]] = {}
         self._records_cache: dict[tuple[str, str, str | None, int], list[Chunk]] = {}
 
@@ -71,9 +81,16 @@ class HybridRetriever:
         size = self.index.store.count()
         with self._lock:
             if self._directory is None or size != self._directory_size:
-                self._directory = CompanyDirectory.from_records(self.index.records())
+                records = self.index.records()
+                self._directory = CompanyDirectory.from_records(records)
+                self._record_numbers = sorted({c.record for c in records if c.record}, key=len, reverse=True)
                 self._directory_size = size
             return self._directory
+
+    def named_records(self, text: str) -> list[str]:
+        """Record numbers of indexed records that the text names ("编号2024-013的那场交流")."""
+        self.companies()
+        return [r for r in self._record_numbers if re.search(rf"(?<![\w-]){re.escape(r)}(?![\w-])", text)]
 
     # -- query preparation ---------------------------------------------------------------------------
 
@@ -128,6 +145,8 @@ class HybridRetriever:
             dense_text,
             months=mentioned_months(text),
             metadata=asks_metadata(text),
+            periods=figure_periods(text),
+            records=self.named_records(text),
         )
 
     # -- search --------------------------------------------------------------------------------------
@@ -181,10 +200,11 @@ class HybridRetriever:
             similarity[hit.chunk.id] = hit.score
         for rank, (cid, _score) in enumerate(lexical, 1):
             ranks.setdefault(cid, {})["bm25"] = rank
-        scores = self._scores(ranks)
-        if q is not None and (q.months or q.metadata):
+        weights = self.weights.get(q.lang, {}) if q is not None else {}
+        scores = self._scores(ranks, weights)
+        if q is not None and (q.months or q.metadata or q.periods or q.records):
             self._boost(q, where, ranks, chunks, scores)
-            scores = self._scores(ranks)
+            scores = self._scores(ranks, weights)
         top = sorted(scores, key=lambda cid: (-scores[cid], min(ranks[cid].values()), cid))[:k]
         # Only the winners the dense side did not return are read from the store.
         missing = [cid for cid in top if cid not in chunks]
@@ -194,8 +214,10 @@ class HybridRetriever:
             Hit(chunks[cid], scores[cid], ranks[cid], similarity=similarity.get(cid)) for cid in top if cid in chunks
         ]
 
-    def _scores(self, ranks: dict[str, dict[str, int]]) -> dict[str, float]:
-        return {cid: sum(1.0 / (self.rrf_k + r) for r in rs.values()) for cid, rs in ranks.items()}
+    def _scores(self, ranks: dict[str, dict[str, int]], weights: dict[str, float]) -> dict[str, float]:
+        return {
+            cid: sum(weights.get(name, 1.0) / (self.rrf_k + r) for name, r in rs.items()) for cid, rs in ranks.items()
+        }
 
     def _boost(
         self,
@@ -205,8 +227,9 @@ class HybridRetriever:
         chunks: dict[str, Chunk],
         scores: dict[str, float],
     ) -> None:
-        """Two more rankings for RRF: candidates from the months the question names, and, for a question
-        about a meeting's participants, date or place, the metadata chunks of the best-matching records."""
+        """More rankings for RRF: candidates from the months the question names; from the meetings that
+        reported the periods it names (Q3 2024, 2024年全年), nearest first; and, for a question about a
+        meeting's participants, date or place, the metadata chunks of the best-matching records."""
         missing = [cid for cid in ranks if cid not in chunks]
         if missing:
             chunks.update({c.id: c for c in self.index.store.get(ids=missing)})
@@ -215,6 +238,20 @@ class HybridRetriever:
             dated = [cid for cid in order if in_months(chunks[cid].date, chunks[cid].date_end, q.months)]
             for rank, cid in enumerate(dated, 1):
                 ranks[cid]["date"] = rank
+        if q.records:
+            named = [cid for cid in order if chunks[cid].record in q.records]
+            for rank, cid in enumerate(named, 1):
+                ranks[cid]["record"] = rank
+        if q.periods:
+            # Results for a period are discussed at the first meetings after it ends: nearest first.
+            windows = [reporting_window(p) for p in q.periods]
+            reporting = {
+                cid: min(_days(w[0], chunks[cid].date) for w in windows if w[0] <= chunks[cid].date <= w[1])
+                for cid in order
+                if any(w[0] <= chunks[cid].date <= w[1] for w in windows)
+            }
+            for rank, cid in enumerate(sorted(reporting, key=lambda c: (reporting[c], order.index(c))), 1):
+                ranks[cid]["period"] = rank
         if q.metadata:
             best: dict[str, float] = {}
             for cid in order:
@@ -254,6 +291,10 @@ def _store_where(where: dict[str, Any]) -> dict[str, Any] | None:
             clauses.append(built)
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
     return where
+
+
+def _days(start: str, end: str) -> int:
+    return (date.fromisoformat(end) - date.fromisoformat(start)).days
 
 
 def _type_ok(chunk: Chunk, activity_type: str | None) -> bool:

@@ -34,3 +34,53 @@ def test_coverage_is_the_idf_weighted_share_present():
     share = coverage({"毛利率", "格力"}, DOCS[0][1], index.idf)
     assert 0 < share < 0.5  # the unknown name weighs more than the known word
     assert coverage(set(), "anything", index.idf) == 1.0
+
+
+def _idf():
+    index = LexicalIndex.build(DOCS)
+    return index.idf
+
+
+def test_company_names_go_before_question_words_are_cut():
+    idf = _idf()
+    known = lambda t: idf(t) < idf("\x00")  # noqa: E731
+    terms = query_terms("美的的分红政策是什么？", "美的的分红政策是什么？", known, ["美的"])
+    assert "分红" in terms and "美" not in terms  # the 的 of 美的 is not a question word
+    # A character pair across two words that no passage has (度营 of 一季度营收) is not a term.
+    assert "度营" not in query_terms("海康一季度营收多少", "海康一季度营收多少", known, ["海康"])
+
+
+def test_english_names_are_capitalised_words_inside_a_sentence():
+    idf = _idf()
+    known = lambda t: idf(t) < idf("\x00")  # noqa: E731
+    terms = query_terms("Overseas revenue of Dahua in April?", "Overseas revenue of Dahua in April?", known)
+    assert "dahua" in terms and "overseas" not in terms and "april" not in terms
+
+
+def test_glossary_terms_are_one_concept_each():
+    from rag.coverage import concept_coverage, question_concepts
+    from rag.glossary import Glossary
+
+    idf = _idf()
+    glossary = Glossary({"revenue": ["营业收入", "收入"], "gross margin": ["毛利率"], "overseas": ["境外", "海外"]})
+    concepts = question_concepts(
+        "What was overseas revenue?", "What was overseas revenue? 营业收入 收入 境外", idf, (), glossary
+    )
+    assert sorted(c.forms for c in concepts) == [("境外", "海外"), ("营业收入", "收入")]
+    assert concept_coverage(concepts, DOCS[0][1]) == 1.0  # 境外 ... 收入: each concept by one rendering
+    assert concept_coverage(concepts, DOCS[1][1]) == 0.0
+    margin = question_concepts("gross margin and dividend", "", idf, (), glossary)
+    assert [c.forms for c in margin] == [("毛利率",)]  # "dividend" is unknown English, not a name
+
+
+def test_unknown_organisation():
+    from rag.coverage import unknown_organisation
+    from rag.glossary import Glossary
+
+    idf = _idf()
+    assert unknown_organisation("格力电器2024年分红多少？", idf) == "格力"
+    assert unknown_organisation("What did Dahua Technology say?", idf) == "Dahua"
+    assert unknown_organisation("美的集团的分红政策？", idf, ["美的集团", "美的"]) == ""
+    assert unknown_organisation("海康威视的创新业务收入？", idf) == ""  # the corpus has 海康威视
+    g = Glossary({"digital": ["数字化"]})
+    assert unknown_organisation("What does Hikvision Digital Technology say?", idf, ["Hikvision"], g) == ""

@@ -1,14 +1,19 @@
 """The extractive answerer on hand-made passages: quotes with citations, English framing, abstention."""
 
-from rag.extractive import EN_LEAD, NO_ANSWER, ExtractiveAnswerer, sentences
+from rag.extractive import EN_LEAD, NO_ANSWER, ExtractiveAnswerer, figures, sentences
+from rag.lexical import LexicalIndex
 from rag.types import Chunk, Hit
 
 
-def hit(q: int, question: str, answer: str, sim: float, ranks=None, record: str = "2024-013") -> Hit:
+def hit(
+    q: int, question: str, answer: str, sim: float, ranks=None, record: str = "2024-013", date: str = "2024-09-04"
+) -> Hit:
     chunk = Chunk(
         id=f"688787:{record}:q{q}:p0",
         kind="qa",
         text=f"问：{question}\n答：{answer}",
+        date=date,
+        date_end=date,
         company="北京海天瑞声科技股份有限公司",
         short_name="海天瑞声",
         stock_code="688787",
@@ -72,3 +77,76 @@ def test_agreement_of_both_retrievers_lowers_the_bar():
 
 def test_sentences_split_on_chinese_punctuation():
     assert sentences("第一句。第二句！（1）第三点；\n末尾") == ["第一句。", "第二句！", "（1）第三点；", "末尾"]
+
+
+OTHER = [
+    ("x1", "公司坚持长期主义，持续投入研发，保持技术领先。"),
+    ("x2", "美的集团坚持稳定的分红政策，累计派现超过1,340亿元。"),
+    ("x3", "海康威视的创新业务增长较快，境外市场拓展顺利。"),
+]
+
+
+NAMES = ["海天瑞声", "北京海天瑞声科技股份有限公司"]
+
+
+def answerer(**kw) -> ExtractiveAnswerer:
+    """An answerer whose idf comes from a small corpus of the test passages and a few others."""
+    docs = [(h.chunk.id, h.chunk.text) for h in HITS] + OTHER
+    return ExtractiveAnswerer(idf=LexicalIndex.build(docs).idf, min_coverage={"zh": 0.3, "en": 0.3}, **kw)
+
+
+def test_one_citation_per_claim_unless_the_question_asks_several_things():
+    a = answerer().answer("海天瑞声境外收入增长了多少？", HITS, "zh", company_names=NAMES)
+    assert [c.key() for c in a.citations] == ["[2024-013 Q1]"]  # Q3 says the same 50.00% again
+    both = answerer().answer("海天瑞声境外收入增长多少，毛利率分别是多少？", HITS, "zh", company_names=NAMES)
+    keys = [c.key() for c in both.citations]
+    assert len(keys) == 2 and "[2024-013 Q2]" in keys and "70.34%" in both.text and "50.00%" in both.text
+
+
+def test_refuses_a_period_no_record_could_have_reported():
+    # The passages are from a meeting on 2024-09-04: nothing there reports the first half of 2025.
+    a = answerer().answer("海天瑞声2025年上半年境外收入增长了多少？", HITS, "zh", company_names=NAMES)
+    assert a.text == NO_ANSWER["zh"] and a.citations == []
+    reason, _, _ = answerer().judge("海天瑞声2025年上半年境外收入增长了多少？", HITS, "zh", company_names=NAMES)
+    assert reason == "period not reported"
+    assert answerer().answer("海天瑞声2024年上半年境外收入增长了多少？", HITS, "zh", company_names=NAMES).citations
+
+
+def test_refuses_a_figure_question_when_no_passage_states_one():
+    words = [hit(1, "公司如何看待行业竞争？", "公司境外业务收入保持快速增长，客户结构持续优化。", 0.93)]
+    assert answerer().judge("海天瑞声境外收入是多少？", words, "zh", company_names=NAMES)[0] == "no figure"
+    assert answerer().judge("海天瑞声境外收入是多少？", HITS, "zh", company_names=NAMES)[0] == ""
+
+
+def test_refuses_a_company_the_records_never_mention():
+    a = answerer().answer("格力电器境外收入增长了多少？", HITS, "zh")
+    assert a.citations == [] and answerer().judge("格力电器境外收入增长了多少？", HITS, "zh")[0] == "unknown company"
+
+
+def test_refuses_when_the_passages_hold_too_little_of_the_question():
+    reason, _, _ = answerer().judge("海天瑞声的长期主义研发战略是什么？", HITS, "zh", company_names=NAMES)
+    assert reason == "low coverage"
+
+
+def test_metadata_question_answers_from_the_record_chunk():
+    record = Hit(
+        Chunk(
+            id="688787:2024-013:meta",
+            kind="record",
+            text="北京海天瑞声科技股份有限公司（688787）\n时间：2024年9月4日\n地点：券商策略会\n上市公司接待人员姓名：张哲",
+            company="北京海天瑞声科技股份有限公司",
+            short_name="海天瑞声",
+            stock_code="688787",
+            record="2024-013",
+            date="2024-09-04",
+        ),
+        0.03,
+        {"dense": 4, "bm25": 4},
+        similarity=0.9,
+    )
+    a = ExtractiveAnswerer().answer("海天瑞声的策略会是谁接待的？", [*HITS, record], "zh", company_names=NAMES)
+    assert [c.key() for c in a.citations] == ["[2024-013]"] and "张哲" in a.text
+
+
+def test_figures_are_normalised():
+    assert figures("收入4,369.53 万元，增长50.00%，提升三成") == {"4369.53万元", "50.00%", "三成"}
