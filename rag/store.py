@@ -408,20 +408,53 @@ class ChromaStore:
 
         return self._run("get", by_filter)
 
-    def query(self, embedding: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[Hit]:
-        """The ``k`` nearest chunks, best first; score = 1 - cosine distance = cosine similarity."""
+    def query(
+        self,
+        embedding: np.ndarray,
+        k: int,
+        where: dict[str, Any] | None = None,
+        *,
+        ids: Iterable[str] | None = None,
+    ) -> list[Hit]:
+        """The ``k`` nearest chunks, best first; score = 1 - cosine distance = cosine similarity.
+
+        ``ids`` restricts the search to those chunks (ids not stored are ignored; no ids at all finds nothing).
+        For a narrow filter resolved to ids once, this is several times cheaper than ``where``: at 125k chunks,
+        one company's 679 chunks took 15 ms by ids against 65 ms by ``where`` (benchmarks/scale.py).
+        """
         if k <= 0:
             return []
+        wanted: list[str] | None = None
+        if ids is not None:
+            wanted = list(dict.fromkeys(ids))
+            if not wanted:
+                return []
         vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
         chroma_where = build_where(where)
 
-        def search(col: Collection) -> list[Hit]:
-            res = col.query(
+        def nearest(col: Collection, restrict: list[str] | None) -> Any:
+            return col.query(
                 query_embeddings=[vector],
                 n_results=k,
                 where=chroma_where,
                 include=["documents", "metadatas", "distances"],  # type: ignore[list-item]
+                **({"ids": restrict} if restrict is not None else {}),
             )
+
+        def search(col: Collection) -> list[Hit]:
+            from chromadb.errors import InternalError
+
+            try:
+                res = nearest(col, wanted)
+            except InternalError as e:
+                # Chroma refuses the whole query when one of the ids is not stored (e.g. deleted since the
+                # caller listed them): search the ones that are.
+                if wanted is None or "finding id" not in str(e):
+                    raise
+                present = col.get(ids=wanted, include=[])["ids"]
+                if not present:
+                    return []
+                res = nearest(col, present)
             rows = zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True)
             # Clipped: float error puts an identical vector at distance -1e-7, i.e. similarity 1.0000001.
             hits = [Hit(_chunk(i, d, m), min(1.0, max(-1.0, 1.0 - float(dist)))) for i, d, m, dist in rows]

@@ -288,6 +288,32 @@ def test_query_ranks_nearest_first_with_cosine_score(store: ChromaStore) -> None
     assert store.query(q, 0) == []
 
 
+def test_query_restricted_to_ids(store: ChromaStore) -> None:
+    chunks = corpus()
+    vectors = unit(len(chunks), seed=4)
+    store.upsert(chunks, vectors)
+    q = vectors[0]
+    allowed = [chunks[1].id, chunks[5].id, chunks[6].id]
+    row = {c.id: i for i, c in enumerate(chunks)}
+    expected = sorted(allowed, key=lambda cid: -float(vectors[row[cid]] @ q))
+
+    hits = store.query(q, 10, ids=allowed)
+    assert [h.chunk.id for h in hits] == expected
+    assert [h.chunk for h in hits] == [chunks[row[cid]] for cid in expected]
+    for hit in hits:
+        assert hit.score == pytest.approx(float(vectors[row[hit.chunk.id]] @ q), abs=1e-4)
+    assert [h.chunk.id for h in store.query(q, 2, ids=allowed)] == expected[:2]
+    # ids and where together: both must hold.
+    assert {h.chunk.id for h in store.query(q, 10, {"stock_code": "000001"}, ids=allowed)} == {
+        chunks[5].id,
+        chunks[6].id,
+    }
+    # Ids that are not stored (Chroma alone would refuse the query) are ignored; none at all finds nothing.
+    assert [h.chunk.id for h in store.query(q, 10, ids=[*allowed, "002415:gone:q1"])] == expected
+    assert store.query(q, 10, ids=["002415:gone:q1"]) == []
+    assert store.query(q, 10, ids=[]) == []
+
+
 def test_filters(store: ChromaStore) -> None:
     chunks = corpus()
     vectors = unit(len(chunks), seed=3)

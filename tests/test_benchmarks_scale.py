@@ -1,0 +1,159 @@
+"""benchmarks/corpus.py and benchmarks/scale.py at toy sizes, in-process, with the hash stand-in embedder."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks import scale
+from benchmarks.corpus import build_corpus, read_manifest
+from rag.index import Index
+from rag.settings import Settings
+from tests.fakes import HashEmbedder
+
+ROOT = Path(__file__).resolve().parents[1]
+PAIRS = 300
+QUERIES = 12
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled text records only (Haitian and Midea): parsing the PDFs would take most of the test's time."""
+    folder = tmp_path_factory.mktemp("records")
+    for name in ("haitian-688787", "midea-000333"):
+        shutil.copytree(ROOT / "data" / "records" / name, folder / name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data = tmp_path_factory.mktemp("data")
+    return Settings(data_dir=data, embed_cache_dir=data / "embeddings", chroma_host=None)
+
+
+@pytest.fixture(scope="module")
+def corpus(records: Path, settings: Settings):
+    """A 300-pair corpus where scale.run looks for it, so the benchmark reuses it."""
+    root = settings.data_dir / "bench-scale"
+    folder = scale.corpus_folder(root, PAIRS, 0, HashEmbedder.name)
+    report = build_corpus(folder, PAIRS, 0, records_dir=records, settings=settings, embedder=HashEmbedder())
+    return root, folder, report
+
+
+def test_corpus_counts_and_store_agree(corpus, settings: Settings) -> None:
+    _root, folder, report = corpus
+    assert report.pairs == PAIRS == report.real_pairs + report.synthetic_pairs
+    assert report.real_records == 3 and report.synthetic_pairs > 0 and report.companies >= 1
+    # A fresh embedding cache: every distinct real chunk text embedded once, and only those.
+    assert report.texts_embedded == report.real_chunks and report.vectors_reused == report.synthetic_chunks
+    index = Index(settings.scratch(folder), embedder=HashEmbedder())
+    chunks = index.store.get()
+    assert len(chunks) == report.chunks == report.real_chunks + report.synthetic_chunks
+    assert sum(1 for c in chunks if c.kind == "record") == report.real_records + report.synthetic_records
+    pairs = {(c.record_key, c.question) for c in chunks if c.kind == "qa"}
+    assert len(pairs) == PAIRS
+    lexical = index.ensure_lexical()  # loads the saved index; rebuilding would mean it was out of step
+    assert set(lexical.ids) == {c.id for c in chunks}
+    assert read_manifest(folder)["chunks"] == report.chunks
+
+
+def test_recombined_chunks_are_rewritten_and_vectors_distinct(corpus, settings: Settings) -> None:
+    _root, folder, report = corpus
+    store = Index(settings.scratch(folder), embedder=HashEmbedder()).store
+    chunks = store.get()
+    real = [c for c in chunks if not c.source.startswith("synthetic/")]
+    fake = [c for c in chunks if c.source.startswith("synthetic/")]
+    assert len(fake) == report.synthetic_chunks
+    real_codes = {c.stock_code for c in real}
+    assert not {c.stock_code for c in fake} & real_codes
+    for c in fake:
+        assert "海天瑞声" not in c.text and "美的集团" not in c.text
+        if c.kind == "qa":
+            assert c.text.startswith(c.short_name) and c.question_text in c.text
+    # Texts differ from their sources: at most a few recombined texts equal a real one (none should).
+    assert not {c.text for c in fake} & {c.text for c in real}
+    vectors = np.asarray(store._col().get(include=["embeddings"])["embeddings"], dtype=np.float32)
+    assert len(vectors) == len(chunks)
+    assert len(np.unique(vectors, axis=0)) == len(vectors)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+
+
+def test_same_seed_same_corpus_and_no_new_embeddings(corpus, records: Path, settings: Settings, tmp_path) -> None:
+    """A smaller corpus with the same seed is the larger one's prefix, and embeds nothing (the cache has it all)."""
+    _root, folder, _first = corpus
+    small = build_corpus(tmp_path / "small", 200, 0, records_dir=records, settings=settings, embedder=HashEmbedder())
+    assert small.texts_embedded == 0 and small.embed_cache_hits >= small.real_chunks
+    big = {c.id: c.text for c in Index(settings.scratch(folder), embedder=HashEmbedder()).store.get()}
+    chunks = Index(settings.scratch(tmp_path / "small"), embedder=HashEmbedder()).store.get()
+    differ = {c.source for c in chunks if big.get(c.id) != c.text}
+    # Only the small corpus's last recombined record, cut short to land on 200 pairs, may differ.
+    assert len(differ) <= 1 and all(s.startswith("synthetic/") for s in differ)
+    assert sum(c.source.startswith("synthetic/") for c in chunks) > 10 * len(differ)
+    with pytest.raises(FileExistsError):
+        build_corpus(tmp_path / "small", 200, 0, records_dir=records, settings=settings, embedder=HashEmbedder())
+
+
+def test_scale_benchmark_output_shape(corpus, records: Path, settings: Settings, tmp_path) -> None:
+    root, _folder, report = corpus
+    queries = [q.question for q in scale.load_gold()][:QUERIES]
+    results = scale.run(
+        [PAIRS],
+        backends=["embedded"],
+        root=root,
+        records_dir=records,
+        settings=settings,
+        embedder_kind="hash",
+        queries=queries,
+        rounds=1,
+        isolate=False,
+    )
+    (corpus_info,) = results["corpora"]
+    assert corpus_info["reused"] and corpus_info["pairs"] == PAIRS and corpus_info["chunks"] == report.chunks
+    assert corpus_info["texts_embedded"] == report.texts_embedded
+    (m,) = results["measurements"]
+    assert m["backend"] == "embedded" and m["pairs"] == PAIRS and m["chunks"] == report.chunks
+    assert m["queries_naming_fictional_companies"] == 0
+    # The prototype store changes what calls cost, not what a search returns.
+    assert m["prototype_results_differ"] == 0
+    for method in ("irchat", "baseline", "irchat_date", "baseline_date", "proposed", "proposed_date"):
+        stats = m[method]
+        assert stats["n"] == QUERIES
+        assert 0 < stats["p50"] <= stats["p95"] <= stats["p99"]
+    assert m["peak_rss"] > 0 and set(m["parts_mean"]) == {"dense", "bm25", "store_other", "other"}
+    assert m["store_calls_per_search"] and all(n > 0 for n in m["store_calls_per_search"].values())
+    # The largest corpus also gets the single store calls timed and a cProfile of the searches.
+    assert m["store_costs"] and all(ms > 0 for _key, _label, ms in m["store_costs"])
+    assert m["profile"] and all(calls > 0 for _f, calls, _own, _cum in m["profile"])
+    body = scale.render(results, {"date": "today"})
+    md = tmp_path / "bench.md"
+    md.write_text("# Benchmarks\n\n## Query\n\nkept\n", encoding="utf-8")
+    scale.replace_section(md, scale.SECTION, body)
+    text = md.read_text(encoding="utf-8")
+    assert "## Query\n\nkept" in text and "## Search at scale" in text
+    assert f"| {PAIRS} | {report.chunks} | embedded |" in text and "With a date filter" in text
+    assert "no corpus of 100,000 pairs" in text
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_scale_benchmark_on_a_chroma_server(corpus, records: Path, settings: Settings) -> None:
+    root, _folder, report = corpus
+    queries = [q.question for q in scale.load_gold()][:QUERIES]
+    results = scale.run(
+        [PAIRS],
+        backends=["server"],
+        root=root,
+        records_dir=records,
+        settings=settings,
+        embedder_kind="hash",
+        queries=queries,
+        rounds=1,
+        isolate=False,
+    )
+    (m,) = results["measurements"]
+    assert m["backend"] == "server" and m["chunks"] == report.chunks
+    assert 0 < m["irchat"]["p50"] <= m["irchat"]["p95"] <= m["irchat"]["p99"]
+    assert m["server_peak_rss"] is None or m["server_peak_rss"] > 0
