@@ -6,6 +6,7 @@ touch Chroma or file paths themselves.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,18 +63,18 @@ def _join(parts: list[Chunk], with_company: bool) -> Passage:
 
 
 class Catalog:
-    """Read-only views of the indexed records for browsing and for opening a cited passage."""
+    """Read-only views of the indexed records for browsing and for opening a cited passage.
 
-    def __init__(self, index: Index):
+    ``with_company`` says whether citations name the company; pass ``lambda: assistant.with_company``.
+    """
+
+    def __init__(self, index: Index, with_company: Callable[[], bool]):
         self.index = index
+        self.with_company = with_company
 
     def records(self) -> list[Chunk]:
         """One metadata chunk per record, newest meeting first."""
         return self.index.records()
-
-    def with_company(self) -> bool:
-        """True when more than one company is indexed (citations then name the company)."""
-        return len({c.stock_code or c.company for c in self.records()}) > 1
 
     def record(self, record_key: str) -> RecordView | None:
         """The whole record ``<stock code or name>/<record number>``, or None when it is not indexed."""

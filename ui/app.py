@@ -118,7 +118,7 @@ class ChatApp:
     def __init__(self, assistant: Assistant):
         self.assistant = assistant
         self.settings = assistant.settings
-        self.catalog = Catalog(assistant.index)
+        self.catalog = Catalog(assistant.index, lambda: assistant.with_company)
 
     # -- filters -------------------------------------------------------------------------------------
 

@@ -54,6 +54,19 @@ def test_upload_indexes_a_good_file_and_reports_bad_ones(chat_app: ChatApp, tmp_
     assert "0 added" in again and store.count() == n
 
 
+def test_passages_name_the_company_when_the_assistant_does(chat_app: ChatApp, monkeypatch: pytest.MonkeyPatch):
+    from rag.assistant import Assistant
+
+    chat_app.upload([str(sorted(HAITIAN.glob("*.txt"))[0])], "")
+    rec = chat_app.catalog.records()[0]
+    name = rec.short_name or rec.company
+    assert chat_app.catalog.passage(rec.record_key, 1).citation == f"[{rec.record} Q1]"
+    monkeypatch.setattr(Assistant, "with_company", property(lambda self: True))
+    assert chat_app.catalog.passage(rec.record_key, 1).citation == f"[{name} {rec.record} Q1]"
+    view = chat_app.catalog.record(rec.record_key)
+    assert view is not None and all(p.citation.startswith(f"[{name} ") for p in view.passages)
+
+
 def test_upload_with_nothing_chosen_says_so(chat_app: ChatApp):
     assert "choose a .txt, .docx or .pdf" in chat_app.upload(None, None)
 
