@@ -21,7 +21,7 @@ from rag.catalog import Catalog
 from rag.errors import IrchatError
 from rag.serialize import answer_to_dict
 from rag.settings import Settings
-from rag.types import Answer
+from rag.types import Answer, Chunk
 from ui import render
 
 log = logging.getLogger(__name__)
@@ -122,18 +122,18 @@ class ChatApp:
 
     # -- filters -------------------------------------------------------------------------------------
 
-    def company_choices(self) -> list[tuple[str, str]]:
+    def company_choices(self, records: list[Chunk] | None = None) -> list[tuple[str, str]]:
         """(label, value) pairs for the company filter: every indexed company, by stock code."""
         seen: dict[str, str] = {}
-        for c in self.catalog.records():
+        for c in self.catalog.records() if records is None else records:
             code = c.stock_code or c.company
             seen.setdefault(code, f"{c.short_name or c.company} ({c.stock_code})" if c.stock_code else c.company)
         return [("All companies 全部公司", ALL), *sorted(((v, k) for k, v in seen.items()), key=lambda t: t[1])]
 
-    def record_choices(self) -> list[tuple[str, str]]:
+    def record_choices(self, records: list[Chunk] | None = None) -> list[tuple[str, str]]:
         """(label, value) pairs for the record filter; the value is the record key (company/record)."""
         rows = [("All records 全部记录", ALL)]
-        for c in self.catalog.records():
+        for c in self.catalog.records() if records is None else records:
             rows.append((f"{c.short_name or c.company} {c.record} ({c.date})", c.record_key))
         return rows
 
@@ -260,8 +260,8 @@ class ChatApp:
 
     # -- records -------------------------------------------------------------------------------------
 
-    def records_table(self) -> list[list[str]]:
-        """Rows of the records table."""
+    def records_table(self, records: list[Chunk] | None = None) -> list[list[str]]:
+        """Rows of the records table (from ``records`` when already read, else from the store)."""
         return [
             [
                 c.short_name or c.company,
@@ -271,8 +271,19 @@ class ChatApp:
                 c.activity_type,
                 str(c.n_pairs),
             ]
-            for c in self.catalog.records()
+            for c in (self.catalog.records() if records is None else records)
         ]
+
+    def refreshed(self) -> tuple[Any, ...]:
+        """After an upload: records table, record picker, company and record filters, from one read of the store."""
+        records = self.catalog.records()
+        choices = self.record_choices(records)
+        return (
+            self.records_table(records),
+            gr.update(choices=choices[1:]),
+            gr.update(choices=self.company_choices(records)),
+            gr.update(choices=choices),
+        )
 
     def view_record(self, record_key: str | None) -> str:
         """A whole record."""
@@ -423,18 +434,8 @@ def build_app(assistant: Assistant | None = None, settings: Settings | None = No
                 upload_company = gr.Textbox(label="Company 公司 (only if the record does not print it)")
             add = gr.Button("Add to index 加入索引", elem_id="add")
             status = gr.HTML(elem_id="ingest-status")
-
-            def refreshed() -> tuple[Any, ...]:
-                rows = app.records_table()
-                return (
-                    rows,
-                    gr.update(choices=app.record_choices()[1:]),
-                    gr.update(choices=app.company_choices()),
-                    gr.update(choices=app.record_choices()),
-                )
-
             add.click(app.upload, [files, upload_company], status, api_visibility="private").then(
-                refreshed, None, [table, pick, company, record], api_visibility="private"
+                app.refreshed, None, [table, pick, company, record], api_visibility="private"
             )
 
         gr.api(app.ask_json, api_name="ask")

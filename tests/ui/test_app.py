@@ -54,6 +54,17 @@ def test_upload_indexes_a_good_file_and_reports_bad_ones(chat_app: ChatApp, tmp_
     assert "0 added" in again and store.count() == n
 
 
+def test_refresh_after_an_upload_reads_the_records_once(chat_app: ChatApp, monkeypatch: pytest.MonkeyPatch):
+    chat_app.upload([str(sorted(HAITIAN.glob("*.txt"))[0])], "")
+    expected = (chat_app.records_table(), chat_app.record_choices(), chat_app.company_choices())
+    read = chat_app.catalog.records
+    calls: list[int] = []
+    monkeypatch.setattr(chat_app.catalog, "records", lambda: calls.append(1) or read())
+    table, pick, company, record = chat_app.refreshed()
+    assert len(calls) == 1
+    assert (table, record["choices"], company["choices"]) == expected and pick["choices"] == expected[1][1:]
+
+
 def test_passages_name_the_company_when_the_assistant_does(chat_app: ChatApp, monkeypatch: pytest.MonkeyPatch):
     from rag.assistant import Assistant
 
