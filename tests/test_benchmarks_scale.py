@@ -96,12 +96,14 @@ def test_same_seed_same_corpus_and_no_new_embeddings(corpus, records: Path, sett
         build_corpus(tmp_path / "small", 200, 0, records_dir=records, settings=settings, embedder=HashEmbedder())
 
 
-def test_scale_benchmark_output_shape(corpus, records: Path, settings: Settings, tmp_path) -> None:
+@pytest.mark.parametrize("backend", ["embedded", pytest.param("server", marks=[pytest.mark.server, pytest.mark.slow])])
+def test_scale_benchmark_output_shape(backend: str, corpus, records: Path, settings: Settings, tmp_path) -> None:
+    """One measurement on embedded Chroma, or on a Chroma server that scale.measure starts over the same folder."""
     root, _folder, report = corpus
     queries = [q.question for q in scale.load_gold()][:QUERIES]
     results = scale.run(
         [PAIRS],
-        backends=["embedded"],
+        backends=[backend],
         root=root,
         records_dir=records,
         settings=settings,
@@ -114,7 +116,7 @@ def test_scale_benchmark_output_shape(corpus, records: Path, settings: Settings,
     assert corpus_info["reused"] and corpus_info["pairs"] == PAIRS and corpus_info["chunks"] == report.chunks
     assert corpus_info["texts_embedded"] == report.texts_embedded
     (m,) = results["measurements"]
-    assert m["backend"] == "embedded" and m["pairs"] == PAIRS and m["chunks"] == report.chunks
+    assert m["backend"] == backend and m["pairs"] == PAIRS and m["chunks"] == report.chunks
     assert m["queries_naming_fictional_companies"] == 0
     # The prototype store changes what calls cost, not what a search returns.
     assert m["prototype_results_differ"] == 0
@@ -123,6 +125,8 @@ def test_scale_benchmark_output_shape(corpus, records: Path, settings: Settings,
         assert stats["n"] == QUERIES
         assert 0 < stats["p50"] <= stats["p95"] <= stats["p99"]
     assert m["peak_rss"] > 0 and set(m["parts_mean"]) == {"dense", "bm25", "store_other", "other"}
+    if backend == "server":
+        assert m["server_peak_rss"] is None or m["server_peak_rss"] > 0
     assert m["store_calls_per_search"] and all(n > 0 for n in m["store_calls_per_search"].values())
     # The largest corpus also gets the single store calls timed and a cProfile of the searches.
     assert m["store_costs"] and all(ms > 0 for _key, _label, ms in m["store_costs"])
@@ -133,27 +137,5 @@ def test_scale_benchmark_output_shape(corpus, records: Path, settings: Settings,
     scale.replace_section(md, scale.SECTION, body)
     text = md.read_text(encoding="utf-8")
     assert "## Query\n\nkept" in text and "## Search at scale" in text
-    assert f"| {PAIRS} | {report.chunks} | embedded |" in text and "With a date filter" in text
+    assert f"| {PAIRS} | {report.chunks} | {backend} |" in text and "With a date filter" in text
     assert "no corpus of 100,000 pairs" in text
-
-
-@pytest.mark.server
-@pytest.mark.slow
-def test_scale_benchmark_on_a_chroma_server(corpus, records: Path, settings: Settings) -> None:
-    root, _folder, report = corpus
-    queries = [q.question for q in scale.load_gold()][:QUERIES]
-    results = scale.run(
-        [PAIRS],
-        backends=["server"],
-        root=root,
-        records_dir=records,
-        settings=settings,
-        embedder_kind="hash",
-        queries=queries,
-        rounds=1,
-        isolate=False,
-    )
-    (m,) = results["measurements"]
-    assert m["backend"] == "server" and m["chunks"] == report.chunks
-    assert 0 < m["irchat"]["p50"] <= m["irchat"]["p95"] <= m["irchat"]["p99"]
-    assert m["server_peak_rss"] is None or m["server_peak_rss"] > 0
