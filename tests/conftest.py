@@ -1,4 +1,4 @@
-"""Shared fixtures: the Chroma server plugin, and one real index of the bundled records per test session."""
+"""Shared setup: the Chroma server plugin, hypothesis profiles, one real index of the bundled records per session."""
 
 from __future__ import annotations
 
@@ -6,11 +6,48 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, Phase, settings
 
 pytest_plugins = ["tests.chroma_server", "tests.openai_stub"]
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "data" / "records"
+
+# --------------------------------------------------------------------------------------------- hypothesis
+#
+# Registered here so every folder's property tests (tests/ingest, tests/rag/test_figures.py) get them.
+# The ingest ones write real .docx/.pdf files, ~50 ms an example: a failure that hypothesis shrinks
+# runs thousands of them, for up to its own limit of five minutes. So CI (``$CI`` set) runs a fixed set
+# of examples (the same on every run: a failure there fails again on rerun, and ``CI=1 pytest …``
+# reproduces it locally) and reports it as found, unshrunk, with the blob for ``@reproduce_failure``.
+# Locally ("dev") examples are random and failures shrink. ``HYPOTHESIS_PROFILE`` picks a profile by
+# name; "explore" runs many more examples, unshrunk, to look for bugs (not for the suite).
+_NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
+settings.register_profile(
+    "ci",
+    max_examples=100,
+    derandomize=True,
+    deadline=None,
+    phases=_NO_SHRINK,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "dev", max_examples=100, deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "explore", max_examples=1000, deadline=None, phases=_NO_SHRINK, suppress_health_check=list(HealthCheck)
+)
+
+
+def _hypothesis_profile() -> str:
+    named = os.environ.get("HYPOTHESIS_PROFILE")
+    if named:
+        return named
+    return "ci" if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no") else "dev"
+
+
+settings.load_profile(_hypothesis_profile())
 
 
 def cache_root(tmp_path_factory: pytest.TempPathFactory) -> Path:

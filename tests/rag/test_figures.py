@@ -9,7 +9,6 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-import tests.ingest.conftest  # noqa: F401 - registers and loads the project's hypothesis profiles (CI: fixed examples)
 from rag.figures import (
     Figure,
     direction,
