@@ -108,7 +108,12 @@ def decode_text(data: bytes, path: str | Path = "<bytes>") -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         return _checked(data[3:].decode("utf-8", errors="replace"), path)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _checked(data.decode("utf-16"), path)
+        try:
+            return _checked(data.decode("utf-16"), path)
+        except UnicodeDecodeError as e:
+            raise ParseError(
+                path, f"starts with a UTF-16 byte-order mark but byte {e.start} is not UTF-16; save it as UTF-8"
+            ) from e
     first_bad = 0
     try:
         return _checked(data.decode("utf-8"), path)

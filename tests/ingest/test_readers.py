@@ -42,6 +42,12 @@ def test_utf8_bom_and_gbk_decode_to_the_same_text() -> None:
     assert decode_text(FORM.encode("utf-16")) == FORM
 
 
+def test_utf16_mark_before_odd_bytes_is_a_parse_error() -> None:
+    # Found by hypothesis: a UTF-16 byte-order mark followed by UTF-8 text used to raise UnicodeDecodeError.
+    with pytest.raises(ParseError, match="UTF-16 byte-order mark"):
+        decode_text(b"\xff\xfe" + "公司a".encode(), "x.txt")  # odd length
+
+
 def test_big5_and_slightly_broken_utf8() -> None:
     traditional = "公司投資者關係活動記錄表\n編號：2024-001\n問：公司今年的發展如何？\n答：我們的業務穩定成長。\n"
     assert decode_text(traditional.encode("big5")) == traditional
