@@ -24,8 +24,6 @@ SUPPORTED_SUFFIXES = (".txt", ".docx", ".pdf")
 # Changed chunks are embedded this many at a time across records: big enough for length-sorted batches,
 # small enough that a long ingest writes as it goes.
 EMBED_GROUP = 256
-# In the data folder while the store may hold changes the lexical index has not seen (see _mark_lexical_stale).
-STALE_MARKER = "lexical.stale"
 
 
 @dataclass
@@ -185,7 +183,7 @@ class Ingestor:
 
     @property
     def _stale_marker(self) -> Path:
-        return self.settings.data_dir / STALE_MARKER
+        return self.index.stale_marker
 
     def _mark_lexical_stale(self) -> None:
         """Note on disk that the store is about to change: a run killed before the lexical index is

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
 from functools import cached_property
+from pathlib import Path
+from typing import Any
 
 from rag.lexical import LexicalIndex, LexicalIndexError
 from rag.protocols import Embedder
@@ -12,6 +15,9 @@ from rag.store import ChromaStore, open_store
 from rag.types import Chunk
 
 log = logging.getLogger(__name__)
+
+STALE_MARKER = "lexical.stale"
+"""File in the data folder while the store may hold changes the lexical index has not seen yet."""
 
 
 class Index:
@@ -30,6 +36,8 @@ class Index:
         if store is not None:
             self.__dict__["store"] = store
         self._lexical: LexicalIndex | None = None
+        self._lexical_generation: Any = None
+        self._lexical_lock = threading.Lock()
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -53,31 +61,56 @@ class Index:
         rows = self.store.get(where={"kind": "record"})
         return sorted(rows, key=lambda c: (c.date, c.company, c.record), reverse=True)
 
+    @property
+    def stale_marker(self) -> Path:
+        """The file an ingest leaves while the store may be ahead of the lexical index."""
+        return self.settings.data_dir / STALE_MARKER
+
+    def generation(self) -> Any:
+        """A token that changes whenever an ingest (in any process) has changed the index.
+
+        Every ingest that changes chunks ends by saving the lexical index, which rewrites its ``CURRENT``
+        pointer, so a ``stat`` of that file notices changes for a fraction of what ``store.count()`` costs
+        (~20 ms at 125k chunks). Before any lexical index is saved, the store's count stands in.
+        """
+        try:
+            st = (self.settings.lexical_dir / "CURRENT").stat()
+        except OSError:
+            return ("count", self.store.count())
+        return ("lexical", st.st_mtime_ns, st.st_ino, st.st_size)
+
     def sync_lexical(self) -> LexicalIndex:
         """Rebuild the lexical index from the store's chunks (same ids) and save it."""
-        chunks = self.store.get()
-        previous = self._lexical
-        if previous is None:
-            try:
-                previous = LexicalIndex.load(self.settings.lexical_dir)
-            except LexicalIndexError:
-                previous = None  # nothing reusable: every text is tokenised afresh
-        lexical = LexicalIndex.build([(c.id, c.text) for c in chunks], previous=previous)
-        lexical.save(self.settings.lexical_dir)
-        self._lexical = lexical
-        return lexical
+        with self._lexical_lock:
+            chunks = self.store.get()
+            previous = self._lexical
+            if previous is None:
+                try:
+                    previous = LexicalIndex.load(self.settings.lexical_dir)
+                except LexicalIndexError:
+                    previous = None  # nothing reusable: every text is tokenised afresh
+            lexical = LexicalIndex.build([(c.id, c.text) for c in chunks], previous=previous)
+            lexical.save(self.settings.lexical_dir)
+            self._lexical, self._lexical_generation = lexical, self.generation()
+            return lexical
 
     def ensure_lexical(self) -> LexicalIndex:
-        """The saved lexical index, rebuilt from the store when missing, corrupt or out of step."""
-        if self._lexical is not None:
-            return self._lexical
+        """The saved lexical index, rebuilt from the store when missing, corrupt or out of step, and
+        reloaded when another process's ingest has saved a newer one."""
+        generation = self.generation()
+        lexical = self._lexical
+        if lexical is not None and generation == self._lexical_generation:
+            return lexical
+        first = lexical is None
         try:
             lexical = LexicalIndex.load(self.settings.lexical_dir)
         except LexicalIndexError as e:
             log.warning("lexical index unusable (%s); rebuilding it from the store", e)
             return self.sync_lexical()
-        if set(lexical.ids) != set(self.store.hashes()):
+        # Checked once per process; a newer index saved later by an ingest was built from the store.
+        if first and set(lexical.ids) != set(self.store.ids()):
             log.warning("lexical index out of step with the store; rebuilding it")
             return self.sync_lexical()
-        self._lexical = lexical
+        with self._lexical_lock:
+            self._lexical, self._lexical_generation = lexical, generation
         return lexical

@@ -38,6 +38,9 @@ EMBEDDER_KEY = "irchat_embedder"
 DIM_KEY = "irchat_dim"
 PAGE_SIZE = 2000
 """Rows per ``get`` page, so that a large collection never comes back in one response."""
+IDS_PAGE_SIZE = 100_000
+"""Ids per page when reading ids only: no metadata, so no SQL variable per row, and large pages because
+Chroma pages by offset (each page re-reads those before it)."""
 DEFAULT_TIMEOUT = 60.0
 """Seconds a request to a Chroma server may take (chromadb's own HTTP client has no timeout at all)."""
 
@@ -367,6 +370,25 @@ class ChromaStore:
             if len(page["ids"]) < PAGE_SIZE:
                 return
             offset += PAGE_SIZE
+
+    def ids(self, where: dict[str, Any] | None = None) -> list[str]:
+        """Ids of the stored chunks matching ``where`` (a simple filter dict), in no particular order.
+
+        Ids alone are cheap where metadata is not: at 125k chunks all ids take ~0.4 s, all hashes ~30 s.
+        """
+        chroma_where = build_where(where)
+
+        def read(col: Collection) -> list[str]:
+            out: list[str] = []
+            offset = 0
+            while True:
+                page = col.get(where=chroma_where, include=[], limit=IDS_PAGE_SIZE, offset=offset)  # type: ignore[arg-type]
+                out.extend(page["ids"])
+                if len(page["ids"]) < IDS_PAGE_SIZE:
+                    return out
+                offset += IDS_PAGE_SIZE
+
+        return self._run("reading ids", read)
 
     def hashes(self, where: dict[str, Any] | None = None) -> dict[str, str]:
         """Content hash of each stored chunk matching ``where`` (a simple filter dict), by id."""

@@ -321,7 +321,7 @@ def test_sigkill_at_a_random_point_then_rerun(tmp_path, txt_records, monkeypatch
     assert index.store.count() == clean.store.count(), plan
     # the lexical index holds exactly the store's texts (ids alone would miss an updated answer)
     assert lexical_digests(index) == store_digests(index) == store_digests(clean), plan
-    assert not (data / pipeline.STALE_MARKER).exists()
+    assert not index.stale_marker.exists()
     # every vector is there and findable: each chunk is its own nearest neighbour
     embedder = index.embedder
     for chunk in index.store.get():

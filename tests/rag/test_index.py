@@ -60,3 +60,34 @@ def test_unusable_lexical_index_is_rebuilt_with_a_warning(settings, damage, capl
     with caplog.at_level(logging.WARNING, logger="rag.index"):
         _search_ok(Index(settings, embedder=HashEmbedder()))
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+MIDEA = HAITIAN.parent / "midea-000333"
+
+
+def test_a_serving_index_sees_what_another_process_ingested(settings):
+    # The app's Index has loaded its lexical index and company list; an `irchat ingest` elsewhere (another
+    # Index over the same folder) adds a company. The next search must find it, dense and lexical.
+    from rag.retriever import HybridRetriever
+
+    serving = Index(settings, embedder=HashEmbedder())
+    retriever = HybridRetriever(serving)
+    before = serving.generation()
+    assert [c.stock_code for c in retriever.companies().companies] == ["688787"]
+    assert not any(h.chunk.stock_code == "000333" for h in retriever.search("美的 暖通空调 库卡", 10))
+
+    assert Ingestor(Index(settings, embedder=HashEmbedder())).ingest([MIDEA]).errors == []
+
+    assert serving.generation() != before
+    assert "000333" in [c.stock_code for c in retriever.companies().companies]
+    lexical = serving.ensure_lexical()
+    assert set(lexical.ids) == set(serving.store.ids())
+    hits = HybridRetriever(serving, mode="bm25").search("美的 暖通空调 库卡", 10)
+    assert hits and hits[0].chunk.stock_code == "000333"
+
+
+def test_store_ids_match_hashes_with_and_without_a_filter(settings):
+    store = Index(settings, embedder=HashEmbedder()).store
+    assert sorted(store.ids()) == sorted(store.hashes()) and len(store.ids()) == store.count()
+    records = store.ids({"kind": "record"})
+    assert records and sorted(records) == sorted(store.hashes({"kind": "record"}))

@@ -109,6 +109,23 @@ def test_filters_company_record_dates_and_type(index):
         r.search("收入", 5, {"colour": "red"})
 
 
+@pytest.mark.parametrize(
+    "filters",
+    [{"company": "美的集团"}, {"record": "2024-8-17"}, {"date_from": "2025-01-01", "date_to": "2025-12-31"}],
+)
+def test_narrow_filters_searched_by_ids_rank_as_through_where(index, filters, monkeypatch):
+    import rag.retriever as retriever
+
+    by_ids = [(h.chunk.id, round(h.score, 9)) for h in HybridRetriever(index).search("收入 增长", 15, filters)]
+    calls = []
+    query = index.store.query
+    monkeypatch.setattr(index.store, "query", lambda *a, **kw: calls.append(kw) or query(*a, **kw))
+    monkeypatch.setattr(retriever, "IDS_LIMIT", 0)  # every filter goes through ``where``
+    by_where = [(h.chunk.id, round(h.score, 9)) for h in HybridRetriever(index).search("收入 增长", 15, filters)]
+    assert calls and "ids" not in calls[0]
+    assert by_ids and by_ids == by_where
+
+
 def test_english_query_gets_chinese_lexical_terms(index):
     r = HybridRetriever(index, mode="bm25")
     q = r.prepare("What was Haitian's gross margin?")
