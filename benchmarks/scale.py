@@ -138,61 +138,6 @@ def _folder_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
 
 
-class ProposedStore:
-    """Prototype, not shipped: the store as rag/retriever.py would use it with the two fixes proposed in the report.
-
-    1. No ``count()`` on the search path: the retriever calls it (twice per search) only to notice changes, and it
-       costs ~20 ms at 100k pairs. Here it is re-read only when an ingest has rewritten the lexical index's
-       ``CURRENT`` pointer (every ingest that changes chunks does), which costs one ``stat``.
-    2. A narrow ``where`` (a company named in the question) is resolved to ids once per change and passed to
-       Chroma's ``ids=``: ~5 ms at 100k pairs against ~60 ms through the ``where`` filter.
-
-    The retriever class is unchanged: this wrapper changes what its store calls cost, nothing it returns.
-    """
-
-    IDS_LIMIT = 5000
-    """Above this many matching chunks ``where`` stays (a list of ids that long is no cheaper to send)."""
-
-    def __init__(self, inner: Any, settings: Settings):
-        self._inner = inner
-        self._signal = settings.lexical_dir / "CURRENT"
-        self._seen: tuple[int, int, int] | None = None
-        self._count: int | None = None
-        self._ids: dict[str, list[str] | None] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def _check(self) -> None:
-        try:
-            st = self._signal.stat()
-            seen = (st.st_mtime_ns, st.st_ino, st.st_size)
-        except OSError:
-            seen = None
-        if seen is None or seen != self._seen:
-            self._seen, self._count = seen, None
-            self._ids.clear()
-
-    def count(self) -> int:
-        self._check()
-        if self._count is None:
-            self._count = self._inner.count()
-        return self._count
-
-    def query(self, embedding: np.ndarray, k: int, where: dict[str, Any] | None = None, **kw: Any) -> Any:
-        self._check()
-        if where is None or kw:
-            return self._inner.query(embedding, k, where, **kw)
-        key = repr(where)
-        if key not in self._ids:
-            ids = list(self._inner.hashes(where))
-            self._ids[key] = ids if len(ids) <= self.IDS_LIMIT else None
-        ids = self._ids[key]
-        if ids is None:
-            return self._inner.query(embedding, k, where)
-        return self._inner.query(embedding, k, ids=ids)
-
-
 def corpus_folder(root: Path, pairs: int, seed: int, embedder_name: str) -> Path:
     """Where the corpus of ``pairs`` pairs for this seed and embedder lives under ``root``."""
     return Path(root) / embedder_name / f"pairs-{pairs}-seed-{seed}"
@@ -240,7 +185,6 @@ def measure(
     profile: bool = False,
     store_costs: bool = False,
     filter_rounds: int = 1,
-    prototype: bool = True,
 ) -> dict[str, Any]:
     """Latency of irchat hybrid search and of the LangChain baseline over the corpus in ``folder``, in this process.
 
@@ -248,7 +192,6 @@ def measure(
     ``profile``: after the timed rounds, one more pass of hybrid searches under cProfile (top functions kept).
     ``store_costs``: also time the single store calls a search is made of (:func:`_store_costs`).
     ``filter_rounds``: passes with a date filter (slow on a large corpus, hence separate from ``rounds``).
-    ``prototype``: also time the retriever over :class:`ProposedStore` (fixes proposed for rag/retriever.py).
     """
     from langchain_chroma import Chroma
 
@@ -298,32 +241,18 @@ def measure(
                 "irchat_date": (lambda q: retriever.search(q, k, filters=date_filter), filter_rounds),
                 "baseline_date": (lambda q: baseline.similarity_search(q, k=k, filter=date_where), filter_rounds),
             }
-            if prototype:
-                # The same retriever class over a store wrapped as ProposedStore; it shares the BM25 index already
-                # loaded (a second load would re-check every id against the store: a minute at 100k pairs).
-                proposed_index = Index(csettings, embedder=memo, store=ProposedStore(index.store, csettings))
-                proposed_index._lexical = lexical
-                proposed = HybridRetriever(proposed_index)
-                proposed.companies()
-                methods["proposed"] = (lambda q: proposed.search(q, k), rounds)
-                methods["proposed_date"] = (lambda q: proposed.search(q, k, filters=date_filter), filter_rounds)
             # Warm-up: every query once through both unfiltered methods, which also embeds each query text once
             # with the model; the filtered ones once (it fills the retriever's cache of the filter's ids).
-            fictional = differ = 0
+            fictional = 0
             for q in queries:
                 prepared = retriever.prepare(q)
                 if real_codes is not None and any(c.stock_code not in real_codes for c in prepared.companies):
                     fictional += 1
-                got = {name: methods[name][0](q) for name in ("irchat", "baseline", "proposed") if name in methods}
-                if "proposed" in got:
-                    ids = [[h.chunk.id for h in got[name]] for name in ("irchat", "proposed")]  # type: ignore[attr-defined]
-                    differ += ids[0] != ids[1]
-            for name in ("irchat_date", "baseline_date", "proposed_date"):
-                if name in methods:
-                    methods[name][0](queries[0])
+                for name in ("irchat", "baseline"):
+                    methods[name][0](q)
+            for name in ("irchat_date", "baseline_date"):
+                methods[name][0](queries[0])
             result["queries_naming_fictional_companies"] = fictional
-            if prototype:
-                result["prototype_results_differ"] = differ
             if query_vectors is not None:
                 memo.save(query_vectors)
             if store_costs:
@@ -332,6 +261,7 @@ def measure(
             index.store.query = parts.wrap("dense", index.store.query, "query")  # type: ignore[method-assign]
             index.store.get = parts.wrap("store_other", index.store.get, "get")  # type: ignore[method-assign]
             index.store.count = parts.wrap("store_other", index.store.count, "count")  # type: ignore[method-assign]
+            index.store.ids = parts.wrap("store_other", index.store.ids, "ids")  # type: ignore[method-assign]
             lexical.search = parts.wrap("bm25", lexical.search)  # type: ignore[method-assign]
             ms: dict[str, list[float]] = {name: [] for name in methods}
             for r in range(max(rounds, filter_rounds)):
@@ -398,7 +328,7 @@ def _store_costs(index: Index, vectors: Sequence[np.ndarray], real_codes: set[st
     vectors = list(vectors[:reps])
     winners = [h.chunk.id for h in store.query(vectors[0], 10)]
     cases: list[tuple[str, str, Callable[[np.ndarray], object]]] = [
-        ("count", "`count()` (the retriever uses it to notice changes)", lambda v: store.count()),
+        ("count", "`count()` (no longer on the search path)", lambda v: store.count()),
         (
             "query_bare",
             "query, 50 nearest, ids and distances only",
@@ -426,8 +356,8 @@ def _store_costs(index: Index, vectors: Sequence[np.ndarray], real_codes: set[st
             ),
             (
                 "resolve",
-                f"resolving `where stock_code={code}` to ids (`store.hashes`)",
-                lambda v: store.hashes({"stock_code": code}),
+                f"resolving `where stock_code={code}` to ids (`store.ids`, once per filter and ingest)",
+                lambda v: store.ids({"stock_code": code}),
             ),
         ]
     cases.append(
@@ -487,7 +417,6 @@ def _worker(spec: dict[str, Any]) -> int:
         profile=spec["profile"],
         store_costs=spec["profile"],
         filter_rounds=spec["filter_rounds"],
-        prototype=spec["prototype"],
     )
     print(_RESULT + json.dumps(result), flush=True)
     return 0
@@ -531,14 +460,12 @@ def run(
     isolate: bool = True,
     profile: bool = True,
     filter_rounds: int = 1,
-    prototype: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Build (or reuse) each corpus, then measure every (size, backend); returns corpora and measurements.
 
     ``profile``: on the largest corpus, also profile the hybrid search (one extra pass per backend) and time the
-    single store calls it is made of. ``filter_rounds``: passes with a date filter (0: none). ``prototype``: also
-    time the retriever over :class:`ProposedStore`.
+    single store calls it is made of. ``filter_rounds``: passes with a date filter (0: none).
     """
     say = log or (lambda _msg: None)
     settings = settings or Settings()
@@ -585,7 +512,6 @@ def run(
                     "query_vectors": str(query_vectors),
                     "profile": profile and manifest is corpora[-1],
                     "filter_rounds": filter_rounds,
-                    "prototype": prototype,
                 }
                 if isolate:
                     result = _isolated(spec)
@@ -603,7 +529,6 @@ def run(
                         profile=spec["profile"],
                         store_costs=spec["profile"],
                         filter_rounds=filter_rounds,
-                        prototype=prototype,
                     )
                 result["pairs"] = manifest["pairs"]
                 measurements.append(result)
@@ -732,46 +657,6 @@ def render(results: dict[str, Any], env: dict[str, Any]) -> str:
                 ),
             ]
         )
-    proto_rows = [
-        [
-            f"{m['pairs']:,}",
-            m["backend"],
-            " / ".join(_ms(m["irchat"][q]) for q in ("p50", "p95", "p99")),
-            " / ".join(_ms(m["proposed"][q]) for q in ("p50", "p95", "p99")),
-            f"{m['proposed']['p50'] / m['irchat']['p50']:.2f} / {m['proposed']['p95'] / m['irchat']['p95']:.2f}",
-            " / ".join(_ms(m[name]["p95"]) if name in m else "" for name in ("irchat_date", "proposed_date")),
-        ]
-        for m in meas
-        if "proposed" in m
-    ]
-    prototype = ""
-    if proto_rows:
-        prototype = "\n".join(
-            [
-                "Prototype, not shipped: the same retriever over `ProposedStore` (benchmarks/scale.py), which takes "
-                "`count()` off the search path (re-read only after an ingest rewrites the BM25 index) and sends a "
-                "narrow `where` as the ids it matches; these are the changes proposed for rag/retriever.py. Its top "
-                f"{results['k']} differed from irchat's for "
-                + ", ".join(
-                    f"{m.get('prototype_results_differ', '?')} ({m['pairs']:,}, {m['backend']})"
-                    for m in meas
-                    if "proposed" in m
-                )
-                + f" of the {results['queries']} questions:",
-                "",
-                markdown_table(
-                    [
-                        "pairs",
-                        "Chroma",
-                        "irchat hybrid p50 / p95 / p99 ms",
-                        "prototype p50 / p95 / p99 ms",
-                        "prototype ÷ irchat p50 / p95",
-                        "date filter p95 ms: irchat / prototype",
-                    ],
-                    proto_rows,
-                ),
-            ]
-        )
     findings: list[str] = []
     costed = next((m for m in meas if m.get("store_costs") and m["backend"] == "embedded"), None)
     if costed is not None:
@@ -780,14 +665,15 @@ def render(results: dict[str, Any], env: dict[str, Any]) -> str:
         findings.append(f"Where a search's time goes at {costed['pairs']:,} pairs (embedded Chroma):")
         n_count = _calls_per_search(costed, "count", results["queries"])
         findings.append(
-            f"- `count()`, which the retriever calls {n_count:.1f} times a search to notice changes for its caches: "
-            f"{n_count:.1f} × {_ms(c['count'])} ms, against the hybrid p50 of {_ms(p50)} ms;"
+            f"- `count()`: {_ms(c['count'])} ms a call, against the hybrid p50 of {_ms(p50)} ms; the retriever "
+            f"calls it {n_count:.1f} times a search (it notices ingests by a `stat` of "
+            "the BM25 index's `CURRENT` file);"
         )
         if "query_where" in c:
             findings.append(
-                f"- a company named in the question filters the dense query by `where`: {_ms(c['query_where'])} ms, "
-                f"against {_ms(c['query_ids'])} ms with the same company's ids (the retriever already resolves and "
-                f"caches them for BM25) and {_ms(c['query'])} ms unfiltered;"
+                f"- a company named in the question: the dense query by `where` would take {_ms(c['query_where'])} ms; "
+                f"the retriever resolves the filter to ids once (cached until an ingest) and queries by id: "
+                f"{_ms(c['query_ids'])} ms, against {_ms(c['query'])} ms unfiltered;"
             )
         findings.append(
             f"- documents and metadata of all 50 dense candidates: {_ms(c['query'] - c['query_bare'])} ms of that "
@@ -907,7 +793,6 @@ def render(results: dict[str, Any], env: dict[str, Any]) -> str:
         "",
         *findings,
         "",
-        prototype,
         *profile_lines,
         "",
         "Targets:",
@@ -936,7 +821,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--embedder", choices=["model", "hash"], default="model", help="hash: a test stand-in")
     ap.add_argument("--no-profile", action="store_true", help="skip the cProfile pass on the largest corpus")
-    ap.add_argument("--no-prototype", action="store_true", help="skip the prototype of the proposed fixes")
     ap.add_argument("--no-isolate", action="store_true", help="measure in this process (peak RSS then accumulates)")
     ap.add_argument("--markdown", type=Path, default=DOCS)
     ap.add_argument("--json", type=Path, default=None, help="also write the raw results here")
@@ -961,7 +845,6 @@ def main(argv: list[str] | None = None) -> int:
         isolate=not args.no_isolate,
         profile=not args.no_profile,
         filter_rounds=args.filter_rounds,
-        prototype=not args.no_prototype,
         log=lambda msg: print(msg, file=sys.stderr, flush=True),
     )
     env = environment()

@@ -118,9 +118,7 @@ def test_scale_benchmark_output_shape(backend: str, corpus, records: Path, setti
     (m,) = results["measurements"]
     assert m["backend"] == backend and m["pairs"] == PAIRS and m["chunks"] == report.chunks
     assert m["queries_naming_fictional_companies"] == 0
-    # The prototype store changes what calls cost, not what a search returns.
-    assert m["prototype_results_differ"] == 0
-    for method in ("irchat", "baseline", "irchat_date", "baseline_date", "proposed", "proposed_date"):
+    for method in ("irchat", "baseline", "irchat_date", "baseline_date"):
         stats = m[method]
         assert stats["n"] == QUERIES
         assert 0 < stats["p50"] <= stats["p95"] <= stats["p99"]
@@ -128,6 +126,8 @@ def test_scale_benchmark_output_shape(backend: str, corpus, records: Path, setti
     if backend == "server":
         assert m["server_peak_rss"] is None or m["server_peak_rss"] > 0
     assert m["store_calls_per_search"] and all(n > 0 for n in m["store_calls_per_search"].values())
+    # Ingests are noticed by a stat of the BM25 index, not by counting the store on every search.
+    assert "count" not in m["store_calls_per_search"], m["store_calls_per_search"]
     # The largest corpus also gets the single store calls timed and a cProfile of the searches.
     assert m["store_costs"] and all(ms > 0 for _key, _label, ms in m["store_costs"])
     assert m["profile"] and all(calls > 0 for _f, calls, _own, _cum in m["profile"])
