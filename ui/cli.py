@@ -317,8 +317,15 @@ def eval_(
                     result = Ingestor(Index(settings)).ingest([records])
                     if result.errors:
                         err.print(f"[yellow]warning:[/yellow] {len(result.errors)} files failed to ingest")
+                index = Index(settings)
+                if not index.store.count():
+                    err.print(
+                        f"[red]error:[/red] the index at {settings.data_dir} is empty: run "
+                        "`irchat ingest data/records` first, or pass --records to score a temporary index of those"
+                    )
+                    raise typer.Exit(2)
                 data = run(
-                    Index(settings),
+                    index,
                     questions,
                     config or DEFAULT_CONFIGS,
                     answers=answers,
