@@ -40,6 +40,51 @@ def default_aliases() -> dict[str, list[str]]:
     return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
+@dataclass(frozen=True)
+class Unit:
+    """A subsidiary, brand or product line of an indexed company (海康机器人, 库卡, 萤石网络): a question naming
+    one asks about it, not about its parent."""
+
+    parent: str
+    name: str
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> list[str]:
+        """Every name it goes by, longest first."""
+        return sorted({self.name, *self.aliases}, key=len, reverse=True)
+
+    @property
+    def chinese_names(self) -> list[str]:
+        """The names the (Chinese) records use, longest first."""
+        return [n for n in self.names if not n.isascii() or n.isupper()]
+
+
+@lru_cache(maxsize=1)
+def default_units() -> tuple[Unit, ...]:
+    """Subsidiaries and brands by parent shipped in ``rag/data/companies.json`` (key ``_subsidiaries``)."""
+    data = json.loads((resources.files("rag") / "data" / "companies.json").read_text(encoding="utf-8"))
+    return tuple(
+        Unit(code, name, tuple(aliases))
+        for code, units in data.get("_subsidiaries", {}).items()
+        for name, aliases in units.items()
+    )
+
+
+def units_mentioned(text: str, units: Iterable[Unit] | None = None) -> list[Unit]:
+    """Units named in ``text`` (any of their names; Latin ones on word boundaries), in order of mention."""
+    units = default_units() if units is None else tuple(units)
+    found: list[tuple[int, Unit]] = []
+    for unit in units:
+        for name in unit.names:
+            pattern = rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])" if name.isascii() else re.escape(name)
+            m = re.search(pattern, text, flags=re.IGNORECASE)
+            if m:
+                found.append((m.start(), unit))
+                break
+    return [u for _, u in sorted(found, key=lambda f: f[0])]
+
+
 class CompanyDirectory:
     """Looks companies up by code, full or short name, or alias; finds them mentioned in free text."""
 

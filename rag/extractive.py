@@ -5,11 +5,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from rag.companies import Unit, default_aliases, default_units, units_mentioned
 from rag.coverage import Concept, concept_coverage, question_concepts, unknown_organisation
-from rag.intent import asks_metadata, figure_periods, reporting_window, unreported_periods
+from rag.intent import (
+    asked_periods,
+    asks_metadata,
+    figure_periods,
+    named_places,
+    names_period,
+    reporting_window,
+    states_period,
+    unreported_periods,
+)
 from rag.retriever import dedupe_pairs
 from rag.types import Answer, Chunk, Citation, Hit
 
@@ -88,6 +98,27 @@ class _Scored:
     order: int
     coverage: float
     figures: frozenset[str]
+    supports: bool = True
+    """For a figure question: the sentence states a figure for the period, place and entity asked about, of
+    the quantity asked for."""
+
+
+@dataclass
+class _Ask:
+    """What a figure in a sentence must be about to answer the question."""
+
+    periods: list[tuple[int, str]]
+    places: list[tuple[str, ...]]
+    unit: Unit | None
+    entity_names: list[str]
+    measures: list[Concept]
+    total: bool
+    per_unit: str
+    """The unit of a per-unit figure asked for (股 of 每10股 or "per share", 人 of 人均): a total does not answer."""
+    bare_years: list[int]
+    """The question asks for a total (一共, in total): a figure for a qualified part (研发人员) does not answer it."""
+    context: str
+    """The question and its Chinese renderings, normalised: words a qualifier of the measured noun may come from."""
 
 
 @dataclass
@@ -142,6 +173,7 @@ class ExtractiveAnswerer:
         sentence_weight: float = SENTENCE_WEIGHT,
         period_bonus: float = PERIOD_BONUS,
         candidates: int = CANDIDATES,
+        units: Sequence[Unit] | None = None,
     ):
         self.thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
         self.max_passages = max_passages
@@ -155,6 +187,7 @@ class ExtractiveAnswerer:
         self.sentence_weight = sentence_weight
         self.period_bonus = period_bonus
         self.candidates = candidates
+        self.units = tuple(default_units() if units is None else units)
 
     def threshold(self, lang: str) -> float:
         """Similarity needed to answer a question in ``lang``."""
@@ -258,7 +291,8 @@ class ExtractiveAnswerer:
         concepts = self.concepts(question, query_text or question, company_names, lang)
         numeric = bool(_NUMERIC_ASK.search(question))
         passages = self._passages(hits, lang)
-        candidates = [self._candidate(h, rank, concepts, numeric, hits) for rank, h in enumerate(passages)]
+        ask = self._ask(question, query_text or question, concepts, company_names, hits) if numeric else None
+        candidates = [self._candidate(h, rank, concepts, numeric, hits, ask) for rank, h in enumerate(passages)]
         if not candidates:
             return "no passage", [], concepts
         windows = [reporting_window(p) for p in figure_periods(question)]
@@ -284,21 +318,54 @@ class ExtractiveAnswerer:
             candidates.sort(key=lambda c: c.hit.chunk.kind != "record")
         if self.idf is None:
             return "", candidates, concepts
-        if unknown_organisation(question, self.idf, company_names, self.glossary):
+        known = [*company_names, *(n for u in self.units for n in u.names)]
+        if unknown_organisation(question, self.idf, known, self.glossary):
             return "unknown company", candidates, concepts
         latest = max((h.chunk.date_end or h.chunk.date for h in hits), default="")
         if unreported_periods(question, latest):
             return "period not reported", candidates, concepts
         if numeric:
             # Only a passage that states a figure about what is asked can answer "how much".
-            measures = measured(question, concepts, self.glossary)
-            with_figure = [c for c in candidates if _gives_figure(c, concepts, self.figure_coverage, measures)]
+            with_figure = [c for c in candidates if _gives_figure(c, concepts, self.figure_coverage, [])]
             if not with_figure:
                 return "no figure", candidates, concepts
             candidates = with_figure + [c for c in candidates if c not in with_figure]
+        places = named_places(question)
+        if places and not numeric:
+            # "market share in the US": a sentence must speak of the place and of something else asked.
+            rest = [c for c in concepts if not any(f in place for place in places for f in c.forms)]
+            in_place = [c for c in candidates if _speaks_of(c, places, rest)]
+            if not in_place:
+                return "place not covered", candidates, concepts
+            candidates = in_place + [c for c in candidates if c not in in_place]
         if candidates[0].coverage < self.min_coverage.get(lang, min(self.min_coverage.values())):
             return "low coverage", candidates, concepts
         return "", candidates, concepts
+
+    def _ask(
+        self, question: str, query_text: str, concepts: list[Concept], names: Sequence[str], hits: Sequence[Hit]
+    ) -> _Ask:
+        units = units_mentioned(question, self.units)
+        entities = [*names, *(n for u in self.units for n in u.chinese_names)]
+        entities += [n for h in hits for n in (h.chunk.short_name, h.chunk.company) if n]
+        entities += [n for aliases in default_aliases().values() for n in aliases if not n.isascii()]
+        periods = figure_periods(question)
+        explicit = asked_periods(question)
+        if _YEAR_EARLIER.search(question):
+            periods += [(year - 1, kind) for year, kind in periods]
+            explicit += [(year - 1, kind) for year, kind in explicit]
+        measures = [c for c in measured(question, concepts, self.glossary) if not _PERIOD_WORD.match(c.forms[0])]
+        return _Ask(
+            periods=periods,
+            places=named_places(question),
+            unit=units[0] if units else None,
+            entity_names=entities,
+            measures=measures,
+            total=bool(_TOTAL.search(question)),
+            per_unit=_per_unit(question),
+            bare_years=[year for year, kind in periods if (year, kind) not in explicit],
+            context=_norm_text(f"{question} {query_text}"),
+        )
 
     def _passages(self, hits: Sequence[Hit], lang: str) -> list[Hit]:
         unique = dedupe_pairs(hits)
@@ -308,7 +375,13 @@ class ExtractiveAnswerer:
         return unique[: self.candidates]
 
     def _candidate(
-        self, hit: Hit, rank: int, concepts: list[Concept], numeric: bool, hits: Sequence[Hit] = ()
+        self,
+        hit: Hit,
+        rank: int,
+        concepts: list[Concept],
+        numeric: bool,
+        hits: Sequence[Hit] = (),
+        ask: _Ask | None = None,
     ) -> _Candidate:
         # A long pair or opening presentation is stored in parts: the citation answers with all the parts
         # that were retrieved, in their order.
@@ -320,11 +393,17 @@ class ExtractiveAnswerer:
         body = "\n".join(_chunk_body(c) for c in parts)
         text = "\n".join(c.text for c in parts)
         out: list[_Scored] = []
+        lead = hit.chunk.question_text if hit.chunk.kind != "record" else ""
+        if ask is not None:
+            # What is measured must be in the figure's sentence where the passage names it at all.
+            ask = replace(ask, measures=[c for c in ask.measures if concept_coverage([c], text) == 1.0])
         for i, sentence in enumerate(sentences(body)):
             share = concept_coverage(concepts, sentence) if concepts else 0.0
             found = figures(sentence)
-            score = share + (0.15 if numeric and found else 0.0) + 0.05 / (1 + i)
-            out.append(_Scored(_ENUM.sub("", sentence), score, i, share, found))
+            supports = ask is None or not found or _supports(sentence, lead, ask)
+            score = share + (0.15 if numeric and found and supports else 0.0) + 0.05 / (1 + i)
+            out.append(_Scored(_ENUM.sub("", sentence), score, i, share, found, supports))
+            lead += sentence
         return _Candidate(hit, rank, concept_coverage(concepts, text) if concepts else 1.0, out, body)
 
     def _quotes(self, cand: _Candidate, n: int) -> list[_Scored]:
@@ -337,13 +416,107 @@ class ExtractiveAnswerer:
 
 def _gives_figure(cand: _Candidate, concepts: list[Concept], share: float, measures: list[Concept]) -> bool:
     """Whether a sentence of ``cand`` states a figure, holds ``share`` of the question's concepts and names
-    what the question measures (the words next to its "多少" / "how much"), where the passage names it."""
-    body = cand.body or _body(cand.hit)
-    named = [c for c in measures if concept_coverage([c], body) == 1.0]
-    return any(
-        s.figures and s.coverage >= share and (not named or any(concept_coverage([c], s.text) for c in named))
-        for s in cand.sentences
-    )
+    what the question measures (the words by its "多少" / "how much"), for the period, place and subsidiary
+    asked about (``_Scored.supports``)."""
+    return any(s.figures and s.coverage >= share and s.supports for s in cand.sentences)
+
+
+# A question asking for a total: a figure for a qualified part (研发人员 of 员工) does not answer it.
+_TOTAL = re.compile(r"\btotal\b|\boverall\b|\baltogether\b|\bentire\b|一共|总共|合计|总数|总额|总计|全部|全体", re.I)
+# A question comparing with the same period a year before asks about that period too.
+_YEAR_EARLIER = re.compile(r"year earlier|a year ago|last year|prior year|previous year|去年同期|上年同期|比去年", re.I)
+# A year or period term of the question (2024年度): when, not what, is measured.
+_PERIOD_WORD = re.compile(r"\d{4}|[一二三四1-4]季度|上半年|下半年|前三季度|全年|年度")
+# Words before the measured noun that do not narrow it (公司员工, 实现营收, 全球员工).
+_NEUTRAL = frozenset(
+    [
+        "公司",
+        "集团",
+        "实现",
+        "拥有",
+        "全球",
+        "整体",
+        "全年",
+        "合计",
+        "累计",
+        "营业",
+        "共有",
+        "现有",
+        "在职",
+        "全体",
+        "总计",
+        "目前",
+        "当前",
+    ]
+)
+_CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
+
+
+def _supports(sentence: str, lead: str, ask: _Ask) -> bool:
+    """Whether the figures of ``sentence`` answer the question: the sentence names the period asked about (or
+    none), every place the question narrows itself to, the quantity measured (unqualified, for a total), and
+    a figure in it is bound to the subsidiary asked about (the nearest name before it, in the sentence or in
+    ``lead``, the passage before the sentence, is that subsidiary's)."""
+    if ask.periods:
+        # A sentence naming no period speaks of the last one the passage named before it ("2024 年，A 收入…；B
+        # 收入…").
+        said = [sentence]
+        if not names_period(sentence):
+            said = [t for t in reversed(sentences(lead)) if names_period(t)][:1] or [sentence]
+        if not states_period(said[0], ask.periods, ask.bare_years):
+            return False
+    if any(not any(f in sentence for f in place) for place in ask.places):
+        return False
+    if ask.per_unit and not re.search(rf"每\s*\d*\s*{ask.per_unit}|{ask.per_unit}均", sentence):
+        return False
+    if ask.measures and not any(_names_measure(sentence, c, ask) for c in ask.measures):
+        return False
+    return ask.unit is None or _bound_to_unit(sentence, lead, ask)
+
+
+_PER = [
+    (re.compile(r"每\s*\d*\s*([股台人件吨])"), None),
+    (re.compile(r"人均|per (?:capita|person|employee|head)", re.I), "人"),
+    (re.compile(r"per[- ]share|每股", re.I), "股"),
+]
+
+
+def _per_unit(question: str) -> str:
+    for pattern, unit in _PER:
+        m = pattern.search(question)
+        if m:
+            return unit or m.group(1)
+    return ""
+
+
+def _names_measure(sentence: str, concept: Concept, ask: _Ask) -> bool:
+    text = _norm_text(sentence)
+    # A bare number (the 10 of 10股) is no name of what is measured.
+    forms = [f for f in concept.forms if f in text and not re.fullmatch(r"[\d.,%]+", f)]
+    if not forms or not ask.total:
+        return bool(forms)
+    for form in forms:
+        for m in re.finditer(re.escape(form), text):
+            before = text[max(0, m.start() - 2) : m.start()]
+            longer = any(g != form and form in g and g in text[max(0, m.start() - 4) : m.end() + 4] for g in forms)
+            if longer or len(before) < 2 or not _CJK_CHAR.fullmatch(before[-1]) or before[-1] in "的总全各":
+                return True
+            if before in _NEUTRAL or before in ask.context:
+                return True
+    return False
+
+
+def _bound_to_unit(sentence: str, lead: str, ask: _Ask) -> bool:
+    assert ask.unit is not None
+    own = {n.lower() for n in ask.unit.chinese_names}
+    names = sorted({n for n in ask.entity_names if n}, key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(n) for n in names), re.I)
+    earlier = [m.group(0) for m in pattern.finditer(lead)]
+    for fig in _FIGURE.finditer(sentence):
+        found = [m.group(0) for m in pattern.finditer(sentence[: fig.start()])] or earlier
+        if found and found[-1].lower() in own:
+            return True
+    return False
 
 
 def measured(question: str, concepts: Sequence[Concept], glossary: Glossary | None = None) -> list[Concept]:
@@ -354,6 +527,17 @@ def measured(question: str, concepts: Sequence[Concept], glossary: Glossary | No
         spans.append(_norm_text(m.group(1)))
         spans += [_norm_text(r) for r in glossary.render(m.group(1))] if glossary is not None else []
     return [c for c in concepts if c.word and any(f in span for span in spans for f in c.forms)]
+
+
+def _speaks_of(cand: _Candidate, places: list[tuple[str, ...]], rest: list[Concept]) -> bool:
+    """Whether a sentence of ``cand`` names each of ``places`` and, it or the question the passage answers, one
+    of the other concepts asked about."""
+    asked = cand.hit.chunk.question_text if cand.hit.chunk.kind != "record" else ""
+    return any(
+        all(any(f in s.text for f in place) for place in places)
+        and (not rest or concept_coverage(rest, f"{asked}\n{s.text}") > 0)
+        for s in cand.sentences
+    )
 
 
 def _adds_concepts(cand: _Candidate, first: _Candidate, concepts: list[Concept]) -> bool:

@@ -4,6 +4,7 @@ metadata (who attended, when, where, what kind of event) rather than what was sa
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _MONTHS = {
     "jan": 1,
@@ -179,3 +180,104 @@ def reporting_window(period: tuple[int, str]) -> tuple[str, str]:
 
     end = date.fromisoformat(period_end(period))
     return (end + timedelta(days=1)).isoformat(), (end + timedelta(days=_REPORT_DAYS[period[1]])).isoformat()
+
+
+# A period a sentence names without its year ("一季度公司收入增长4.01%", "今年上半年"): the kind alone.
+_YEARLESS = [
+    (re.compile(r"(?:第)?([一二三四1-4])\s*季度|\bQ([1-4])\b", re.I), lambda m: f"Q{_ZH_NUM[m[1] or m[2]]}"),
+    (re.compile(r"上半年|\bH1\b|first half", re.I), lambda m: "H1"),
+    (re.compile(r"下半年|\bH2\b|second half", re.I), lambda m: "H2"),
+    (re.compile(r"前三季度|first (?:three|3) quarters", re.I), lambda m: "9M"),
+]
+
+
+def sentence_periods(text: str) -> tuple[list[tuple[int, str]], set[int], set[str]]:
+    """The reporting periods a sentence of a passage names: periods with a year, the years it names bare
+    ("2024年公司实现营业总收入", "截至2024年底"), and the kinds of period it names without a year (Q1, H1)."""
+    explicit = asked_periods(text)
+    named = {year for year, _ in explicit}
+    bare = {int(m.group(1)) for m in _YEAR.finditer(text)} - named
+    bare |= {year for year, _ in mentioned_months(text)} - named
+    rest = text
+    for pattern, _ in [*_EN_PERIODS, *_ZH_PERIODS]:
+        rest = pattern.sub(" ", rest)
+    kinds = {read(m) for pattern, read in _YEARLESS for m in pattern.finditer(rest)}
+    return explicit, bare, kinds
+
+
+def states_period(text: str, asked: list[tuple[int, str]], bare_years: Iterable[int] = ()) -> bool:
+    """Whether a sentence may state a figure for one of the ``asked`` periods: it names none, or it names one
+    of them (with its year, the bare year, or the kind of period without a year). A sentence about 2024 年
+    does not answer a question about 2025 年一季度, nor does one about 一季度 answer one about the full year.
+
+    ``bare_years`` are asked periods the question named by their year alone ("2024年营收", "2021年股权激励"):
+    for those only the year must agree, as the year may name a plan rather than a period."""
+    if not asked:
+        return True
+    explicit, bare, kinds = sentence_periods(text)
+    if not explicit and not bare and not kinds:
+        return True
+    years = bare | {year for year, _ in explicit}
+    loose = set(bare_years)
+    for year, kind in asked:
+        if year in loose and (year in years or not years):
+            return True
+        if (year, kind) in explicit or year in bare or (kind in kinds and not explicit and not bare):
+            return True
+        if kind == "FY" and any(y == year and k == "FY" for y, k in explicit):
+            return True
+    return False
+
+
+# Countries and regions a question may narrow itself to, with their English names: Chinese form first.
+PLACES: tuple[tuple[str, ...], ...] = (
+    ("美国", "US", "U.S.", "USA", "United States", "America", "American"),
+    ("欧洲", "Europe", "European", "EU"),
+    ("日本", "Japan", "Japanese"),
+    ("韩国", "Korea", "Korean"),
+    ("印度", "India", "Indian"),
+    ("巴西", "Brazil", "Brazilian"),
+    ("墨西哥", "Mexico", "Mexican"),
+    ("德国", "Germany", "German"),
+    ("英国", "UK", "Britain", "British"),
+    ("法国", "France", "French"),
+    ("意大利", "Italy", "Italian"),
+    ("俄罗斯", "Russia", "Russian"),
+    ("加拿大", "Canada", "Canadian"),
+    ("澳大利亚", "Australia", "Australian"),
+    ("越南", "Vietnam", "Vietnamese"),
+    ("泰国", "Thailand", "Thai"),
+    ("印尼", "印度尼西亚", "Indonesia", "Indonesian"),
+    ("马来西亚", "Malaysia", "Malaysian"),
+    ("沙特", "Saudi"),
+    ("埃及", "Egypt", "Egyptian"),
+    ("土耳其", "Turkey", "Turkish"),
+    ("东南亚", "Southeast Asia", "South-East Asia", "ASEAN"),
+    ("中东", "Middle East"),
+    ("拉美", "拉丁美洲", "Latin America"),
+    ("非洲", "Africa", "African"),
+)
+
+
+def named_places(text: str) -> list[tuple[str, ...]]:
+    """The countries and regions the text names, each as the Chinese forms a passage would use."""
+    out = []
+    for forms in PLACES:
+        chinese = tuple(f for f in forms if not f.isascii())
+        for form in forms:
+            if form.isascii():
+                # Capitals as written ("US" is not "us"); other English names on word boundaries.
+                flags = 0 if form.isupper() else re.I
+                found = re.search(rf"(?<![A-Za-z]){re.escape(form)}(?![A-Za-z])", text, flags)
+            else:
+                found = form in text
+            if found:
+                out.append(chinese)
+                break
+    return out
+
+
+def names_period(text: str) -> bool:
+    """Whether a sentence names a reporting period, a year, or a kind of period (一季度, 上半年)."""
+    explicit, bare, kinds = sentence_periods(text)
+    return bool(explicit or bare or kinds)

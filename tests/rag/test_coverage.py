@@ -84,3 +84,28 @@ def test_unknown_organisation():
     assert unknown_organisation("海康威视的创新业务收入？", idf) == ""  # the corpus has 海康威视
     g = Glossary({"digital": ["数字化"]})
     assert unknown_organisation("What does Hikvision Digital Technology say?", idf, ["Hikvision"], g) == ""
+
+
+def test_unknown_organisation_before_a_possessive():
+    from rag.coverage import unknown_organisation
+
+    idf = _idf()
+    assert unknown_organisation("What is Haier Smart Home's revenue guidance?", idf) == "Haier"
+    # Known names, question words and places before 's are no organisation.
+    assert unknown_organisation("What is Midea's revenue?", idf, ["Midea"]) == ""
+    assert unknown_organisation("What's China's share of revenue?", idf) == ""
+
+
+def test_a_rendering_no_passage_writes_weighs_as_an_unknown_word():
+    from rag.coverage import question_concepts
+    from rag.glossary import Glossary
+
+    idf = _idf()
+    unknown = idf("\x00")
+    glossary = Glossary({"capex": ["资本开支"], "revenue": ["收入"]})
+    # 资本 and 开支 may each be common, but 本开 is in no passage: 资本开支 never is either.
+    docs = [*DOCS, ("d", "公司资本充足，费用开支可控。")]
+    idf = LexicalIndex.build(docs).idf
+    weights = {c.forms: c.weight for c in question_concepts("Midea capex and revenue", "", idf, (), glossary)}
+    assert weights[("资本开支",)] == idf("\x00") and weights[("收入",)] < idf("\x00")
+    assert unknown > 0

@@ -1,0 +1,103 @@
+"""A figure answers a question only for the period, place, subsidiary and quantity the question asks about."""
+
+from rag.companies import Unit
+from rag.extractive import ExtractiveAnswerer
+from rag.lexical import LexicalIndex
+from rag.types import Chunk, Hit
+
+NAMES = ["美的集团", "美的"]
+
+
+def hit(q: int, question: str, answer: str, sim: float = 0.93, record: str = "2025-2", date: str = "2025-04-10") -> Hit:
+    chunk = Chunk(
+        id=f"000333:{record}:q{q}:p0",
+        kind="qa",
+        text=f"问：{question}\n答：{answer}",
+        date=date,
+        date_end=date,
+        company="美的集团股份有限公司",
+        short_name="美的集团",
+        stock_code="000333",
+        record=record,
+        question=q,
+        question_text=question,
+        answer_text=answer,
+    )
+    return Hit(chunk, 0.03, {"dense": q, "bm25": q}, similarity=sim)
+
+
+OTHER = [
+    ("x1", "公司坚持长期主义，持续投入研发，保持技术领先。"),
+    ("x2", "海康威视的创新业务增长较快，境外市场拓展顺利。"),
+    ("x3", "公司营业收入同比增长，员工人数稳定，空调市场份额提升。"),
+]
+UNITS = [Unit("002415", "萤石网络", ("萤石", "EZVIZ")), Unit("002415", "海康机器人", ("Hikrobot",))]
+
+
+def answerer(hits: list[Hit]) -> ExtractiveAnswerer:
+    docs = [(h.chunk.id, h.chunk.text) for h in hits] + OTHER
+    return ExtractiveAnswerer(idf=LexicalIndex.build(docs).idf, min_coverage={"zh": 0.2, "en": 0.2}, units=UNITS)
+
+
+def test_a_figure_for_another_year_does_not_answer():
+    hits = [hit(4, "2024年经营情况？", "2024 年，公司实现营业总收入 4,091亿元，同比增长 9.5%；营业收入创新高。")]
+    a = answerer(hits)
+    assert a.judge("美的2025年一季度营收同比增长多少？", hits, "zh", company_names=NAMES)[0] == "no figure"
+    assert a.judge("美的2024年营收同比增长多少？", hits, "zh", company_names=NAMES)[0] == ""
+
+
+def test_a_sentence_without_a_period_speaks_of_the_one_before_it():
+    hits = [
+        hit(
+            34,
+            "各业务收入？",
+            "2024 年，工业技术业务收入 336 亿元，同比增长20.58%；楼宇业务收入 285亿元，同比增长9.86%。",
+        )
+    ]
+    reason, _, _ = answerer(hits).judge("美的2025年一季度楼宇业务收入增长多少？", hits, "zh", company_names=NAMES)
+    assert reason == "no figure"
+
+
+def test_a_per_share_question_needs_a_per_share_figure():
+    total = [hit(39, "分红政策？", "公司累计派现金额（包含2024年度拟进行的利润分配）超过 1,340亿元，与股东共享成长。")]
+    assert (
+        answerer(total).judge("美的2024年度每10股派多少现金红利？", total, "zh", company_names=NAMES)[0] == "no figure"
+    )
+    per = [hit(39, "分红政策？", "2024年度利润分配预案为每10股派发现金红利35元，现金红利总额约268亿元。")]
+    assert answerer(per).judge("美的2024年度每10股派多少现金红利？", per, "zh", company_names=NAMES)[0] == ""
+
+
+def test_a_figure_must_be_bound_to_the_subsidiary_asked_about():
+    hits = [
+        hit(
+            1,
+            "2024年经营情况？",
+            "2024年，海康威视实现营业总收入924.96亿元，同比增长3.53%；海康机器人、萤石网络等创新业务均已取得领先地位。",
+            record="2025-4-19",
+        )
+    ]
+    a = answerer(hits)
+    assert a.judge("萤石网络2024年营收多少？", hits, "zh")[0] == "no figure"
+    assert a.judge("How much revenue did Hikrobot generate in 2024?", hits, "en")[0] == "no figure"
+    own = [hit(2, "创新业务？", "2024年，萤石网络实现营业收入54.42亿元，同比增长12.40%。", record="2025-4-19")]
+    assert answerer(own).judge("萤石网络2024年营收多少？", own, "zh")[0] == ""
+
+
+def test_a_total_is_not_answered_by_a_qualified_part():
+    hits = [hit(5, "研发投入？", "截至 2024 年底，在全球拥有研发人员超过 2.3万名，占非生产人员比例超过50%。")]
+    a = answerer(hits)
+    assert a.judge("美的员工总数是多少？", hits, "zh", company_names=NAMES)[0] == "no figure"
+    assert a.judge("美的研发人员有多少？", hits, "zh", company_names=NAMES)[0] == ""
+
+
+def test_a_place_the_question_names_must_be_in_the_sentence():
+    hits = [
+        hit(
+            1,
+            "美国加征关税对公司有什么影响？",
+            "家用空调产品在巴西、埃及的市场份额连续多年位居第一。其中美国收入占比很低。",
+        ),
+    ]
+    a = answerer(hits)
+    assert a.judge("美的在美国空调市场份额是什么情况？", hits, "zh", company_names=NAMES)[0] == "place not covered"
+    assert a.judge("美国加关税，美的受影响大吗？", hits, "zh", company_names=NAMES)[0] == ""

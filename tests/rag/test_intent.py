@@ -1,0 +1,39 @@
+"""Periods, places and metadata asks read from questions and from the sentences of passages."""
+
+from rag.intent import figure_periods, named_places, names_period, sentence_periods, states_period
+
+
+def test_sentence_periods_with_years_bare_years_and_kinds_without_a_year():
+    assert sentence_periods("2025年一季度，公司营收185.32亿元") == ([(2025, "Q1")], set(), set())
+    assert sentence_periods("截至 2024 年底，在全球拥有研发人员超过 2.3万名") == ([], {2024}, set())
+    assert sentence_periods("一季度公司收入增长4.01%") == ([], set(), {"Q1"})
+    assert not names_period("公司境外业务收入同比增长50.00%")
+
+
+def test_a_sentence_about_another_period_does_not_state_the_one_asked():
+    q1 = figure_periods("美的2025年一季度营收同比增长多少？")
+    assert q1 == [(2025, "Q1")]
+    assert not states_period("美的集团2024 年收入和净利润均实现同比增长", q1)
+    assert states_period("2025年一季度公司营收增长4.01%", q1)
+    assert states_period("一季度收入增长4.01%", q1)  # the kind agrees, the year is the passage's
+    assert states_period("公司收入增长较快", q1)  # no period named: the passage's own
+    fy = figure_periods("Hikvision revenue 2024 full year")
+    assert not states_period("一季度公司收入增长4.01%", fy)
+    assert not states_period("2024年上半年收入增长", fy)
+    assert states_period("2024年，海康威视实现营业总收入924.96亿元", fy)
+
+
+def test_a_bare_year_only_needs_the_year_to_agree():
+    # "2021年股权激励" names a plan: a sentence about 二季度 expenses may still answer it.
+    asked = figure_periods("海康注销2021年股权激励一次性确认了多少费用？")
+    assert asked == [(2021, "FY")]
+    assert not states_period("这笔费用计入了二季度", asked)
+    assert states_period("这笔费用计入了二季度", asked, bare_years=[2021])
+    assert not states_period("2024年费用增加", asked, bare_years=[2021])
+
+
+def test_named_places_in_both_languages():
+    assert named_places("Midea's market share in the US air-conditioner market") == [("美国",)]
+    assert named_places("美国加关税，美的受影响大吗？") == [("美国",)]
+    assert named_places("Tell us about Brazil and Egypt") == [("巴西",), ("埃及",)]
+    assert named_places("what did they tell us?") == []  # "us" is a pronoun
