@@ -14,6 +14,7 @@ from rag.intent import (
     asked_periods,
     asks_metadata,
     figure_periods,
+    mentioned_months,
     named_places,
     names_period,
     reporting_window,
@@ -137,6 +138,11 @@ class _Candidate:
     def best_coverage(self) -> float:
         return max((s.coverage for s in self.sentences), default=0.0)
 
+    @property
+    def figure_coverage(self) -> float:
+        """Coverage of the best sentence stating a figure for what is asked."""
+        return max((s.coverage for s in self.sentences if s.figures and s.supports), default=0.0)
+
 
 def sentences(text: str) -> list[str]:
     """Sentences and list items of a passage, trimmed."""
@@ -245,6 +251,7 @@ class ExtractiveAnswerer:
         given = set().union(*(s.figures for s in picked[0][1]))
         multi = bool(_MULTI_PART.search(question))
         windows = [reporting_window(p) for p in figure_periods(question)]
+        months = mentioned_months(question)
         first_periods = {i for i, w in enumerate(windows) if w[0] <= first.hit.chunk.date <= w[1]}
         for cand in candidates[1:]:
             if len(picked) >= self.max_passages:
@@ -254,6 +261,10 @@ class ExtractiveAnswerer:
                 w[0] <= cand.hit.chunk.date <= w[1] for i, w in enumerate(windows) if i not in first_periods
             )
             if not (other_period or multi) or cand.coverage < RELATIVE * first.coverage / 2:
+                continue
+            # Several things asked about one meeting are answered from that meeting; another meeting is cited
+            # for another period or month the question names.
+            if not other_period and cand.hit.chunk.record != first.hit.chunk.record and len(windows) + len(months) < 2:
                 continue
             quotes = self._quotes(cand, 1)
             new_figures = set().union(*(s.figures for s in quotes)) - given
@@ -306,13 +317,16 @@ class ExtractiveAnswerer:
             in_window = any(w[0] <= chunk.date <= w[1] for w in windows)
             return (
                 c.coverage
-                + self.sentence_weight * c.best_coverage
+                + self.sentence_weight * (c.figure_coverage if numeric else c.best_coverage)
                 - self.rank_penalty * c.rank
                 + self.period_bonus * in_window
                 + self.period_bonus * (chunk.record in named)
             )
 
         candidates.sort(key=lambda c: (-merit(c), c.rank))
+        if named:
+            # A question naming a record ("编号2024-013的那场") asks about that meeting only.
+            candidates = [c for c in candidates if c.hit.chunk.record in named] or candidates
         if asks_metadata(question):
             # Who attended, when, where: the record's own metadata says it, not what was said there.
             candidates.sort(key=lambda c: c.hit.chunk.kind != "record")
@@ -552,7 +566,7 @@ def _norm_text(text: str) -> str:
 
 
 def _names_record(question: str, record: str) -> bool:
-    return bool(record) and re.search(rf"(?<![\w-]){re.escape(record)}(?![\w-])", question) is not None
+    return bool(record) and re.search(rf"(?<![0-9A-Za-z-]){re.escape(record)}(?![0-9A-Za-z-])", question) is not None
 
 
 def _flat_idf(token: str) -> float:

@@ -101,3 +101,38 @@ def test_a_place_the_question_names_must_be_in_the_sentence():
     a = answerer(hits)
     assert a.judge("美的在美国空调市场份额是什么情况？", hits, "zh", company_names=NAMES)[0] == "place not covered"
     assert a.judge("美国加关税，美的受影响大吗？", hits, "zh", company_names=NAMES)[0] == ""
+
+
+def record_hit(record: str, date: str, rank: int, sim: float) -> Hit:
+    chunk = Chunk(
+        id=f"688787:{record}:meta",
+        kind="record",
+        text=f"北京海天瑞声科技股份有限公司（688787）\n编号：{record}\n时间：{date}\n地点：现场交流",
+        company="北京海天瑞声科技股份有限公司",
+        short_name="海天瑞声",
+        stock_code="688787",
+        record=record,
+        date=date,
+    )
+    return Hit(chunk, 0.03, {"dense": rank, "bm25": rank}, similarity=sim)
+
+
+def test_the_record_a_question_names_wins_outright():
+    hits = [record_hit("2025-004", "2025-03-13", 1, 0.90), record_hit("2024-013", "2024-09-04", 2, 0.89)]
+    a = ExtractiveAnswerer().answer("海天瑞声编号2024-013的那场交流是哪天开的？", hits, "zh")
+    assert [c.key() for c in a.citations] == ["[2024-013]"]
+
+
+def test_a_second_meeting_is_cited_only_for_another_period():
+    hits = [
+        hit(1, "定价方法？", "定制服务一般采用成本加成定价法。数据集产品以单个数据集为单位定价。", record="2025-004"),
+        hit(
+            2,
+            "毛利率？",
+            "标准化数据集产品收入占比提升，定制服务毛利率显著增长。",
+            record="2024-013",
+            date="2024-09-04",
+        ),
+    ]
+    a = answerer(hits).answer("定制服务和数据集产品各用什么定价方法？", hits, "zh")
+    assert [c.key() for c in a.citations] == ["[2025-004 Q1]"]
