@@ -560,8 +560,8 @@ def _real_codes(folder: str, settings: Settings) -> set[str]:
 def _calls_per_search(m: dict[str, Any], name: str, queries: int) -> float:
     """Store calls of one kind per hybrid search: counted while timing, else from the embedded-Chroma profile."""
     counted = m.get("store_calls_per_search") or {}
-    if name in counted:
-        return float(counted[name])
+    if counted:
+        return float(counted.get(name, 0.0))  # every store call was counted: one not seen was not made
     for function, calls, _own, _cum in m.get("profile") or []:
         if function.startswith(f"<method '{name}' of 'builtins.Bindings'"):
             return calls / queries
