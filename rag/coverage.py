@@ -200,7 +200,8 @@ class Concept:
 def _strip_names(text: str, names: Iterable[str]) -> str:
     # Names go before question words are cut, or the 的 of 美的 leaves a stray 美 behind.
     for name in sorted({n for n in names if n}, key=len, reverse=True):
-        text = re.sub(re.escape(name), " ", text, flags=re.I)
+        # with its possessive: the "s" of "Hikvision's" left behind would weigh as an unknown word
+        text = re.sub(re.escape(name) + r"(?:['’]s\b)?", " ", text, flags=re.I)
     return text
 
 
@@ -346,10 +347,11 @@ def _form_weight(form: str, idf: Callable[[str], float]) -> float:
 _ORG_ZH = re.compile(
     r"([\u4e00-\u9fff]{2,4}?)(?:股份|集团|电器|科技|公司|控股|电子|网络|智家|汽车|银行|证券|药业|能源)"
 )
-_ORG_EN = re.compile(
-    r"\b([A-Z][\w&-]*(?:\s+[A-Z][\w&-]*)*?)\s+(?:Technology|Technologies|Group|Holdings?|Inc|Corp|Corporation|"
-    r"Co|Ltd|Limited|Electric|Electronics|Appliances|Motors|Bank|Securities|Pharmaceuticals?|Energy)\b"
+_DESIGNATOR = (
+    r"Technology|Technologies|Group|Holdings?|Inc|Corp|Corporation|Co|Ltd|Limited|Electric|Electronics|Appliances|"
+    r"Motors|Bank|Securities|Pharmaceuticals?|Energy"
 )
+_ORG_EN = re.compile(rf"\b([A-Z][\w&-]*(?:\s+[A-Z][\w&-]*)*?)\s+(?:{_DESIGNATOR})\b")
 
 
 # "Haier Smart Home's revenue": capitalised words before a possessive name an organisation (or a place).
@@ -402,6 +404,19 @@ _ORDINARY = (
 )
 
 
+def named_organisations(question: str, names: Iterable[str] = (), glossary: Glossary | None = None) -> list[str]:
+    """Organisations an English question names by the shape of a company name (capitalised words before
+    Technology/Group... or a possessive), other than ``names`` and the glossary's terms."""
+    text = _strip_names(question, names)
+    found: list[str] = []
+    for m in [*_ORG_EN.finditer(text), *_POSSESSIVE.finditer(text)]:
+        words = [w for w in m.group(1).split() if w[:1].isupper() and w.lower() not in _ORDINARY]
+        # "Technology" of "TCL Technology's" says what kind of name it is, not which company.
+        words = [w for w in words if not re.fullmatch(_DESIGNATOR, w)]
+        found += [w for w in words if glossary is None or not glossary.matches(w)]
+    return list(dict.fromkeys(found))
+
+
 def unknown_organisation(
     question: str, idf: Callable[[str], float], names: Iterable[str] = (), glossary: Glossary | None = None
 ) -> str:
@@ -412,16 +427,15 @@ def unknown_organisation(
     """
     unknown = idf("\x00")
     names = list(names)
-    text = _strip_names(question, names)
-    candidates = [m.group(1) for m in _ORG_ZH.finditer(text)]
+    # The Chinese shape (a word before 公司/集团...) also matches "会上公司": only words absent from the
+    # corpus count, which the check below does.
+    candidates = [m.group(1) for m in _ORG_ZH.finditer(_strip_names(question, names))]
+    candidates += named_organisations(question, names, glossary)
     # A Chinese question usually opens with its subject: an unknown opening word is likely a company.
     opening = re.match(r"\s*([\u4e00-\u9fff]+)", question)
     if opening and not any(n and opening.group(1).startswith(n) for n in names):
         words = [w for w in tokenize(opening.group(1)) if len(w) >= 2]
         candidates += [w for w in words[:1] if w not in QUESTION_WORDS]
-    for m in [*_ORG_EN.finditer(text), *_POSSESSIVE.finditer(text)]:
-        words = [w for w in m.group(1).split() if w[:1].isupper() and w.lower() not in _ORDINARY]
-        candidates += [w for w in words if glossary is None or not glossary.matches(w)]
     for word in candidates:
         tokens = tokenize(word)
         # The word itself, or for a Chinese word every pair of it, is absent from the indexed passages.

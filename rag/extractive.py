@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from rag.companies import Unit, default_aliases, default_units, units_mentioned
-from rag.coverage import Concept, concept_coverage, question_concepts, unknown_organisation
+from rag.coverage import Concept, concept_coverage, named_organisations, question_concepts, unknown_organisation
 from rag.intent import (
     asked_periods,
     asks_metadata,
@@ -335,6 +335,13 @@ class ExtractiveAnswerer:
         known = [*company_names, *(n for u in self.units for n in u.names)]
         if unknown_organisation(question, self.idf, known, self.glossary):
             return "unknown company", candidates, concepts
+        others = named_organisations(question, known, self.glossary)
+        if others:
+            # A company the records mention in passing (a rival, a customer) but do not cover: only a passage
+            # that names it can speak of it; another company's figures are no answer.
+            candidates = [c for c in candidates if any(o.lower() in c.body.lower() for o in others)]
+            if not candidates:
+                return "company not covered", [], concepts
         latest = max((h.chunk.date_end or h.chunk.date for h in hits), default="")
         if unreported_periods(question, latest):
             return "period not reported", candidates, concepts
@@ -481,11 +488,32 @@ def _supports(sentence: str, lead: str, ask: _Ask) -> bool:
             return False
     if any(not any(f in sentence for f in place) for place in ask.places):
         return False
+    if ask.total and not _level_figures(sentence):
+        return False
     if ask.per_unit and not re.search(rf"每\s*\d*\s*{ask.per_unit}|{ask.per_unit}均", sentence):
         return False
     if ask.measures and not any(_names_measure(sentence, c, ask) for c in ask.measures):
         return False
     return ask.unit is None or _bound_to_unit(sentence, lead, ask)
+
+
+# A figure right after one of these is a change (增长了2%，即1000人), not the level a total asks for, unless a
+# level verb comes between (增长10%，达到100亿元).
+_CHANGE = re.compile(
+    r"增长|增加|减少|下降|提升|提高|降低|上升|同比|环比|\b(?:up|down|grew|rose|fell|increase|decrease)"
+)
+_LEVEL = re.compile(r"达到|达|为|至|是|共|合计|总计|累计|实现|拥有")
+
+
+def _level_figures(sentence: str) -> list[str]:
+    """Figures of ``sentence`` that state a level, not a change."""
+    out = []
+    for fig in _FIGURE.finditer(sentence):
+        before = sentence[max(0, fig.start() - 10) : fig.start()]
+        change = list(_CHANGE.finditer(before))
+        if not change or _LEVEL.search(before[change[-1].end() :]):
+            out.append(fig.group(0))
+    return out
 
 
 _PER = [

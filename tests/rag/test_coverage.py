@@ -109,3 +109,14 @@ def test_a_rendering_no_passage_writes_weighs_as_an_unknown_word():
     weights = {c.forms: c.weight for c in question_concepts("Midea capex and revenue", "", idf, (), glossary)}
     assert weights[("资本开支",)] == idf("\x00") and weights[("收入",)] < idf("\x00")
     assert unknown > 0
+
+
+def test_named_organisations_and_the_possessive_of_a_known_name():
+    from rag.coverage import named_organisations, question_concepts
+
+    # TCL is written in the records (a rival) but is no indexed company: still an organisation named.
+    assert named_organisations("What is TCL Technology's revenue guidance for 2025?", ["Hikvision"]) == ["TCL"]
+    assert named_organisations("What was Hikvision's revenue in 2024?", ["Hikvision"]) == []
+    # The "s" of a known name's possessive is no concept of the question (it weighed as an unknown word).
+    concepts = question_concepts("What was Hikvision's revenue in 2024?", "revenue 营收", _idf(), ["Hikvision"])
+    assert concepts and not any("s" in c.forms for c in concepts)

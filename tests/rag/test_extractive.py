@@ -1,6 +1,6 @@
 """The extractive answerer on hand-made passages: quotes with citations, English framing, abstention."""
 
-from rag.extractive import EN_LEAD, NO_ANSWER, ExtractiveAnswerer, figures, sentences
+from rag.extractive import EN_LEAD, NO_ANSWER, ExtractiveAnswerer, _level_figures, figures, sentences
 from rag.lexical import LexicalIndex
 from rag.types import Chunk, Hit
 
@@ -150,3 +150,21 @@ def test_metadata_question_answers_from_the_record_chunk():
 
 def test_figures_are_normalised():
     assert figures("收入4,369.53 万元，增长50.00%，提升三成") == {"4369.53万元", "50.00%", "三成"}
+
+
+def test_a_question_about_another_company_needs_a_passage_that_names_it():
+    # The passages speak of 海天瑞声 only; TCL is named by the shape of a company name.
+    q = "What is TCL Technology's overseas revenue growth?"
+    reason, _, _ = answerer().judge(q, HITS, "en", "overseas revenue 境外 收入 增长", company_names=NAMES)
+    assert reason in ("company not covered", "unknown company")
+    named = [hit(4, "竞争格局？", "TCL科技境外业务收入增长30.00%。", 0.93), *HITS]
+    docs = [(h.chunk.id, h.chunk.text) for h in named] + OTHER
+    a = ExtractiveAnswerer(idf=LexicalIndex.build(docs).idf, min_coverage={"zh": 0.3, "en": 0.3})
+    answer = a.answer(q, named, "en", "overseas revenue 境外 收入 增长", company_names=NAMES)
+    assert [c.key() for c in answer.citations] == ["[2024-013 Q4]"]
+
+
+def test_a_total_is_not_answered_by_a_change():
+    assert _level_figures("员工数量大约增长了2%，即1000人左右。") == []
+    assert _level_figures("实现营业总收入924.96亿元，比上年同期增长3.53%。") == ["924.96亿元"]
+    assert _level_figures("收入增长10%，达到100亿元。") == ["100亿元"]
