@@ -208,7 +208,7 @@ def measure(
 
             # The server serves the very folder embedded Chroma wrote: the same collection, nothing copied.
             server = start_chroma_server(csettings.resolved_chroma_path)
-            csettings = csettings.model_copy(update={"chroma_host": server.host, "chroma_port": server.port})
+            csettings = csettings.replace(chroma_host=server.host, chroma_port=server.port)
             result["server_start_s"] = round(server.start_seconds, 2)
         try:
             inner = embedder if embedder is not None else load_embedder(csettings, cache=False)

@@ -168,10 +168,24 @@ def run(
     return report
 
 
+MODEL_CONFIGS = ("dense", "hybrid+glossary")
+"""What another embedding model is scored on: the model alone, and the default configuration with it."""
+
+
+def add_model(report: dict[str, Any], other: dict[str, Any], model: str) -> None:
+    """Merge the configurations of ``other`` (a run over an index embedded with ``model``) into ``report``,
+    named ``<config>@<model>``, so one report compares embedding models too."""
+    for config, data in other["configs"].items():
+        report["configs"][f"{config}@{model}"] = data
+    report.setdefault("models", {})[model] = other.get("embedder", model)
+
+
 __all__ = [
     "ANSWER_COLS",
     "CONFIGS",
+    "MODEL_CONFIGS",
     "NO_ANSWER",
+    "add_model",
     "citation_key",
     "evaluate_answers",
     "evaluate_retrieval",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -72,17 +73,25 @@ class Settings(BaseSettings):
         """Lexical (BM25) index folder."""
         return self.data_dir / "lexical"
 
+    def replace(self, **update: Any) -> Settings:
+        """A copy with ``update`` applied; paths derived from the old values are worked out afresh."""
+        copy = self.model_copy(update=update)
+        # model_copy copies the instance dict, cached_property values included: a copy with another data_dir
+        # would otherwise keep the old resolved_chroma_path.
+        for name, attr in vars(type(self)).items():
+            if isinstance(attr, cached_property):
+                copy.__dict__.pop(name, None)
+        return copy
+
     def scratch(self, data_dir: Path) -> Settings:
         """These settings with a fresh embedded index under ``data_dir``, keeping the model and embedding
         caches (for evals and benchmarks that build a throwaway index)."""
-        return self.model_copy(
-            update={
-                "data_dir": Path(data_dir),
-                "chroma_path": None,
-                "chroma_host": None,
-                "model_dir": self.resolved_model_dir,
-                "embed_cache_dir": self.cache_dir,
-            }
+        return self.replace(
+            data_dir=Path(data_dir),
+            chroma_path=None,
+            chroma_host=None,
+            model_dir=self.resolved_model_dir,
+            embed_cache_dir=self.cache_dir,
         )
 
     @property

