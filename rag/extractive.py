@@ -499,9 +499,7 @@ def _supports(sentence: str, lead: str, ask: _Ask) -> bool:
 
 # A figure right after one of these is a change (增长了2%，即1000人), not the level a total asks for, unless a
 # level verb comes between (增长10%，达到100亿元).
-_CHANGE = re.compile(
-    r"增长|增加|减少|下降|提升|提高|降低|上升|同比|环比|\b(?:up|down|grew|rose|fell|increase|decrease)"
-)
+_CHANGE = re.compile(r"增长|增加|减少|下降|提升|提高|降低|上升|同比|环比")  # quoted sentences are Chinese
 _LEVEL = re.compile(r"达到|达|为|至|是|共|合计|总计|累计|实现|拥有")
 
 
