@@ -322,9 +322,9 @@ def _store_costs(index: Index, vectors: Sequence[np.ndarray], real_codes: set[st
     """Median ms of each store call a hybrid search makes, and of the alternatives, over ``reps`` query vectors."""
     store = index.store
     col = store._col()
-    codes = {code: len(store.hashes({"stock_code": code})) for code in sorted(real_codes or [])}
+    codes = {code: len(store.ids({"stock_code": code})) for code in sorted(real_codes or [])}
     code = max(codes, key=codes.__getitem__) if codes else None
-    dated = len(store.hashes({"date_from": DATE_FROM}))
+    dated = len(store.ids({"date_from": DATE_FROM}))
     vectors = list(vectors[:reps])
     winners = [h.chunk.id for h in store.query(vectors[0], 10)]
     cases: list[tuple[str, str, Callable[[np.ndarray], object]]] = [
@@ -342,7 +342,7 @@ def _store_costs(index: Index, vectors: Sequence[np.ndarray], real_codes: set[st
         ("get10", "get 10 chunks by id (what fusion returns)", lambda v: store.get(ids=winners)),
     ]
     if code is not None:
-        ids = list(store.hashes({"stock_code": code}))
+        ids = store.ids({"stock_code": code})
         cases += [
             (
                 "query_where",

@@ -341,9 +341,7 @@ def eval_(
                     answers=answers,
                     dataset={"format": "gold", "path": str(gold)},
                 )
-                for i, name in enumerate(model or []):
-                    from ingest.pipeline import Ingestor
-
+                for i, name in enumerate(model or []):  # --model comes with --records: Ingestor is imported
                     other = settings.scratch(Path(tmp) / f"model-{i}").replace(embed_model=name)
                     result = Ingestor(Index(other)).ingest([records])  # type: ignore[list-item]
                     if result.errors:
