@@ -4,19 +4,31 @@ from rag.extractive import EN_LEAD, NO_ANSWER, ExtractiveAnswerer, _level_figure
 from rag.lexical import LexicalIndex
 from rag.types import Chunk, Hit
 
+HAITIAN = ("688787", "北京海天瑞声科技股份有限公司", "海天瑞声")
+
 
 def hit(
-    q: int, question: str, answer: str, sim: float, ranks=None, record: str = "2024-013", date: str = "2024-09-04"
+    q: int,
+    question: str,
+    answer: str,
+    sim: float,
+    ranks=None,
+    record: str = "2024-013",
+    date: str = "2024-09-04",
+    *,
+    company: tuple[str, str, str] = HAITIAN,
 ) -> Hit:
+    """A retrieved pair of ``company`` (stock code, full name, short name)."""
+    code, full_name, short_name = company
     chunk = Chunk(
-        id=f"688787:{record}:q{q}:p0",
+        id=f"{code}:{record}:q{q}:p0",
         kind="qa",
         text=f"问：{question}\n答：{answer}",
         date=date,
         date_end=date,
-        company="北京海天瑞声科技股份有限公司",
-        short_name="海天瑞声",
-        stock_code="688787",
+        company=full_name,
+        short_name=short_name,
+        stock_code=code,
         record=record,
         question=q,
         question_text=question,

@@ -4,26 +4,16 @@ from rag.companies import Unit
 from rag.extractive import ExtractiveAnswerer
 from rag.lexical import LexicalIndex
 from rag.types import Chunk, Hit
+from tests.rag.test_extractive import hit as extractive_hit
 
 NAMES = ["美的集团", "美的"]
 
 
+MIDEA = ("000333", "美的集团股份有限公司", "美的集团")
+
+
 def hit(q: int, question: str, answer: str, sim: float = 0.93, record: str = "2025-2", date: str = "2025-04-10") -> Hit:
-    chunk = Chunk(
-        id=f"000333:{record}:q{q}:p0",
-        kind="qa",
-        text=f"问：{question}\n答：{answer}",
-        date=date,
-        date_end=date,
-        company="美的集团股份有限公司",
-        short_name="美的集团",
-        stock_code="000333",
-        record=record,
-        question=q,
-        question_text=question,
-        answer_text=answer,
-    )
-    return Hit(chunk, 0.03, {"dense": q, "bm25": q}, similarity=sim)
+    return extractive_hit(q, question, answer, sim, record=record, date=date, company=MIDEA)
 
 
 OTHER = [
