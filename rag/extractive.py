@@ -12,6 +12,8 @@ from rag.companies import Unit, default_aliases, default_units, units_mentioned
 from rag.coverage import Concept, concept_coverage, named_organisations, question_concepts, unknown_organisation
 from rag.intent import (
     asked_periods,
+    asks_change,
+    asks_how_much,
     asks_metadata,
     figure_periods,
     mentioned_months,
@@ -53,17 +55,17 @@ SENTENCE_WEIGHT = 0.5
 PERIOD_BONUS = 0.3
 # Each rank down the retrieval list costs this much coverage when picking the passage to answer from.
 RANK_PENALTY = 0.08
+# Coverage a passage needs for a sentence of it that names the measured quantity to answer "how much" alone.
+MEASURED_PASSAGE = 0.6
 
 _SENTENCE = re.compile(r"[^。！？；!?\n]+[。！？；!?]?")
 _ENUM = re.compile(r"^\s*(?:[（(]?\d{1,2}[)）、.．]|[一二三四五六七八九十]+、)\s*")
-_NUMERIC_ASK = re.compile(
-    r"多少|几[个家款种项年倍成]|比例|占比|增速|增长了|下降了|幅度|how (?:much|many|fast|big|large)|"
-    r"what (?:share|percentage|proportion|ratio)|\brate\b|%",
-    re.I,
-)
 _FIGURE = re.compile(
     r"\d[\d,.]*\s*(?:%|％|‰|万元|亿元|元|个百分点|百分点|万|亿|倍|家|个|款|种|项|座|名|台|T\b|t\b)|"
-    r"[一二三四五六七八九十百千万两]+(?:成|倍|个百分点)"
+    r"[一二三四五六七八九十百千万两]+(?:成|倍|个百分点)|"
+    # Magnitudes in words (几十亿元, 数百家, 上万名, 近千个): an estimate is still the figure asked for.
+    r"[一二三四五六七八九两几数上近][十百千]*[万亿]+(?:多|余)?(?:美元|元)?|"
+    r"[一二三四五六七八九两几数上近][十百千]+(?:多|余)?(?:家|个|款|种|项|名|台|人|座)"
 )
 # Several things asked at once: a second passage may answer the part the first does not.
 _DIGIT = re.compile(r"\d")
@@ -102,6 +104,8 @@ class _Scored:
     supports: bool = True
     """For a figure question: the sentence states a figure for the period, place and entity asked about, of
     the quantity asked for."""
+    measure: bool = False
+    """For a figure question: the sentence names what the question measures (the 市场 of "市场有多大")."""
 
 
 @dataclass
@@ -114,10 +118,15 @@ class _Ask:
     entity_names: list[str]
     measures: list[Concept]
     total: bool
+    """The question asks for a total (一共, in total): a figure for a qualified part (研发人员) does not answer it."""
+    level: bool
+    """The question asks how much, not how it changed: a sentence giving only changes does not answer it."""
+    counts: tuple[str, ...]
+    """Classifiers the question counts in (种 of 多少种, 款 of 多少款): a figure must be counted in one of them."""
     per_unit: str
     """The unit of a per-unit figure asked for (股 of 每10股 or "per share", 人 of 人均): a total does not answer."""
     bare_years: list[int]
-    """The question asks for a total (一共, in total): a figure for a qualified part (研发人员) does not answer it."""
+    """Years the question names without a period word ("2024 revenue"): a full year or any part of it."""
     context: str
     """The question and its Chinese renderings, normalised: words a qualifier of the measured noun may come from."""
 
@@ -246,7 +255,7 @@ class ExtractiveAnswerer:
         if reason:
             return refusal
         first = candidates[0]
-        numeric = bool(_NUMERIC_ASK.search(question))
+        numeric = asks_how_much(question)
         picked = [(first, self._quotes(first, self.max_sentences if len(candidates) == 1 else 2))]
         given = set().union(*(s.figures for s in picked[0][1]))
         multi = bool(_MULTI_PART.search(question))
@@ -267,7 +276,8 @@ class ExtractiveAnswerer:
             if not other_period and cand.hit.chunk.record != first.hit.chunk.record and len(windows) + len(months) < 2:
                 continue
             quotes = self._quotes(cand, 1)
-            new_figures = set().union(*(s.figures for s in quotes)) - given
+            # Only a figure about what is asked (its period, its level or change) adds to the answer.
+            new_figures = set().union(*(s.figures for s in quotes if s.supports)) - given
             if numeric and not new_figures:
                 continue
             if not other_period and not _adds_concepts(cand, first, concepts):
@@ -300,7 +310,7 @@ class ExtractiveAnswerer:
         if not self.covered(hits, lang):
             return "not similar", [], []
         concepts = self.concepts(question, query_text or question, company_names, lang)
-        numeric = bool(_NUMERIC_ASK.search(question))
+        numeric = asks_how_much(question)
         passages = self._passages(hits, lang)
         ask = self._ask(question, query_text or question, concepts, company_names, hits) if numeric else None
         candidates = [self._candidate(h, rank, concepts, numeric, hits, ask) for rank, h in enumerate(passages)]
@@ -324,6 +334,13 @@ class ExtractiveAnswerer:
             )
 
         candidates.sort(key=lambda c: (-merit(c), c.rank))
+        if _NOW.search(question) and not windows and not named:
+            # "now", "目前": of the passages that cover the question about as well, the latest meeting speaks for
+            # the present; an earlier one has been superseded.
+            best = candidates[0].coverage
+            near = [c for c in candidates if c.coverage >= RELATIVE * best]
+            near.sort(key=lambda c: c.hit.chunk.date_end or c.hit.chunk.date, reverse=True)
+            candidates = near + [c for c in candidates if c not in near]
         if named:
             # A question naming a record ("编号2024-013的那场") asks about that meeting only.
             candidates = [c for c in candidates if c.hit.chunk.record in named] or candidates
@@ -375,7 +392,12 @@ class ExtractiveAnswerer:
         if _YEAR_EARLIER.search(question):
             periods += [(year - 1, kind) for year, kind in periods]
             explicit += [(year - 1, kind) for year, kind in explicit]
-        measures = [c for c in measured(question, concepts, self.glossary) if not _PERIOD_WORD.match(c.forms[0])]
+        # A period (2024年) says when, a change word (变化, 增长) how: neither is the quantity measured.
+        measures = [
+            c
+            for c in measured(question, concepts, self.glossary)
+            if not _PERIOD_WORD.match(c.forms[0]) and not asks_change(c.forms[0])
+        ]
         return _Ask(
             periods=periods,
             places=named_places(question),
@@ -383,6 +405,8 @@ class ExtractiveAnswerer:
             entity_names=entities,
             measures=measures,
             total=bool(_TOTAL.search(question)),
+            level=not asks_change(question),
+            counts=_counts_asked(question),
             per_unit=_per_unit(question),
             bare_years=[year for year, kind in periods if (year, kind) not in explicit],
             context=_norm_text(f"{question} {query_text}"),
@@ -415,15 +439,19 @@ class ExtractiveAnswerer:
         text = "\n".join(c.text for c in parts)
         out: list[_Scored] = []
         lead = hit.chunk.question_text if hit.chunk.kind != "record" else ""
+        reported = False
         if ask is not None:
             # What is measured must be in the figure's sentence where the passage names it at all.
             ask = replace(ask, measures=[c for c in ask.measures if concept_coverage([c], text) == 1.0])
+            windows = [reporting_window(p) for p in ask.periods]
+            reported = any(w[0] <= hit.chunk.date <= w[1] for w in windows)
         for i, sentence in enumerate(sentences(body)):
             share = concept_coverage(concepts, sentence) if concepts else 0.0
             found = figures(sentence)
-            supports = ask is None or not found or _supports(sentence, lead, ask)
+            supports = ask is None or not found or _supports(sentence, lead, ask, reported)
+            measure = ask is not None and any(_names_measure(sentence, c, ask) for c in ask.measures)
             score = share + (0.15 if numeric and found and supports else 0.0) + 0.05 / (1 + i)
-            out.append(_Scored(_ENUM.sub("", sentence), score, i, share, found, supports))
+            out.append(_Scored(_ENUM.sub("", sentence), score, i, share, found, supports, measure))
             lead += sentence
         return _Candidate(hit, rank, concept_coverage(concepts, text) if concepts else 1.0, out, body)
 
@@ -439,7 +467,12 @@ def _gives_figure(cand: _Candidate, concepts: list[Concept], share: float, measu
     """Whether a sentence of ``cand`` states a figure, holds ``share`` of the question's concepts and names
     what the question measures (the words by its "多少" / "how much"), for the period, place and subsidiary
     asked about (``_Scored.supports``)."""
-    return any(s.figures and s.coverage >= share and s.supports for s in cand.sentences)
+    # A sentence naming what is measured ("该产品市场空间可达几十亿元") may leave the rest of the question to its
+    # passage ("该产品" is the analyser the passage is about) when the passage covers the question well.
+    return any(
+        s.figures and s.supports and (s.coverage >= share or (s.measure and cand.coverage >= MEASURED_PASSAGE))
+        for s in cand.sentences
+    )
 
 
 # A question asking for a total: a figure for a qualified part (研发人员 of 员工) does not answer it.
@@ -473,12 +506,13 @@ _NEUTRAL = frozenset(
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
 
 
-def _supports(sentence: str, lead: str, ask: _Ask) -> bool:
+def _supports(sentence: str, lead: str, ask: _Ask, reported: bool = False) -> bool:
     """Whether the figures of ``sentence`` answer the question: the sentence names the period asked about (or
     none), every place the question narrows itself to, the quantity measured (unqualified, for a total), and
     a figure in it is bound to the subsidiary asked about (the nearest name before it, in the sentence or in
-    ``lead``, the passage before the sentence, is that subsidiary's)."""
-    if ask.periods:
+    ``lead``, the passage before the sentence, is that subsidiary's). A sentence about 本期 / 报告期 speaks of
+    the period the meeting reports on, which is one asked about when ``reported``."""
+    if ask.periods and not (reported and _THIS_PERIOD.search(sentence)):
         # A sentence naming no period speaks of the last one the passage named before it ("2024 年，A 收入…；B
         # 收入…").
         said = [sentence]
@@ -488,7 +522,9 @@ def _supports(sentence: str, lead: str, ask: _Ask) -> bool:
             return False
     if any(not any(f in sentence for f in place) for place in ask.places):
         return False
-    if ask.total and not _level_figures(sentence):
+    if (ask.total or ask.level) and not _level_figures(sentence):
+        return False
+    if ask.counts and not any(re.search(rf"{_COUNT_NUMBER}\s*[多余]?\s*{c}", sentence) for c in ask.counts):
         return False
     if ask.per_unit and not re.search(rf"每\s*\d*\s*{ask.per_unit}|{ask.per_unit}均", sentence):
         return False
@@ -512,6 +548,21 @@ def _level_figures(sentence: str) -> list[str]:
         if not change or _LEVEL.search(before[change[-1].end() :]):
             out.append(fig.group(0))
     return out
+
+
+_NOW = re.compile(r"\bnow\b|\bcurrent(?:ly)?\b|\blatest\b|\bat present\b|\btoday\b|目前|现在|当前|最新|如今|眼下", re.I)
+_THIS_PERIOD = re.compile(r"本期|报告期")
+# A number before a classifier: 3万种, 200多款, 几十家.
+_COUNT_NUMBER = r"(?:\d[\d,.]*\s*[十百千万亿]*|[一二三四五六七八九十两几数上近][十百千万亿]*)"
+# Classifiers of a count question, and those that count the same things (人 and 名 both count people). 个
+# counts anything, so it narrows nothing.
+_COUNT_ASK = re.compile(r"(?:多少|几)\s*([种款家项名台人座位])")
+_SAME_COUNT = {"人": "人名位", "名": "人名位", "位": "人名位"}
+
+
+def _counts_asked(question: str) -> tuple[str, ...]:
+    found = "".join(_SAME_COUNT.get(m.group(1), m.group(1)) for m in _COUNT_ASK.finditer(question))
+    return tuple(dict.fromkeys(found))
 
 
 _PER = [

@@ -115,14 +115,80 @@ _YEAR = re.compile(r"(?<![\d-])(20\d\d)(?![\d-])(?!\s*年\s*\d{1,2}\s*月)")
 _FIGURE_ASK = re.compile(
     r"多少|几[个家款种项年倍成]|比例|占比|增速|增长了|下降了|下滑了|幅度|毛利率|净利润|营收|收入|"
     r"how (?:much|many|fast|big|large)|what (?:share|percentage|proportion|ratio)|\brate\b|%|"
-    r"revenue|profit|margin|earnings|sales",
+    r"revenue|profit|margin|earnings|sales|分红|派息|dividend|payout|ratio",
     re.I,
 )
 
 
 def asks_figure(text: str) -> bool:
-    """Whether the question asks for a figure (how much, what share, a revenue or a margin)."""
+    """Whether the question is about figures (how much, what share, a revenue, a margin, a dividend), so a
+    bare year in it means that year's results."""
     return bool(_FIGURE_ASK.search(text))
+
+
+# The question itself asks for a number, so only a passage stating one answers it.
+_HOW_MUCH = re.compile(
+    r"多少|几[个家款种项年倍成]|比例|占比|增速|增长了|下降了|幅度|how (?:much|many|fast|big|large)|"
+    r"what (?:share|percentage|proportion|ratio)|\brate\b|%|"
+    r"\bhow (?:is|are|was|were)\b.{0,80}?\b(?:split|divided|broken down)\b|\bbreakdown\b",
+    re.I,
+)
+_EN_MEASURE = (
+    r"(?:revenue|sales|turnover|(?:net |gross |operating )?(?:profit|income|margin)|earnings|ratio|rate|density|"
+    r"payout|headcount|capex|eps|valuation|market share|growth|target|guidance)s?"
+)
+# "What is the gross margin", "What payout ratio…": a number asked for without 多少 / "how much".
+# Words between "what is" and the measure qualify it ("the overseas gross margin"); a verb there ("what is
+# driving revenue") asks for reasons instead.
+_QUALIFIER = r"(?:(?!\w+ing\b|behind\b|about\b)[\w-]+\s+)"
+_WHAT_MEASURE = re.compile(
+    rf"\bwhat(?:'s|\s+(?:is|was|are|were|will be))\s+(?:(?:the|its|their|[\w-]+'s?)\s+)*{_QUALIFIER}{{0,2}}?"
+    rf"{_EN_MEASURE}\b|\bwhat\s+{_QUALIFIER}?{_EN_MEASURE}\s+(?:does|did|do|is|was|are|were|will|has|have)\b",
+    re.I,
+)
+# A comparison or a change of a measure between periods ("compare growth in H1 with the full year", "how did
+# gross margin change from 2023 to 2024", "from what to what"): the figures of each are asked for.
+_COMPARE = re.compile(
+    r"\bcompare[sd]?\b|\bcomparison\b|对比|比较|相比|\bfrom what to what\b|从多少.{0,6}到多少|"
+    r"\bhow (?:did|has|have|does|do)\b.{0,80}?\b(?:change[sd]?|move[sd]?|evolve[sd]?|shift(?:ed)?)\b",
+    re.I,
+)
+_MEASURE_WORD = re.compile(
+    rf"\b{_EN_MEASURE}\b|营收|收入|利润|毛利率|净利率|利润率|分红|派息|营业额|销售额|销量|市占率|份额|人数|增速|增长|目标",
+    re.I,
+)
+_QUESTION_WORD = re.compile(
+    r"\?|？|\b(?:why|how|what|which|who|whom|when|where|does|do|did|is|are|was|were|will|can|could|should|has|"
+    r"have)\b|什么|怎么|为何|如何|吗|呢|是否|哪|谁|几",
+    re.I,
+)
+_PERIOD_NAMED = re.compile(
+    r"\b(?:19|20)\d{2}\b|\bH[12]\b|\bQ[1-4]\b|full[- ]year|(?:19|20)\d{2}\s*年|季度|上半年|下半年|全年", re.I
+)
+# How something changed, not how much it is.
+_CHANGE = re.compile(
+    r"增长|增速|增幅|增加|下降|减少|提升|提高|降低|上升|下滑|涨|跌|变化|变动|同比|环比|幅度|调整|下调|上调|从.+到|"
+    r"\b(?:grow|grew|grown|growth|increase[sd]?|decrease[sd]?|decline[sd]?|rise|rose|risen|fall|fell|fallen|drop|"
+    r"dropped|change[sd]?|up|down|cut|raise[sd]?|fast|faster|slower|compare[sd]?|vs|versus|yoy|year-on-year|from)\b",
+    re.I,
+)
+
+
+def asks_how_much(text: str) -> bool:
+    """Whether the question asks for a number: 多少 / how much, "what is the gross margin", or a search-box
+    query naming a measure and a period ("Hikvision revenue 2024 full year")."""
+    if _HOW_MUCH.search(text) or _WHAT_MEASURE.search(text):
+        return True
+    if not _MEASURE_WORD.search(text):
+        return False
+    if _COMPARE.search(text):
+        return True
+    return bool(_PERIOD_NAMED.search(text) and not _QUESTION_WORD.search(text))
+
+
+def asks_change(text: str) -> bool:
+    """Whether the question asks how a figure changed (grew, fell, 增速) rather than what it is."""
+    return bool(_CHANGE.search(text))
 
 
 def asked_periods(text: str, *, bare_years: bool = False) -> list[tuple[int, str]]:

@@ -1,7 +1,7 @@
 """A figure answers a question only for the period, place, subsidiary and quantity the question asks about."""
 
 from rag.companies import Unit
-from rag.extractive import ExtractiveAnswerer
+from rag.extractive import ExtractiveAnswerer, figures
 from rag.lexical import LexicalIndex
 from rag.types import Chunk, Hit
 from tests.rag.test_extractive import hit as extractive_hit
@@ -126,3 +126,64 @@ def test_a_second_meeting_is_cited_only_for_another_period():
     ]
     a = answerer(hits).answer("定制服务和数据集产品各用什么定价方法？", hits, "zh")
     assert [c.key() for c in a.citations] == ["[2025-004 Q1]"]
+
+
+def test_a_change_does_not_say_how_much():
+    change = [hit(5, "境外业务？", "2024年上半年，公司境外业务收入同比增长50.00%，拉动整体营收增长。")]
+    level = [hit(6, "境外业务？", "2024年上半年，公司境外业务收入同比增长50.00%至4,369.53万元。")]
+    question = "美的2024年上半年境外业务收入是多少钱？"
+    assert answerer(change).judge(question, change, "zh", company_names=NAMES)[0] == "no figure"
+    assert answerer(level).judge(question, level, "zh", company_names=NAMES)[0] == ""
+    # Asked how it changed, the change is the answer.
+    growth = "美的2024年上半年境外业务收入增长了多少？"
+    assert answerer(change).judge(growth, change, "zh", company_names=NAMES)[0] == ""
+
+
+def test_a_count_is_answered_in_the_classifier_asked():
+    orders = [hit(7, "柔性制造？", "工厂每天的订单要超过10000个，生产批次4500个左右，硬件品类很丰富。")]
+    kinds = [hit(8, "产品布局？", "目前积累的硬件品类已经超过3万种，软件产品200多款。")]
+    question = "美的现在有多少种硬件品类？"
+    assert answerer(orders).judge(question, orders, "zh", company_names=NAMES)[0] == "no figure"
+    assert answerer(kinds).judge(question, kinds, "zh", company_names=NAMES)[0] == ""
+
+
+def test_a_magnitude_in_words_is_a_figure_and_its_passage_frames_it():
+    hits = [
+        hit(
+            9,
+            "煤质快速分析仪有哪些功能？带来多少增量？",
+            "仪器可分析煤炭中的有机物和无机物成分。未来几年，我们初步预计该产品市场空间可达几十亿元甚至更高。",
+        )
+    ]
+    a = answerer(hits)
+    assert "几十亿元" in figures("预计该产品市场空间可达几十亿元甚至更高")
+    assert a.judge("美的煤质分析仪的市场能有多大？", hits, "zh", company_names=NAMES)[0] == ""
+
+
+def test_this_period_is_the_period_the_meeting_reports():
+    # A meeting in August reports the first half; 本期 in its opening is that half even after 二季度 was named.
+    hits = [
+        hit(
+            10,
+            "经营情况？",
+            "股权激励费用计入了二季度销售、管理费用中。在汇率方面，本期的汇兑损失约为8100万元。",
+            record="2024-8",
+            date="2024-08-17",
+        )
+    ]
+    a = answerer(hits)
+    assert a.judge("美的2024年上半年汇兑损失是多少？", hits, "zh", company_names=NAMES)[0] == ""
+    # A meeting outside the half's reporting window does not speak of it by 本期.
+    late = [hit(11, "经营情况？", "二季度费用增加。本期的汇兑损失约为8100万元。", record="2024-12", date="2024-12-06")]
+    assert answerer(late).judge("美的2024年上半年汇兑损失是多少？", late, "zh", company_names=NAMES)[0] == "no figure"
+
+
+def test_now_prefers_the_latest_of_equally_good_passages():
+    old = hit(12, "海外收入占比？", "海外主业收入占公司营收比重约28%。", record="2024-8", date="2024-08-17")
+    new = hit(13, "海外收入占比？", "海外主业收入占公司营收比重约30%。", record="2025-4", date="2025-04-19")
+    hits = [old, new]
+    a = answerer(hits)
+    assert [c.key() for c in a.answer("美的目前海外收入占比多少？", hits, "zh", company_names=NAMES).citations] == [
+        "[2025-4 Q13]"
+    ]
+    assert a.answer("美的海外收入占比多少？", hits, "zh", company_names=NAMES).citations[0].key() == "[2024-8 Q12]"

@@ -37,3 +37,37 @@ def test_named_places_in_both_languages():
     assert named_places("美国加关税，美的受影响大吗？") == [("美国",)]
     assert named_places("Tell us about Brazil and Egypt") == [("巴西",), ("埃及",)]
     assert named_places("what did they tell us?") == []  # "us" is a pronoun
+
+
+def test_asks_how_much_beyond_how_much():
+    from rag.intent import asks_how_much
+
+    asked = [
+        "海康现在有多少种硬件品类？",
+        "What payout ratio does Hikvision's 2024 dividend represent?",
+        "What was Hikvision's gross margin in H1 2024?",
+        "What is the robot density in Midea's factories?",
+        "Hikvision revenue 2024 full year",
+        "海康2024年营收",
+        "How is Hikvision's overseas business split between channel sales and projects?",
+        "How did Hikvision's gross margin change from 2023 to 2024?",
+        "Compare Hikvision's innovation-business growth in H1 2024 with full-year 2024.",
+        "Hikvision cut its 2024 profit target during the year: from what to what?",
+    ]
+    not_asked = [
+        "What drove revenue growth?",
+        "What is driving Hikvision's revenue?",
+        "Why did Hikvision's gross margin fall in 2024?",
+        "海康为什么要做OT？",
+        "Is a price war coming to AI data labeling?",
+    ]
+    assert [q for q in asked if not asks_how_much(q)] == []
+    assert [q for q in not_asked if asks_how_much(q)] == []
+
+
+def test_asks_change_tells_a_change_from_a_level():
+    from rag.intent import asks_change
+
+    assert asks_change("利润涨了多少？") and asks_change("How fast did revenue grow?")
+    assert asks_change("海康PBG收入从2023年到2024年变化了多少？")
+    assert not asks_change("境外业务收入是多少钱？") and not asks_change("What was the gross margin in 2024?")
