@@ -418,19 +418,24 @@ def named_organisations(question: str, names: Iterable[str] = (), glossary: Glos
 
 
 def unknown_organisation(
-    question: str, idf: Callable[[str], float], names: Iterable[str] = (), glossary: Glossary | None = None
+    question: str,
+    idf: Callable[[str], float],
+    names: Iterable[str] = (),
+    glossary: Glossary | None = None,
+    organisations: Sequence[str] | None = None,
 ) -> str:
     """A company the question names that no indexed passage mentions (格力电器, Dahua Technology), else "".
 
     Read from the shape of a company name (a word before 股份/集团/电器..., or before Technology/Group...) or
-    the word a Chinese question opens with, when the corpus never uses that word.
+    the word a Chinese question opens with, when the corpus never uses that word. ``organisations`` is
+    :func:`named_organisations` of the same arguments when the caller has it already.
     """
     unknown = idf("\x00")
     names = list(names)
     # The Chinese shape (a word before 公司/集团...) also matches "会上公司": only words absent from the
     # corpus count, which the check below does.
     candidates = [m.group(1) for m in _ORG_ZH.finditer(_strip_names(question, names))]
-    candidates += named_organisations(question, names, glossary)
+    candidates += named_organisations(question, names, glossary) if organisations is None else organisations
     # A Chinese question usually opens with its subject: an unknown opening word is likely a company.
     opening = re.match(r"\s*([\u4e00-\u9fff]+)", question)
     if opening and not any(n and opening.group(1).startswith(n) for n in names):

@@ -350,9 +350,9 @@ class ExtractiveAnswerer:
         if self.idf is None:
             return "", candidates, concepts
         known = [*company_names, *(n for u in self.units for n in u.names)]
-        if unknown_organisation(question, self.idf, known, self.glossary):
-            return "unknown company", candidates, concepts
         others = named_organisations(question, known, self.glossary)
+        if unknown_organisation(question, self.idf, known, self.glossary, others):
+            return "unknown company", candidates, concepts
         if others:
             # A company the records mention in passing (a rival, a customer) but do not cover: only a passage
             # that names it can speak of it; another company's figures are no answer.
