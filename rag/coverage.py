@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 QUESTION_WORDS = frozenset(
     [
         "多少",
+        "多大",
         "什么",
         "怎么",
         "怎样",

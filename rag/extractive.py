@@ -64,7 +64,7 @@ _FIGURE = re.compile(
     r"\d[\d,.]*\s*(?:%|％|‰|万元|亿元|元|个百分点|百分点|万|亿|倍|家|个|款|种|项|座|名|台|T\b|t\b)|"
     r"[一二三四五六七八九十百千万两]+(?:成|倍|个百分点)|"
     # Magnitudes in words (几十亿元, 数百家, 上万名, 近千个): an estimate is still the figure asked for.
-    r"[一二三四五六七八九两几数上近][十百千]*[万亿]+(?:多|余)?(?:美元|元)?|"
+    r"(?:[一二三四五六七八九两几数近]|(?<!成千)上)[十百千]*[万亿]+(?:多|余)?(?:美元|元)?|[十百]亿(?:元|美元)?|千亿|"
     r"[一二三四五六七八九两几数上近][十百千]+(?:多|余)?(?:家|个|款|种|项|名|台|人|座)"
 )
 # Several things asked at once: a second passage may answer the part the first does not.
@@ -81,7 +81,7 @@ _META_FIELDS = [
     ),
     (re.compile(r"什么类型|什么形式|活动类别|哪种活动|what (?:kind|type|sort) of", re.I), "活动类别"),
 ]
-_ZH_ASK = re.compile(r"多少|几[个家款种项年倍成台名]|比例|占比")
+_ZH_ASK = re.compile(r"多少|几[个家款种项年倍成台名]|多大(?!程度)|比例|占比")
 _EN_ASK = re.compile(
     r"(?:how (?:much|many|fast|big|large)|what (?:share|percentage|proportion|ratio) of)\s+((?:\S+\s+){0,3}\S+)", re.I
 )
@@ -337,7 +337,7 @@ class ExtractiveAnswerer:
         if _NOW.search(question) and not windows and not named:
             # "now", "目前": of the passages that cover the question about as well, the latest meeting speaks for
             # the present; an earlier one has been superseded.
-            best = candidates[0].coverage
+            best = max(c.coverage for c in candidates)
             near = [c for c in candidates if c.coverage >= RELATIVE * best]
             near.sort(key=lambda c: c.hit.chunk.date_end or c.hit.chunk.date, reverse=True)
             candidates = near + [c for c in candidates if c not in near]
@@ -512,7 +512,7 @@ def _supports(sentence: str, lead: str, ask: _Ask, reported: bool = False) -> bo
     a figure in it is bound to the subsidiary asked about (the nearest name before it, in the sentence or in
     ``lead``, the passage before the sentence, is that subsidiary's). A sentence about 本期 / 报告期 speaks of
     the period the meeting reports on, which is one asked about when ``reported``."""
-    if ask.periods and not (reported and _THIS_PERIOD.search(sentence)):
+    if ask.periods and not (reported and _THIS_PERIOD.search(sentence) and not names_period(sentence)):
         # A sentence naming no period speaks of the last one the passage named before it ("2024 年，A 收入…；B
         # 收入…").
         said = [sentence]
@@ -536,27 +536,30 @@ def _supports(sentence: str, lead: str, ask: _Ask, reported: bool = False) -> bo
 # A figure right after one of these is a change (增长了2%，即1000人), not the level a total asks for, unless a
 # level verb comes between (增长10%，达到100亿元).
 _CHANGE = re.compile(r"增长|增加|减少|下降|提升|提高|降低|上升|同比|环比")  # quoted sentences are Chinese
-_LEVEL = re.compile(r"达到|达|为|至|是|共|合计|总计|累计|实现|拥有")
+_LEVEL = re.compile(r"达到|达|为|至|到|是|共|合计|总计|累计|实现|拥有")
 
 
 def _level_figures(sentence: str) -> list[str]:
     """Figures of ``sentence`` that state a level, not a change."""
     out = []
     for fig in _FIGURE.finditer(sentence):
-        before = sentence[max(0, fig.start() - 10) : fig.start()]
+        # Within the figure's own clause: "人员有所增加，收入4,369.53万元" states a level.
+        before = re.split(r"[，,；;：:]", sentence[max(0, fig.start() - 10) : fig.start()])[-1]
         change = list(_CHANGE.finditer(before))
         if not change or _LEVEL.search(before[change[-1].end() :]):
             out.append(fig.group(0))
     return out
 
 
-_NOW = re.compile(r"\bnow\b|\bcurrent(?:ly)?\b|\blatest\b|\bat present\b|\btoday\b|目前|现在|当前|最新|如今|眼下", re.I)
-_THIS_PERIOD = re.compile(r"本期|报告期")
+_NOW = re.compile(
+    r"\bnow\b|\bcurrent(?:ly)?\b|\blatest\b|\bat present\b|\btoday\b|目前|(?<![体表实])现在|当前|最新|如今|眼下", re.I
+)
+_THIS_PERIOD = re.compile(r"本期|报告期(?!后)")
 # A number before a classifier: 3万种, 200多款, 几十家.
 _COUNT_NUMBER = r"(?:\d[\d,.]*\s*[十百千万亿]*|[一二三四五六七八九十两几数上近][十百千万亿]*)"
 # Classifiers of a count question, and those that count the same things (人 and 名 both count people). 个
 # counts anything, so it narrows nothing.
-_COUNT_ASK = re.compile(r"(?:多少|几)\s*([种款家项名台人座位])")
+_COUNT_ASK = re.compile(r"(?<!第)(?:多少|几)\s*([种款家项名台座位]|人(?!民币))")
 _SAME_COUNT = {"人": "人名位", "名": "人名位", "位": "人名位"}
 
 

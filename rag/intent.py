@@ -128,7 +128,7 @@ def asks_figure(text: str) -> bool:
 
 # The question itself asks for a number, so only a passage stating one answers it.
 _HOW_MUCH = re.compile(
-    r"多少|几[个家款种项年倍成]|比例|占比|增速|增长了|下降了|幅度|how (?:much|many|fast|big|large)|"
+    r"多少|几[个家款种项年倍成]|多大(?!程度)|比例|占比|增速|增长了|下降了|幅度|how (?:much|many|fast|big|large)|"
     r"what (?:share|percentage|proportion|ratio)|\brate\b|%|"
     r"\bhow (?:is|are|was|were)\b.{0,80}?\b(?:split|divided|broken down)\b|\bbreakdown\b",
     re.I,
@@ -141,15 +141,18 @@ _EN_MEASURE = (
 # Words between "what is" and the measure qualify it ("the overseas gross margin"); a verb there ("what is
 # driving revenue") asks for reasons instead.
 _QUALIFIER = r"(?:(?!\w+ing\b|behind\b|about\b)[\w-]+\s+)"
+# The measure must end the noun phrase: "the revenue outlook", "the growth strategy" are not numbers.
+_PHRASE_END = r"(?=\s*(?:$|[?,.;:)]|(?:in|for|of|at|during|as|this|last|by|now|since|after|before|over|and|to|with)\b))"
 _WHAT_MEASURE = re.compile(
     rf"\bwhat(?:'s|\s+(?:is|was|are|were|will be))\s+(?:(?:the|its|their|[\w-]+'s?)\s+)*{_QUALIFIER}{{0,2}}?"
-    rf"{_EN_MEASURE}\b|\bwhat\s+{_QUALIFIER}?{_EN_MEASURE}\s+(?:does|did|do|is|was|are|were|will|has|have)\b",
+    rf"{_EN_MEASURE}\b{_PHRASE_END}|"
+    rf"\bwhat\s+{_QUALIFIER}?{_EN_MEASURE}\s+(?:does|did|do|is|was|are|were|will|has|have)\b",
     re.I,
 )
 # A comparison or a change of a measure between periods ("compare growth in H1 with the full year", "how did
 # gross margin change from 2023 to 2024", "from what to what"): the figures of each are asked for.
 _COMPARE = re.compile(
-    r"\bcompare[sd]?\b|\bcomparison\b|对比|比较|相比|\bfrom what to what\b|从多少.{0,6}到多少|"
+    r"\bcompare[sd]?\b|\bcomparison\b|对比|\bfrom what to what\b|从多少.{0,6}到多少|"
     r"\bhow (?:did|has|have|does|do)\b.{0,80}?\b(?:change[sd]?|move[sd]?|evolve[sd]?|shift(?:ed)?)\b",
     re.I,
 )
@@ -159,17 +162,20 @@ _MEASURE_WORD = re.compile(
 )
 _QUESTION_WORD = re.compile(
     r"\?|？|\b(?:why|how|what|which|who|whom|when|where|does|do|did|is|are|was|were|will|can|could|should|has|"
-    r"have)\b|什么|怎么|为何|如何|吗|呢|是否|哪|谁|几",
+    r"have|tell|explain|describe)\b|什么|怎么|为何|如何|吗|呢|是否|哪|谁|几|请|介绍|说说|谈谈|讲讲",
     re.I,
 )
 _PERIOD_NAMED = re.compile(
     r"\b(?:19|20)\d{2}\b|\bH[12]\b|\bQ[1-4]\b|full[- ]year|(?:19|20)\d{2}\s*年|季度|上半年|下半年|全年", re.I
 )
 # How something changed, not how much it is.
+# Short English words (up, from, cut) are left out: "make up", "came from" ask for levels.
 _CHANGE = re.compile(
-    r"增长|增速|增幅|增加|下降|减少|提升|提高|降低|上升|下滑|涨|跌|变化|变动|同比|环比|幅度|调整|下调|上调|从.+到|"
+    r"增长|增速|增幅|增加|下降|减少|提升|提高|降低|上升|下滑|上涨|涨了|涨幅|下跌|跌了|跌幅|变化|变动|同比|环比|幅度|"
+    r"下调|上调|改善|恶化|翻了|翻倍|收窄|扩大|回落|回升|从.+到|"
     r"\b(?:grow|grew|grown|growth|increase[sd]?|decrease[sd]?|decline[sd]?|rise|rose|risen|fall|fell|fallen|drop|"
-    r"dropped|change[sd]?|up|down|cut|raise[sd]?|fast|faster|slower|compare[sd]?|vs|versus|yoy|year-on-year|from)\b",
+    r"dropped|change[sd]?|improve[sd]?|expand(?:ed)?|jump(?:ed)?|narrow(?:ed)?|widen(?:ed)?|fast|faster|slower|"
+    r"higher|lower|compare[sd]?|vs|versus|yoy|year-on-year|reduce[sd]?|reduction|by how much)\b|\bcut\b(?!-)",
     re.I,
 )
 
@@ -183,7 +189,9 @@ def asks_how_much(text: str) -> bool:
         return False
     if _COMPARE.search(text):
         return True
-    return bool(_PERIOD_NAMED.search(text) and not _QUESTION_WORD.search(text))
+    # A search-box query is short: a sentence without a question word is a request ("…收入增长的主要驱动因素").
+    short = len(text.split()) <= 8 if text.isascii() else len(text) <= 24
+    return bool(short and _PERIOD_NAMED.search(text) and not _QUESTION_WORD.search(text))
 
 
 def asks_change(text: str) -> bool:

@@ -157,7 +157,11 @@ def test_a_magnitude_in_words_is_a_figure_and_its_passage_frames_it():
     ]
     a = answerer(hits)
     assert "几十亿元" in figures("预计该产品市场空间可达几十亿元甚至更高")
-    assert a.judge("美的煤质分析仪的市场能有多大？", hits, "zh", company_names=NAMES)[0] == ""
+    question = "美的煤质分析仪的市场能有多大？"
+    assert a.judge(question, hits, "zh", company_names=NAMES)[0] == ""
+    # The same passage without the estimate gives no figure for "how large".
+    bare = [hit(9, hits[0].chunk.question_text, "仪器可分析煤炭中的有机物和无机物成分，市场前景广阔。")]
+    assert answerer(bare).judge(question, bare, "zh", company_names=NAMES)[0] == "no figure"
 
 
 def test_this_period_is_the_period_the_meeting_reports():
@@ -187,3 +191,17 @@ def test_now_prefers_the_latest_of_equally_good_passages():
         "[2025-4 Q13]"
     ]
     assert a.answer("美的海外收入占比多少？", hits, "zh", company_names=NAMES).citations[0].key() == "[2024-8 Q12]"
+
+
+def test_words_that_only_look_like_asks_change_nothing():
+    hits = [hit(14, "收入？", "2024年公司境外业务收入为4,369.53万元，人员有所增加，营业收入创新高。")]
+    a = answerer(hits)
+    # 多少人民币 asks for money, not for a count of people (人).
+    assert a.judge("美的2024年境外业务收入是多少人民币？", hits, "zh", company_names=NAMES)[0] == ""
+    # A level after a clause break is a level, even with a change word before the break.
+    assert a.judge("美的2024年境外业务收入是多少？", hits, "zh", company_names=NAMES)[0] == ""
+
+
+def test_this_period_does_not_override_a_period_the_sentence_names():
+    hits = [hit(15, "经营情况？", "2023年报告期内，汇兑损失约为8100万元。", record="2024-8", date="2024-08-17")]
+    assert answerer(hits).judge("美的2024年上半年汇兑损失是多少？", hits, "zh", company_names=NAMES)[0] == "no figure"
