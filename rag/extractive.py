@@ -449,7 +449,8 @@ class ExtractiveAnswerer:
             share = concept_coverage(concepts, sentence) if concepts else 0.0
             found = figures(sentence)
             supports = ask is None or not found or _supports(sentence, lead, ask, reported)
-            measure = ask is not None and any(_names_measure(sentence, c, ask) for c in ask.measures)
+            # Read only where it counts: _gives_figure looks at sentences with figures.
+            measure = bool(found) and ask is not None and any(_names_measure(sentence, c, ask) for c in ask.measures)
             score = share + (0.15 if numeric and found and supports else 0.0) + 0.05 / (1 + i)
             out.append(_Scored(_ENUM.sub("", sentence), score, i, share, found, supports, measure))
             lead += sentence
