@@ -172,6 +172,10 @@ _QUESTION_RE = re.compile(
 )
 
 
+# Words a Chinese question may open with before its subject ("截至2024年5月，海康…"): not a company name.
+_OPENERS = frozenset(["截至", "截止", "目前", "当前", "现在", "如今", "关于", "对于", "请问"])
+
+
 # Words the records use interchangeably: a question saying one is answered by a passage saying another.
 SYNONYMS: tuple[frozenset[str], ...] = tuple(
     frozenset(group.split())
@@ -184,6 +188,7 @@ SYNONYMS: tuple[frozenset[str], ...] = tuple(
         "国内 境内",
         "分红 派息 现金红利",
         "员工 人员",
+        "价格战 价格竞争",
     )
 )
 
@@ -441,7 +446,7 @@ def unknown_organisation(
     opening = re.match(r"\s*([\u4e00-\u9fff]+)", question)
     if opening and not any(n and opening.group(1).startswith(n) for n in names):
         words = [w for w in tokenize(opening.group(1)) if len(w) >= 2]
-        candidates += [w for w in words[:1] if w not in QUESTION_WORDS]
+        candidates += [w for w in words[:1] if w not in QUESTION_WORDS and w not in _OPENERS]
     for word in candidates:
         tokens = tokenize(word)
         # The word itself, or for a Chinese word every pair of it, is absent from the indexed passages.

@@ -16,6 +16,7 @@ from rag.intent import (
     asks_how_much,
     asks_metadata,
     figure_periods,
+    in_months,
     mentioned_months,
     named_places,
     names_period,
@@ -106,6 +107,8 @@ class _Scored:
     the quantity asked for."""
     measure: bool = False
     """For a figure question: the sentence names what the question measures (the 市场 of "市场有多大")."""
+    declines: bool = False
+    """For a figure question: the sentence says the figure is not broken out or cannot be put in numbers."""
 
 
 @dataclass
@@ -150,7 +153,7 @@ class _Candidate:
     @property
     def figure_coverage(self) -> float:
         """Coverage of the best sentence stating a figure for what is asked."""
-        return max((s.coverage for s in self.sentences if s.figures and s.supports), default=0.0)
+        return max((s.coverage for s in self.sentences if (s.figures and s.supports) or s.declines), default=0.0)
 
 
 def sentences(text: str) -> list[str]:
@@ -317,19 +320,20 @@ class ExtractiveAnswerer:
         if not candidates:
             return "no passage", [], concepts
         windows = [reporting_window(p) for p in figure_periods(question)]
+        months = mentioned_months(question)
         named = {h.chunk.record for h in hits if _names_record(question, h.chunk.record)}
 
         def merit(c: _Candidate) -> float:
             # Coverage of the passage and of its best sentence, less a little per rank down the retrieval
-            # list; a passage from the meeting that reported the period asked about, or from the record the
-            # question names, is preferred.
+            # list; a passage from the meeting that reported the period asked about, or held in the month the
+            # question names ("as of May 2024"), or from the record the question names, is preferred.
             chunk = c.hit.chunk
-            in_window = any(w[0] <= chunk.date <= w[1] for w in windows)
+            dated = any(w[0] <= chunk.date <= w[1] for w in windows) or in_months(chunk.date, chunk.date_end, months)
             return (
                 c.coverage
                 + self.sentence_weight * (c.figure_coverage if numeric else c.best_coverage)
                 - self.rank_penalty * c.rank
-                + self.period_bonus * in_window
+                + self.period_bonus * dated
                 + self.period_bonus * (chunk.record in named)
             )
 
@@ -451,8 +455,9 @@ class ExtractiveAnswerer:
             supports = ask is None or not found or _supports(sentence, lead, ask, reported)
             # Read only where it counts: _gives_figure looks at sentences with figures.
             measure = bool(found) and ask is not None and any(_names_measure(sentence, c, ask) for c in ask.measures)
-            score = share + (0.15 if numeric and found and supports else 0.0) + 0.05 / (1 + i)
-            out.append(_Scored(_ENUM.sub("", sentence), score, i, share, found, supports, measure))
+            declines = ask is not None and not found and bool(_UNQUANTIFIED.search(sentence))
+            score = share + (0.15 if numeric and ((found and supports) or declines) else 0.0) + 0.05 / (1 + i)
+            out.append(_Scored(_ENUM.sub("", sentence), score, i, share, found, supports, measure, declines))
             lead += sentence
         return _Candidate(hit, rank, concept_coverage(concepts, text) if concepts else 1.0, out, body)
 
@@ -470,12 +475,20 @@ def _gives_figure(cand: _Candidate, concepts: list[Concept], share: float, measu
     asked about (``_Scored.supports``)."""
     # A sentence naming what is measured ("该产品市场空间可达几十亿元") may leave the rest of the question to its
     # passage ("该产品" is the analyser the passage is about) when the passage covers the question well.
+    # "难以做业绩拆分": the company saying it does not put a number on what is asked answers "how much" too.
     return any(
-        s.figures and s.supports and (s.coverage >= share or (s.measure and cand.coverage >= MEASURED_PASSAGE))
+        (s.figures and s.supports and (s.coverage >= share or (s.measure and cand.coverage >= MEASURED_PASSAGE)))
+        or (s.declines and s.coverage >= share)
         for s in cand.sentences
     )
 
 
+# The company declining to put a number on something: it is not broken out, cannot be quantified or is not
+# disclosed. An unpredictable outlook (难以预测) is not a figure withheld.
+_UNQUANTIFIED = re.compile(
+    r"(?:难以|无法|不能)[^。，；,;]{0,8}(?:拆分|量化|估算|测算|披露)|不(?:便|方便)[^。，；,;]{0,4}(?:透露|披露)|"
+    r"(?:不|没有|未)单独(?:披露|统计|拆分|核算)|暂不(?:披露|透露)"
+)
 # A question asking for a total: a figure for a qualified part (研发人员 of 员工) does not answer it.
 _TOTAL = re.compile(r"\btotal\b|\boverall\b|\baltogether\b|\bentire\b|一共|总共|合计|总数|总额|总计|全部|全体", re.I)
 # A question comparing with the same period a year before asks about that period too.

@@ -82,6 +82,9 @@ def test_unknown_organisation():
     assert unknown_organisation("What did Dahua Technology say?", idf) == "Dahua"
     assert unknown_organisation("美的集团的分红政策？", idf, ["美的集团", "美的"]) == ""
     assert unknown_organisation("海康威视的创新业务收入？", idf) == ""  # the corpus has 海康威视
+    # A question opening with a time frame has its subject after it.
+    assert unknown_organisation("截至2024年5月，海康威视的创新业务收入？", idf) == ""
+    assert unknown_organisation("截至2024年5月，格力电器分红多少？", idf) == "格力"
     g = Glossary({"digital": ["数字化"]})
     assert unknown_organisation("What does Hikvision Digital Technology say?", idf, ["Hikvision"], g) == ""
 
@@ -120,3 +123,24 @@ def test_named_organisations_and_the_possessive_of_a_known_name():
     # The "s" of a known name's possessive is no concept of the question (it weighed as an unknown word).
     concepts = question_concepts("What was Hikvision's revenue in 2024?", "revenue 营收", _idf(), ["Hikvision"])
     assert concepts and not any("s" in c.forms for c in concepts)
+
+
+def test_synonyms_join_the_forms_of_a_concept():
+    from rag.coverage import concept_coverage, question_concepts
+
+    idf = LexicalIndex.build([("a", "价格战 价格竞争 行业"), ("b", "公司 业务")]).idf
+    concepts = question_concepts("会不会出现价格战？", "会不会出现价格战？", idf)
+    war = next(c for c in concepts if "价格战" in c.forms)
+    assert "价格竞争" in war.forms
+    assert concept_coverage([war], "确实存在进入者增多、价格竞争的情况") == 1.0
+
+
+def test_the_shipped_glossary_reads_bottoming_out_and_quarter_codes():
+    from rag.coverage import concept_coverage, question_concepts
+    from rag.glossary import default_glossary
+
+    idf = LexicalIndex.build([("a", "Q3是否已经是压力最大的一个季 探底反弹"), ("b", "第三季度营业收入")]).idf
+    concepts = question_concepts("Was Q3 the low point?", "", idf, (), default_glossary())
+    # The record writes "Q3" and "探底" where the question says "Q3" and "low point".
+    assert concept_coverage(concepts, "Q3是否已经是压力最大的一个季，希望实现探底反弹") == 1.0
+    assert concept_coverage(concepts, "第三季度营业收入") == 0.5

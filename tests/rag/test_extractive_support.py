@@ -207,3 +207,32 @@ def test_words_that_only_look_like_asks_change_nothing():
 def test_this_period_does_not_override_a_period_the_sentence_names():
     hits = [hit(15, "经营情况？", "2023年报告期内，汇兑损失约为8100万元。", record="2024-8", date="2024-08-17")]
     assert why(hits, "美的2024年上半年汇兑损失是多少？") == "no figure"
+
+
+def test_the_company_declining_to_put_a_number_on_it_answers_how_much():
+    said = "AI是公司的核心能力之一，并非单独的产品或服务，难以做业绩拆分。"
+    declines = hit(16, "AI的业绩贡献？", said, record="2024-12")
+    share = "从收入的占比来看，去年创新业务收入占比增长到了20%。"
+    other = hit(17, "少数股东权益？", share, record="2024-4", date="2024-04-20")
+    hits = [declines, other]
+    answer = answerer(hits).answer("美的AI贡献了多少收入？", hits, "zh", company_names=NAMES)
+    assert [c.key() for c in answer.citations] == ["[2024-12 Q16]"]
+    assert "难以做业绩拆分" in answer.text
+    # Without the declining sentence the same passage gives no figure, so it cannot answer.
+    vague = [hit(16, "AI的业绩贡献？", "AI是公司的核心能力之一，并非单独的产品或服务。", record="2024-12")]
+    assert why(vague, "美的AI贡献了多少收入？") == "no figure"
+    # An outlook nobody can forecast is not a figure withheld.
+    outlook = [hit(18, "汇率？", "AI业务的汇率波动带来的不确定性难以预测。", record="2024-12")]
+    assert why(outlook, "美的AI贡献了多少收入？") == "no figure"
+
+
+def test_a_meeting_in_the_month_the_question_names_is_preferred():
+    may = hit(19, "PBG表现？", "PBG业务正在逐步筑底，最困难的阶段基本过去了。", record="2024-5", date="2024-05-07")
+    aug = hit(20, "PBG表现？", "PBG业务受地方财政制约，最困难的阶段还没有过去。", record="2024-8", date="2024-08-17")
+    hits = [aug, may]
+    a = answerer(hits)
+    cited = a.answer("截至2024年5月，美的PBG业务最困难的阶段过去了吗？", hits, "zh", company_names=NAMES).citations
+    assert [c.key() for c in cited] == ["[2024-5 Q19]"]
+    # Without a month the retrieval order stands.
+    cited = a.answer("美的PBG业务最困难的阶段过去了吗？", hits, "zh", company_names=NAMES).citations
+    assert [c.key() for c in cited] == ["[2024-8 Q20]"]
