@@ -176,6 +176,10 @@ _QUESTION_RE = re.compile(
 _OPENERS = frozenset(["截至", "截止", "目前", "当前", "现在", "如今", "关于", "对于", "请问"])
 
 
+_HOW_MANY = re.compile(r"几([\u4e00-\u9fff])")
+_SMALL_NUMBERS = ("两", "二", "三", "四", "五", "六", "七", "八", "九", "十", *(str(i) for i in range(2, 11)))
+
+
 # Words the records use interchangeably: a question saying one is answered by a passage saying another.
 SYNONYMS: tuple[frozenset[str], ...] = tuple(
     frozenset(group.split())
@@ -301,6 +305,11 @@ def question_concepts(
             folded[host].append(term)
     for term, forms in folded.items():
         extra = [w for group in SYNONYMS if term in group for w in sorted(group) if w not in forms]
+        # 几层 / 好几层 / 几家 ask how many: a passage answers with the number (三层架构, 5家工厂).
+        extra += [f"{n}{m.group(1)}" for f in forms if (m := _HOW_MANY.fullmatch(f)) for n in _SMALL_NUMBERS]
+        if extra and any(_HOW_MANY.fullmatch(f) for f in forms):
+            # 好几 of 好几层 is "several" of anything (好几年): the number it asks about is the concept.
+            forms = [f for f in forms if f not in ("好几", "几")]
         concepts.append(Concept(max(idf(f) for f in forms), (*forms, *extra), terms[term]))
     return concepts
 

@@ -144,3 +144,25 @@ def test_the_shipped_glossary_reads_bottoming_out_and_quarter_codes():
     # The record writes "Q3" and "探底" where the question says "Q3" and "low point".
     assert concept_coverage(concepts, "Q3是否已经是压力最大的一个季，希望实现探底反弹") == 1.0
     assert concept_coverage(concepts, "第三季度营业收入") == 0.5
+
+
+def test_how_many_of_a_thing_is_answered_by_a_number_of_it():
+    from rag.coverage import concept_coverage, question_concepts
+
+    idf = LexicalIndex.build([("a", "三层架构 好几年"), ("b", "公司 业务 模型")]).idf
+    question = "大模型为什么要分成好几层？"
+    layers = next(c for c in question_concepts(question, question, idf) if "几层" in c.forms)
+    assert concept_coverage([layers], "观澜大模型包括三层架构") == 1.0
+    assert concept_coverage([layers], "包括2层结构") == 1.0
+    # "好几" alone is "several" of anything.
+    assert concept_coverage([layers], "观澜大模型我们已做了好几年") == 0.0
+
+
+def test_the_shipped_glossary_reads_a_data_firms_two_lines_of_business():
+    from rag.coverage import concept_coverage, question_concepts
+    from rag.glossary import default_glossary
+
+    idf = LexicalIndex.build([("a", "定制服务定价模式 标准化数据集产品"), ("b", "公司 业务")]).idf
+    question = "How does it price custom data services compared with off-the-shelf datasets?"
+    concepts = question_concepts(question, "", idf, (), default_glossary())
+    assert concept_coverage(concepts, "定制服务定价模式：成本加成。产品定价模式：训练数据集产品以需求导向定价。") == 1.0
