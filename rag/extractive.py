@@ -444,19 +444,27 @@ class ExtractiveAnswerer:
         out: list[_Scored] = []
         lead = hit.chunk.question_text if hit.chunk.kind != "record" else ""
         reported = False
+        unnamed = False
         if ask is not None:
             # What is measured must be in the figure's sentence where the passage names it at all.
-            ask = replace(ask, measures=[c for c in ask.measures if concept_coverage([c], text) == 1.0])
+            named = [c for c in ask.measures if concept_coverage([c], text) == 1.0]
+            # A passage that never names what is measured (净利润 of "库卡净利润多少") gives other figures. An
+            # English word the glossary does not render cannot be looked for in a Chinese passage.
+            unnamed = not named and any(_CJK_CHAR.search(f) for c in ask.measures for f in c.forms)
+            ask = replace(ask, measures=named)
             windows = [reporting_window(p) for p in ask.periods]
             reported = any(w[0] <= hit.chunk.date <= w[1] for w in windows)
         for i, sentence in enumerate(sentences(body)):
             share = concept_coverage(concepts, sentence) if concepts else 0.0
             found = figures(sentence)
-            supports = ask is None or not found or _supports(sentence, lead, ask, reported)
+            supports = ask is None or not found or (not unnamed and _supports(sentence, lead, ask, reported))
             # Read only where it counts: _gives_figure looks at sentences with figures.
             measure = bool(found) and ask is not None and any(_names_measure(sentence, c, ask) for c in ask.measures)
             declines = ask is not None and not found and bool(_UNQUANTIFIED.search(sentence))
-            score = share + (0.15 if numeric and ((found and supports) or declines) else 0.0) + 0.05 / (1 + i)
+            # For "how much", a figure about what is asked is the answer and a figure about something else is
+            # a distraction: the first is quoted before a sentence that merely shares words with the question.
+            bonus = (0.15 if (found and supports) or declines else -0.15 if found else 0.0) if numeric else 0.0
+            score = share + bonus + 0.05 / (1 + i)
             out.append(_Scored(_ENUM.sub("", sentence), score, i, share, found, supports, measure, declines))
             lead += sentence
         return _Candidate(hit, rank, concept_coverage(concepts, text) if concepts else 1.0, out, body)
@@ -465,7 +473,8 @@ class ExtractiveAnswerer:
         if not cand.sentences:
             return [_Scored((cand.body or _body(cand.hit))[:120], 0.0, 0, 0.0, frozenset())]
         ranked = sorted(cand.sentences, key=lambda s: -s.score)
-        chosen = [ranked[0], *[s for s in ranked[1:n] if s.coverage > 0]]
+        # Beside the best sentence, a figure about something other than what is asked only distracts.
+        chosen = [ranked[0], *[s for s in ranked[1:n] if s.coverage > 0 and (s.supports or not s.figures)]]
         return sorted(chosen, key=lambda s: s.order)
 
 
@@ -531,7 +540,7 @@ def _supports(sentence: str, lead: str, ask: _Ask, reported: bool = False) -> bo
         # 收入…").
         said = [sentence]
         if not names_period(sentence):
-            said = [t for t in reversed(sentences(lead)) if names_period(t)][:1] or [sentence]
+            said = [t for t in reversed(sentences(lead)) if names_period(_SINCE.sub("", t))][:1] or [sentence]
         if not states_period(said[0], ask.periods, ask.bare_years):
             return False
     if any(not any(f in sentence for f in place) for place in ask.places):
@@ -547,6 +556,8 @@ def _supports(sentence: str, lead: str, ask: _Ask, reported: bool = False) -> bo
     return ask.unit is None or _bound_to_unit(sentence, lead, ask)
 
 
+# "从2024年下半年起，公司主动降低渠道库存": a time something started, not the period the next figures are for.
+_SINCE = re.compile(r"(?:从|自)[^，。；,;]{0,12}?(?:起|以来|开始)")
 # A figure right after one of these is a change (增长了2%，即1000人), not the level a total asks for, unless a
 # level verb comes between (增长10%，达到100亿元).
 _CHANGE = re.compile(r"增长|增加|减少|下降|提升|提高|降低|上升|同比|环比")  # quoted sentences are Chinese

@@ -76,6 +76,7 @@ def in_months(date_from: str, date_to: str, months: list[tuple[int, int]]) -> bo
 _ZH_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 _PERIOD_END = {"Q1": (3, 31), "Q2": (6, 30), "Q3": (9, 30), "Q4": (12, 31), "H1": (6, 30), "H2": (12, 31)}
 _PERIOD_END.update({"9M": (9, 30), "FY": (12, 31)})
+_QUARTER_END = {"一": "Q1", "1": "Q1", "二": "H1", "2": "H1", "三": "9M", "3": "9M", "四": "FY", "4": "FY"}
 _EN_ORD = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
 _EN_PERIODS = [
     (re.compile(r"\bQ([1-4])\s*(?:of\s+)?(?:FY\s*)?'?(20\d\d)\b", re.I), lambda m: (int(m[2]), f"Q{m[1]}")),
@@ -96,7 +97,9 @@ _EN_PERIODS = [
     (re.compile(r"\b(20\d\d)\s+(?:full[- ]year|annual|fiscal[- ]year)\b", re.I), lambda m: (int(m[1]), "FY")),
 ]
 _ZH_PERIODS = [
-    (re.compile(r"(20\d\d)\s*年\s*(?:第)?([一二三四1-4])\s*季度"), lambda m: (int(m[1]), f"Q{_ZH_NUM[m[2]]}")),
+    # At a quarter's end (2024年三季度末) the figures are the year to date.
+    (re.compile(r"(20\d\d)\s*年\s*(?:第)?([一二三四1-4])\s*季度末"), lambda m: (int(m[1]), _QUARTER_END[m[2]])),
+    (re.compile(r"(20\d\d)\s*年\s*(?:第)?([一二三四1-4])\s*季度(?!末)"), lambda m: (int(m[1]), f"Q{_ZH_NUM[m[2]]}")),
     (re.compile(r"(20\d\d)\s*年\s*Q([1-4])", re.I), lambda m: (int(m[1]), f"Q{m[2]}")),
     (re.compile(r"(20\d\d)\s*年\s*上半年"), lambda m: (int(m[1]), "H1")),
     (re.compile(r"(20\d\d)\s*年\s*下半年"), lambda m: (int(m[1]), "H2")),
@@ -199,6 +202,45 @@ def asks_change(text: str) -> bool:
     return bool(_CHANGE.search(text))
 
 
+# "2024年上半年和前三季度", "H1 and 9M 2024": a period joined to one that names its year shares that year.
+_JOIN = r"\s*(?:和|与|及|以及|、|,|，|/|&|\band\b|\bvs\.?|versus)\s*"
+_PERIOD_NAME = (
+    r"前三季度|第?[一二三四]\s*季度|上半年|下半年|全年|\bQ[1-4]\b|\bH[12]\b|\b9M\b|"
+    r"first half|second half|first (?:three|3) quarters|full[- ]year"
+)
+_JOINED_AFTER = re.compile(rf"{_JOIN}(?P<name>{_PERIOD_NAME})", re.I)
+_JOINED_BEFORE = re.compile(rf"(?P<name>{_PERIOD_NAME}){_JOIN}$", re.I)
+_OWN_YEAR = re.compile(r"20\d\d\s*年?\s*(?:第\s*)?$")
+
+
+def _period_kind(name: str) -> str:
+    word = re.sub(r"\s+", "", name.lower())
+    if word in ("前三季度", "firstthreequarters", "first3quarters", "9m"):
+        return "9M"
+    if word in ("上半年", "firsthalf", "h1"):
+        return "H1"
+    if word in ("下半年", "secondhalf", "h2"):
+        return "H2"
+    if word in ("全年", "full-year", "fullyear"):
+        return "FY"
+    return f"Q{_ZH_NUM[re.search(r'[一二三四1-4]', word).group(0)]}"  # type: ignore[union-attr]
+
+
+def _joined_periods(text: str, m: re.Match[str], year: int) -> list[tuple[int, str]]:
+    """Periods without a year joined by 和 / and to the period ``m`` matched, which names ``year``."""
+    out = []
+    pos = m.end()
+    while after := _JOINED_AFTER.match(text, pos):
+        out.append((year, _period_kind(after["name"])))
+        pos = after.end()
+    head = text[: m.start()]
+    # A name before the dated period shares its year only when it has none of its own ("2024年上半年和2025年…").
+    while (before := _JOINED_BEFORE.search(head)) and not _OWN_YEAR.search(head[: before.start()]):
+        out.append((year, _period_kind(before["name"])))
+        head = head[: before.start()]
+    return out
+
+
 def asked_periods(text: str, *, bare_years: bool = False) -> list[tuple[int, str]]:
     """Reporting periods with a year that the question asks about: ``(2025, "Q2")``, ``(2024, "FY")``.
 
@@ -209,8 +251,9 @@ def asked_periods(text: str, *, bare_years: bool = False) -> list[tuple[int, str
     for pattern, read in [*_EN_PERIODS, *_ZH_PERIODS]:
         for m in pattern.finditer(text):
             period = read(m)
-            if period not in out:
-                out.append(period)
+            for p in [period, *_joined_periods(text, m, period[0])]:
+                if p not in out:
+                    out.append(p)
     if bare_years:
         named = {year for year, _ in out} | {year for year, _ in mentioned_months(text)}
         for m in _YEAR.finditer(text):
@@ -265,6 +308,14 @@ _YEARLESS = [
 ]
 
 
+# "截止三季度末，公司实现营业收入…": the year to date at the end of a quarter, a cumulative period.
+_TO_DATE = [
+    (re.compile(r"(?:截至|截止)到?\s*第?三季度末"), "9M"),
+    (re.compile(r"(?:截至|截止)到?\s*(?:上半年末|第?二季度末|6月底|六月底)"), "H1"),
+    (re.compile(r"(?:截至|截止)到?\s*第?一季度末"), "Q1"),
+]
+
+
 def sentence_periods(text: str) -> tuple[list[tuple[int, str]], set[int], set[str]]:
     """The reporting periods a sentence of a passage names: periods with a year, the years it names bare
     ("2024年公司实现营业总收入", "截至2024年底"), and the kinds of period it names without a year (Q1, H1)."""
@@ -275,7 +326,10 @@ def sentence_periods(text: str) -> tuple[list[tuple[int, str]], set[int], set[st
     rest = text
     for pattern, _ in [*_EN_PERIODS, *_ZH_PERIODS]:
         rest = pattern.sub(" ", rest)
-    kinds = {read(m) for pattern, read in _YEARLESS for m in pattern.finditer(rest)}
+    kinds = {kind for pattern, kind in _TO_DATE if pattern.search(rest)}
+    for pattern, _ in _TO_DATE:
+        rest = pattern.sub(" ", rest)
+    kinds |= {read(m) for pattern, read in _YEARLESS for m in pattern.finditer(rest)}
     return explicit, bare, kinds
 
 

@@ -255,14 +255,15 @@ class HybridRetriever:
             for rank, cid in enumerate(named, 1):
                 ranks[cid]["record"] = rank
         if q.periods:
-            # Results for a period are discussed at the first meetings after it ends: nearest first.
-            windows = [reporting_window(p) for p in q.periods]
-            reporting = {
-                cid: min(_days(w[0], chunks[cid].date) for w in windows if w[0] <= chunks[cid].date <= w[1])
-                for cid in order
-                if any(w[0] <= chunks[cid].date <= w[1] for w in windows)
-            }
-            for rank, cid in enumerate(sorted(reporting, key=lambda c: (reporting[c], order.index(c))), 1):
+            # Results for a period are discussed at the first meetings after it ends: nearest first. Each
+            # period asked about ranks its own meetings, so "H1 and 9M" brings up both results calls.
+            period_rank: dict[str, int] = {}
+            for start, end in (reporting_window(p) for p in q.periods):
+                inside = [cid for cid in order if start <= chunks[cid].date <= end]
+                inside.sort(key=lambda c: _days(start, chunks[c].date))  # stable: fused order within a day
+                for rank, cid in enumerate(inside, 1):
+                    period_rank[cid] = min(period_rank.get(cid, rank), rank)
+            for cid, rank in period_rank.items():
                 ranks[cid]["period"] = rank
         if q.metadata:
             best: dict[str, float] = {}

@@ -166,3 +166,12 @@ def test_the_shipped_glossary_reads_a_data_firms_two_lines_of_business():
     question = "How does it price custom data services compared with off-the-shelf datasets?"
     concepts = question_concepts(question, "", idf, (), default_glossary())
     assert concept_coverage(concepts, "定制服务定价模式：成本加成。产品定价模式：训练数据集产品以需求导向定价。") == 1.0
+
+
+def test_the_shipped_glossary_names_hikvisions_groups_and_products():
+    from rag.glossary import default_glossary
+
+    g = default_glossary()
+    assert "PBG" in g.render("Has the worst passed for the public-sector business group?")
+    assert "PBG" in g.render("public sector revenue")
+    assert "声像仪" in g.render("What is the acoustic imager used for?")

@@ -236,3 +236,29 @@ def test_a_meeting_in_the_month_the_question_names_is_preferred():
     # Without a month the retrieval order stands.
     cited = a.answer("美的PBG业务最困难的阶段过去了吗？", hits, "zh", company_names=NAMES).citations
     assert [c.key() for c in cited] == ["[2024-8 Q20]"]
+
+
+def test_a_passage_that_never_names_the_measure_gives_no_figure_for_it():
+    hits = [hit(21, "库卡进展？", "2024年，库卡中国全年发布27款新品，库卡工业机器人国内市场份额达到8.2%左右。")]
+    assert why(hits, "美的库卡2024年净利润多少？") == "no figure"
+    named = [hit(22, "库卡利润？", "2024年，库卡中国实现净利润5.6亿元，库卡工业机器人国内市场份额达到8.2%左右。")]
+    assert why(named, "美的库卡2024年净利润多少？") == ""
+
+
+def test_a_time_something_started_is_not_the_period_of_the_figures_after_it():
+    text = (
+        "2024年，公司实现营业总收入924.96亿元。"
+        "从2024年下半年起，公司主动降低渠道库存水位。"
+        "创新业务整体收入224.84亿元，同比增长21.19%。"
+    )
+    hits = [hit(23, "经营情况？", text, record="2025-4", date="2025-04-19")]
+    _, candidates, _ = answerer(hits).judge("美的创新业务2024年全年收入多少？", hits, "zh", company_names=NAMES)
+    (innovation,) = [s for s in candidates[0].sentences if "224.84亿元" in s.figures]
+    assert innovation.supports
+
+
+def test_a_figure_about_something_else_is_not_quoted_before_the_one_asked():
+    text = "截止三季度末，汇兑损失共2.1亿元。实现归属于上市公司股东的净利润81.08亿元，比上年同期下降8.40%。"
+    hits = [hit(24, "经营情况？", text, record="2024-10", date="2024-10-26")]
+    answer = answerer(hits).answer("美的2024年前三季度归母净利润同比降了多少？", hits, "zh", company_names=NAMES)
+    assert "8.40%" in answer.text and "2.1亿元" not in answer.text

@@ -81,3 +81,25 @@ def test_asks_change_tells_a_change_from_a_level():
     assert not asks_change("How much revenue did Midea get from overseas in 2024?")
     assert not asks_change("调整后净利润是多少？")
     assert asks_change("毛利率改善了多少？") and asks_change("By how much have large models cut false alarms?")
+
+
+def test_periods_joined_to_a_dated_one_share_its_year():
+    from rag.intent import asked_periods
+
+    assert asked_periods("海康2024年上半年和前三季度，归母净利润分别同比降了多少？") == [(2024, "H1"), (2024, "9M")]
+    assert asked_periods("2024年一季度、二季度和三季度的收入") == [(2024, "Q1"), (2024, "Q2"), (2024, "Q3")]
+    assert sorted(asked_periods("H1 and 9M 2024 net profit")) == [(2024, "9M"), (2024, "H1")]
+    # A period with a year of its own keeps it.
+    assert sorted(asked_periods("2024年上半年和2025年一季度")) == [(2024, "H1"), (2025, "Q1")]
+    assert sorted(asked_periods("2024 H1 and 2025 Q1")) == [(2024, "H1"), (2025, "Q1")]
+    assert asked_periods("2024年营收和利润") == []
+
+
+def test_a_quarters_end_is_the_year_to_date():
+    from rag.intent import asked_periods
+
+    assert asked_periods("2024年三季度末的存货") == [(2024, "9M")]
+    assert asked_periods("2024年三季度的收入") == [(2024, "Q3")]
+    assert asked_periods("2025年二季度末") == [(2025, "H1")]
+    assert sentence_periods("截止三季度末，公司实现营业收入649.91亿元") == ([], set(), {"9M"})
+    assert sentence_periods("公司第三季度实现营业收入237.82亿") == ([], set(), {"Q3"})
