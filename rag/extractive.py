@@ -132,6 +132,8 @@ class _Ask:
     """Years the question names without a period word ("2024 revenue"): a full year or any part of it."""
     context: str
     """The question and its Chinese renderings, normalised: words a qualifier of the measured noun may come from."""
+    stated: frozenset[str] = frozenset()
+    """Figures the question states itself ("那个20-25亿的回购"): context the asker has, not an answer."""
 
 
 @dataclass
@@ -414,6 +416,7 @@ class ExtractiveAnswerer:
             per_unit=_per_unit(question),
             bare_years=[year for year, kind in periods if (year, kind) not in explicit],
             context=_norm_text(f"{question} {query_text}"),
+            stated=figures(question),
         )
 
     def _passages(self, hits: Sequence[Hit], lang: str) -> list[Hit]:
@@ -456,7 +459,7 @@ class ExtractiveAnswerer:
             reported = any(w[0] <= hit.chunk.date <= w[1] for w in windows)
         for i, sentence in enumerate(sentences(body)):
             share = concept_coverage(concepts, sentence) if concepts else 0.0
-            found = figures(sentence)
+            found = figures(sentence) - (ask.stated if ask is not None else frozenset())
             supports = ask is None or not found or (not unnamed and _supports(sentence, lead, ask, reported))
             # Read only where it counts: _gives_figure looks at sentences with figures.
             measure = bool(found) and ask is not None and any(_names_measure(sentence, c, ask) for c in ask.measures)

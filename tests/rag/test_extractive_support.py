@@ -262,3 +262,10 @@ def test_a_figure_about_something_else_is_not_quoted_before_the_one_asked():
     hits = [hit(24, "经营情况？", text, record="2024-10", date="2024-10-26")]
     answer = answerer(hits).answer("美的2024年前三季度归母净利润同比降了多少？", hits, "zh", company_names=NAMES)
     assert "8.40%" in answer.text and "2.1亿元" not in answer.text
+
+
+def test_a_figure_the_question_states_itself_is_no_answer():
+    plan = [hit(25, "股东回报？", "公司2024年底发布20-25亿的现金回购计划，目前回购正在进行之中。")]
+    assert why(plan, "美的那个20-25亿的回购，已经回购了多少钱？") == "no figure"
+    done = [hit(26, "股东回报？", "公司发布20-25亿的现金回购计划，截至目前已累计回购金额12.5亿元。")]
+    assert why(done, "美的那个20-25亿的回购，已经回购了多少钱？") == ""
