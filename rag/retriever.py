@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections.abc import Sequence
@@ -25,6 +26,10 @@ FILTER_KEYS = ("company", "record", "date_from", "date_to", "activity_type", "ki
 # company's 679 chunks take ~15 ms by ids against ~65 ms through ``where`` (benchmarks/scale.py). Above it
 # the filter stays a ``where`` (a list of ids that long is no cheaper to send).
 IDS_LIMIT = 5000
+# A broader filter is applied after an unfiltered search of this many times the number of nearest ids
+# expected to hold ``candidates`` that pass it, up to POST_FILTER_MAX ids (4,000 nearest ids: ~5 ms at 125k).
+POST_FILTER_MARGIN = 2.0
+POST_FILTER_MAX = 4000
 
 
 @dataclass
@@ -170,12 +175,44 @@ class HybridRetriever:
             if allowed is not None and len(allowed) <= IDS_LIMIT:
                 dense = self.index.store.query(vector, n, ids=sorted(allowed))
             else:
-                hits = self.index.store.query(vector, n, where)
-                dense = [h for h in hits if _type_ok(h.chunk, q.activity_type)]
+                found = self._post_filtered(vector, n, allowed) if allowed is not None else None
+                if found is None:
+                    hits = self.index.store.query(vector, n, where)
+                    found = [h for h in hits if _type_ok(h.chunk, q.activity_type)]
+                dense = found
         lexical: list[tuple[str, float]] = []
         if self.mode in ("hybrid", "bm25"):
             lexical = self.index.ensure_lexical().search(q.lexical_text, n, allowed_ids=allowed)
         return self._fuse(dense, lexical, k, q, where)
+
+    def _post_filtered(self, vector: Any, n: int, allowed: frozenset[str]) -> list[Hit] | None:
+        """The ``n`` nearest of ``allowed`` chunks, read from an unfiltered search of enough nearest ids, or
+        None when too few of those pass the filter (the caller then asks Chroma with ``where``).
+
+        A broad filter (a date range covering a third of 125k chunks) costs Chroma ~300 ms through ``where``;
+        the nearest few hundred ids cost a few ms, and the filtered top ``n`` of them is exactly the top ``n``
+        of the filtered set whenever ``n`` of them pass.
+        """
+        total = len(self.index.ensure_lexical())
+        if not allowed or total <= 0:
+            return None
+        # The filter's share of the whole corpus says how many nearest ids to read; a query nearer to chunks
+        # the filter excludes (older meetings, for a date filter) needs more, estimated from the first read.
+        share = len(allowed) / total
+        over = min(total, POST_FILTER_MAX, math.ceil(n / share * POST_FILTER_MARGIN))
+        while True:
+            nearest = self.index.store.nearest(vector, over)
+            passed = [(cid, sim) for cid, sim in nearest if cid in allowed]
+            kept = passed[:n]
+            # Fewer ids than asked for: the vector index has no more to give, with or without a filter.
+            if len(kept) >= n or over >= total or len(nearest) < over:
+                break
+            if over >= POST_FILTER_MAX:
+                return None
+            share = max(len(passed), 1) / over
+            over = min(total, POST_FILTER_MAX, math.ceil(n / share * POST_FILTER_MARGIN))
+        chunks = {c.id: c for c in self.index.store.get(ids=[cid for cid, _ in kept])}
+        return [Hit(chunks[cid], sim, similarity=None) for cid, sim in kept if cid in chunks]
 
     def _allowed_ids(self, where: dict[str, Any] | None, activity_type: str | None) -> frozenset[str]:
         # The ids a filter matches, cached per filter until an ingest changes the index: read once, they

@@ -485,6 +485,22 @@ class ChromaStore:
 
         return self._run("query", search)
 
+    def nearest(self, embedding: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """Ids and cosine similarities of the ``k`` nearest chunks, best first, without reading the chunks:
+        the cheap first half of a search whose results are filtered before they are read."""
+        if k <= 0:
+            return []
+        vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
+
+        def search(col: Collection) -> list[tuple[str, float]]:
+            res = col.query(query_embeddings=[vector], n_results=k, include=["distances"])  # type: ignore[list-item]
+            rows = zip(res["ids"][0], res["distances"][0], strict=True)
+            pairs = [(i, min(1.0, max(-1.0, 1.0 - float(d)))) for i, d in rows]
+            pairs.sort(key=lambda p: p[1], reverse=True)
+            return pairs
+
+        return self._run("query", search)
+
     def count(self) -> int:
         """Number of stored chunks."""
         return self._run("count", lambda col: col.count())

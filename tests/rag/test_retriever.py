@@ -121,9 +121,28 @@ def test_narrow_filters_searched_by_ids_rank_as_through_where(index, filters, mo
     query = index.store.query
     monkeypatch.setattr(index.store, "query", lambda *a, **kw: calls.append(kw) or query(*a, **kw))
     monkeypatch.setattr(retriever, "IDS_LIMIT", 0)  # every filter goes through ``where``
+    monkeypatch.setattr(retriever, "POST_FILTER_MAX", 0)
     by_where = [(h.chunk.id, round(h.score, 9)) for h in HybridRetriever(index).search("收入 增长", 15, filters)]
     assert calls and "ids" not in calls[0]
     assert by_ids and by_ids == by_where
+
+
+@pytest.mark.parametrize("filters", [{"date_from": "2024-06-01"}, {"company": "海康威视"}])
+def test_broad_filters_applied_after_an_unfiltered_search_rank_as_through_where(index, filters, monkeypatch):
+    import rag.retriever as retriever
+
+    by_ids = [(h.chunk.id, round(h.score, 9)) for h in HybridRetriever(index).search("收入 增长", 15, filters)]
+    monkeypatch.setattr(retriever, "IDS_LIMIT", 0)  # as if the filter matched too many chunks to list
+    queries = []
+    query = index.store.query
+    monkeypatch.setattr(index.store, "query", lambda *a, **kw: queries.append(kw) or query(*a, **kw))
+    post = [(h.chunk.id, round(h.score, 9)) for h in HybridRetriever(index).search("收入 增长", 15, filters)]
+    assert queries == []  # read from the nearest ids, not through ``where``
+    assert by_ids and post == by_ids
+    # Too few of the nearest ids pass a filter: Chroma is asked with ``where`` after all, with the same result.
+    monkeypatch.setattr(retriever, "POST_FILTER_MAX", 5)
+    fallback = [(h.chunk.id, round(h.score, 9)) for h in HybridRetriever(index).search("收入 增长", 15, filters)]
+    assert queries and fallback == by_ids
 
 
 def test_english_query_gets_chinese_lexical_terms(index):
@@ -164,3 +183,17 @@ def test_each_period_asked_about_brings_up_its_own_results_meeting(index):
         if h.chunk.record in ("2024-8-17", "2024-10-26") and "period" in h.ranks:
             best[h.chunk.record] = min(best.get(h.chunk.record, h.ranks["period"]), h.ranks["period"])
     assert best == {"2024-8-17": 1, "2024-10-26": 1}
+
+
+def test_a_vector_index_with_no_more_ids_to_give_ends_the_post_filter(index, monkeypatch):
+    import rag.retriever as retriever
+
+    monkeypatch.setattr(retriever, "IDS_LIMIT", 0)
+    nearest = index.store.nearest
+    monkeypatch.setattr(index.store, "nearest", lambda v, k: nearest(v, k)[:3])  # an HNSW graph that stops early
+    queries = []
+    query = index.store.query
+    monkeypatch.setattr(index.store, "query", lambda *a, **kw: queries.append(kw) or query(*a, **kw))
+    hits = HybridRetriever(index, mode="dense").search("收入 增长", 10, {"date_from": "2024-01-01"})
+    assert queries == [] and 0 < len(hits) <= 3
+    assert all(h.chunk.date >= "2024-01-01" for h in hits)

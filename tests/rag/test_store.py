@@ -286,6 +286,11 @@ def test_query_ranks_nearest_first_with_cosine_score(store: ChromaStore) -> None
     assert store.query(q * 7.5, 1)[0].score == pytest.approx(hits[0].score, abs=1e-4)
     assert len(store.query(q, 100)) == len(chunks)
     assert store.query(q, 0) == []
+    # The same ranking as ids and similarities only, without reading the chunks.
+    nearest = store.nearest(q, 3)
+    assert [i for i, _ in nearest] == [h.chunk.id for h in hits]
+    assert [s for _, s in nearest] == pytest.approx([h.score for h in hits], abs=1e-6)
+    assert store.nearest(q, 0) == []
 
 
 def test_query_restricted_to_ids(store: ChromaStore) -> None:
