@@ -172,11 +172,12 @@ _QUESTION_RE = re.compile(
 )
 
 
-# Words a Chinese question may open with before its subject ("截至2024年5月，海康…"): not a company name.
-_OPENERS = frozenset(["截至", "截止", "目前", "当前", "现在", "如今", "关于", "对于", "请问"])
+# What a Chinese question may open with before its subject ("截至2024年5月，", "关于"): skipped to find it.
+_OPENER = re.compile(r"\s*(?:(?:截至|截止)[^，,。？?]{0,12}[，,]|截至|截止|目前|当前|现在|如今|关于|对于|请问)\s*")
 
 
-_HOW_MANY = re.compile(r"几([\u4e00-\u9fff])")
+# 几层 asks how many layers: 三层 answers it. 几十 / 几百 are magnitudes ("好几十亿"), not a count of a thing.
+_HOW_MANY = re.compile(r"几([^\W\d十百千万亿_a-zA-Z])")
 _SMALL_NUMBERS = ("两", "二", "三", "四", "五", "六", "七", "八", "九", "十", *(str(i) for i in range(2, 11)))
 
 
@@ -187,7 +188,7 @@ SYNONYMS: tuple[frozenset[str], ...] = tuple(
         "下滑 下降 减少 降低 回落 下跌",
         "增长 上升 提升 提高 增加 上涨",
         "营收 营业收入 营业总收入 收入",
-        "归母净利润 归属于上市公司股东的净利润 净利润",
+        "归母净利润 归属于上市公司股东的净利润 净利润 盈利",
         "海外 境外",
         "国内 境内",
         "分红 派息 现金红利",
@@ -307,7 +308,7 @@ def question_concepts(
         extra = [w for group in SYNONYMS if term in group for w in sorted(group) if w not in forms]
         # 几层 / 好几层 / 几家 ask how many: a passage answers with the number (三层架构, 5家工厂).
         extra += [f"{n}{m.group(1)}" for f in forms if (m := _HOW_MANY.fullmatch(f)) for n in _SMALL_NUMBERS]
-        if extra and any(_HOW_MANY.fullmatch(f) for f in forms):
+        if any(_HOW_MANY.fullmatch(f) for f in forms):
             # 好几 of 好几层 is "several" of anything (好几年): the number it asks about is the concept.
             forms = [f for f in forms if f not in ("好几", "几")]
         concepts.append(Concept(max(idf(f) for f in forms), (*forms, *extra), terms[term]))
@@ -452,10 +453,11 @@ def unknown_organisation(
     candidates = [m.group(1) for m in _ORG_ZH.finditer(_strip_names(question, names))]
     candidates += named_organisations(question, names, glossary) if organisations is None else organisations
     # A Chinese question usually opens with its subject: an unknown opening word is likely a company.
-    opening = re.match(r"\s*([\u4e00-\u9fff]+)", question)
+    opener = _OPENER.match(question)
+    opening = re.match(r"\s*([\u4e00-\u9fff]+)", question[opener.end() if opener else 0 :])
     if opening and not any(n and opening.group(1).startswith(n) for n in names):
         words = [w for w in tokenize(opening.group(1)) if len(w) >= 2]
-        candidates += [w for w in words[:1] if w not in QUESTION_WORDS and w not in _OPENERS]
+        candidates += [w for w in words[:1] if w not in QUESTION_WORDS]
     for word in candidates:
         tokens = tokenize(word)
         # The word itself, or for a Chinese word every pair of it, is absent from the indexed passages.

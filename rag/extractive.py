@@ -416,7 +416,7 @@ class ExtractiveAnswerer:
             per_unit=_per_unit(question),
             bare_years=[year for year, kind in periods if (year, kind) not in explicit],
             context=_norm_text(f"{question} {query_text}"),
-            stated=figures(question),
+            stated=frozenset(_figure_key(f) for f in figures(question)),
         )
 
     def _passages(self, hits: Sequence[Hit], lang: str) -> list[Hit]:
@@ -459,7 +459,9 @@ class ExtractiveAnswerer:
             reported = any(w[0] <= hit.chunk.date <= w[1] for w in windows)
         for i, sentence in enumerate(sentences(body)):
             share = concept_coverage(concepts, sentence) if concepts else 0.0
-            found = figures(sentence) - (ask.stated if ask is not None else frozenset())
+            found = figures(sentence)
+            if ask is not None and ask.stated:
+                found = frozenset(f for f in found if _figure_key(f) not in ask.stated)
             supports = ask is None or not found or (not unnamed and _supports(sentence, lead, ask, reported))
             # Read only where it counts: _gives_figure looks at sentences with figures.
             measure = bool(found) and ask is not None and any(_names_measure(sentence, c, ask) for c in ask.measures)
@@ -497,9 +499,10 @@ def _gives_figure(cand: _Candidate, concepts: list[Concept], share: float, measu
 
 # The company declining to put a number on something: it is not broken out, cannot be quantified or is not
 # disclosed. An unpredictable outlook (难以预测) is not a figure withheld.
+# "拆分后的影响" is a spin-off and "不能保证披露的数据准确" a disclaimer: neither withholds a figure.
 _UNQUANTIFIED = re.compile(
-    r"(?:难以|无法|不能)[^。，；,;]{0,8}(?:拆分|量化|估算|测算|披露)|不(?:便|方便)[^。，；,;]{0,4}(?:透露|披露)|"
-    r"(?:不|没有|未)单独(?:披露|统计|拆分|核算)|暂不(?:披露|透露)"
+    r"(?:难以|无法|不能)(?!保证)[^。，；,;]{0,8}(?:拆分|量化|估算|测算|披露)(?!后)|不(?:便|方便)[^。，；,;]{0,4}(?:透露|披露)|"
+    r"(?:不|没有|未)(?:单独|对外|具体)(?:披露|统计|拆分|核算)|暂不(?:披露|透露)"
 )
 # A question asking for a total: a figure for a qualified part (研发人员 of 员工) does not answer it.
 _TOTAL = re.compile(r"\btotal\b|\boverall\b|\baltogether\b|\bentire\b|一共|总共|合计|总数|总额|总计|全部|全体", re.I)
@@ -560,7 +563,9 @@ def _supports(sentence: str, lead: str, ask: _Ask, reported: bool = False) -> bo
 
 
 # "从2024年下半年起，公司主动降低渠道库存": a time something started, not the period the next figures are for.
-_SINCE = re.compile(r"(?:从|自)[^，。；,;]{0,12}?(?:起|以来|开始)")
+_SINCE = re.compile(
+    r"(?:从|自)\s*(?:20\d\d|今年|去年|明年|本年|上半年|下半年|年初|年中|第?[一二三四]季度)[^，。；,;]{0,10}?(?:起|以来|开始)"
+)
 # A figure right after one of these is a change (增长了2%，即1000人), not the level a total asks for, unless a
 # level verb comes between (增长10%，达到100亿元).
 _CHANGE = re.compile(r"增长|增加|减少|下降|提升|提高|降低|上升|同比|环比")  # quoted sentences are Chinese
@@ -667,6 +672,11 @@ def _adds_concepts(cand: _Candidate, first: _Candidate, concepts: list[Concept])
     text = first.hit.chunk.text
     missing = [c for c in concepts if concept_coverage([c], text) == 0.0]
     return any(concept_coverage([c], cand.hit.chunk.text) == 1.0 for c in missing)
+
+
+def _figure_key(figure: str) -> str:
+    # "25亿" in the question is the passage's "25亿元".
+    return re.sub(r"\s+|元$", "", figure)
 
 
 def _norm_text(text: str) -> str:

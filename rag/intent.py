@@ -76,7 +76,6 @@ def in_months(date_from: str, date_to: str, months: list[tuple[int, int]]) -> bo
 _ZH_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 _PERIOD_END = {"Q1": (3, 31), "Q2": (6, 30), "Q3": (9, 30), "Q4": (12, 31), "H1": (6, 30), "H2": (12, 31)}
 _PERIOD_END.update({"9M": (9, 30), "FY": (12, 31)})
-_QUARTER_END = {"一": "Q1", "1": "Q1", "二": "H1", "2": "H1", "三": "9M", "3": "9M", "四": "FY", "4": "FY"}
 _EN_ORD = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
 _EN_PERIODS = [
     (re.compile(r"\bQ([1-4])\s*(?:of\s+)?(?:FY\s*)?'?(20\d\d)\b", re.I), lambda m: (int(m[2]), f"Q{m[1]}")),
@@ -97,9 +96,7 @@ _EN_PERIODS = [
     (re.compile(r"\b(20\d\d)\s+(?:full[- ]year|annual|fiscal[- ]year)\b", re.I), lambda m: (int(m[1]), "FY")),
 ]
 _ZH_PERIODS = [
-    # At a quarter's end (2024年三季度末) the figures are the year to date.
-    (re.compile(r"(20\d\d)\s*年\s*(?:第)?([一二三四1-4])\s*季度末"), lambda m: (int(m[1]), _QUARTER_END[m[2]])),
-    (re.compile(r"(20\d\d)\s*年\s*(?:第)?([一二三四1-4])\s*季度(?!末)"), lambda m: (int(m[1]), f"Q{_ZH_NUM[m[2]]}")),
+    (re.compile(r"(20\d\d)\s*年\s*(?:第)?([一二三四1-4])\s*季度"), lambda m: (int(m[1]), f"Q{_ZH_NUM[m[2]]}")),
     (re.compile(r"(20\d\d)\s*年\s*Q([1-4])", re.I), lambda m: (int(m[1]), f"Q{m[2]}")),
     (re.compile(r"(20\d\d)\s*年\s*上半年"), lambda m: (int(m[1]), "H1")),
     (re.compile(r"(20\d\d)\s*年\s*下半年"), lambda m: (int(m[1]), "H2")),
@@ -205,10 +202,11 @@ def asks_change(text: str) -> bool:
 # "2024年上半年和前三季度", "H1 and 9M 2024": a period joined to one that names its year shares that year.
 _JOIN = r"\s*(?:和|与|及|以及|、|,|，|/|&|\band\b|\bvs\.?|versus)\s*"
 _PERIOD_NAME = (
-    r"前三季度|第?[一二三四]\s*季度|上半年|下半年|全年|\bQ[1-4]\b|\bH[12]\b|\b9M\b|"
+    r"前三季度|第?[一二三四]\s*季度|上半年|下半年|全年|(?<![A-Za-z0-9])(?:Q[1-4]|H[12]|9M)(?![A-Za-z0-9])|"
     r"first half|second half|first (?:three|3) quarters|full[- ]year"
 )
-_JOINED_AFTER = re.compile(rf"{_JOIN}(?P<name>{_PERIOD_NAME})", re.I)
+# A name followed by its own year ("H1 2024 and Q1 2025") is a dated period of its own, not a joined one.
+_JOINED_AFTER = re.compile(rf"{_JOIN}(?P<name>{_PERIOD_NAME})(?!\s*(?:of\s+)?'?(?:FY\s*)?20\d\d)", re.I)
 _JOINED_BEFORE = re.compile(rf"(?P<name>{_PERIOD_NAME}){_JOIN}$", re.I)
 _OWN_YEAR = re.compile(r"20\d\d\s*年?\s*(?:第\s*)?$")
 
@@ -308,11 +306,12 @@ _YEARLESS = [
 ]
 
 
-# "截止三季度末，公司实现营业收入…": the year to date at the end of a quarter, a cumulative period.
+# "截止三季度末，公司实现营业收入…": at a quarter's end, a flow is the year to date and a balance (存货) the
+# quarter's: both kinds are named.
 _TO_DATE = [
-    (re.compile(r"(?:截至|截止)到?\s*第?三季度末"), "9M"),
-    (re.compile(r"(?:截至|截止)到?\s*(?:上半年末|第?二季度末|6月底|六月底)"), "H1"),
-    (re.compile(r"(?:截至|截止)到?\s*第?一季度末"), "Q1"),
+    (re.compile(r"(?:截至|截止)到?\s*(?:第?三季度末|9月底|九月底|9月末)"), {"9M", "Q3"}),
+    (re.compile(r"(?:截至|截止)到?\s*(?:上半年末|第?二季度末|6月底|六月底|6月末)"), {"H1", "Q2"}),
+    (re.compile(r"(?:截至|截止)到?\s*(?:第?一季度末|3月底|三月底|3月末)"), {"Q1"}),
 ]
 
 
@@ -326,7 +325,7 @@ def sentence_periods(text: str) -> tuple[list[tuple[int, str]], set[int], set[st
     rest = text
     for pattern, _ in [*_EN_PERIODS, *_ZH_PERIODS]:
         rest = pattern.sub(" ", rest)
-    kinds = {kind for pattern, kind in _TO_DATE if pattern.search(rest)}
+    kinds = {kind for pattern, both in _TO_DATE if pattern.search(rest) for kind in both}
     for pattern, _ in _TO_DATE:
         rest = pattern.sub(" ", rest)
     kinds |= {read(m) for pattern, read in _YEARLESS for m in pattern.finditer(rest)}

@@ -193,8 +193,10 @@ class HybridRetriever:
         the nearest few hundred ids cost a few ms, and the filtered top ``n`` of them is exactly the top ``n``
         of the filtered set whenever ``n`` of them pass.
         """
+        # The lexical index's size stands in for the corpus's (a count() costs ~15 ms at 125k); during another
+        # process's ingest it may lag the store, which the loop below allows for.
         total = len(self.index.ensure_lexical())
-        if not allowed or total <= 0:
+        if total <= 0:
             return None
         # The filter's share of the whole corpus says how many nearest ids to read; a query nearer to chunks
         # the filter excludes (older meetings, for a date filter) needs more, estimated from the first read.
@@ -204,15 +206,17 @@ class HybridRetriever:
             nearest = self.index.store.nearest(vector, over)
             passed = [(cid, sim) for cid, sim in nearest if cid in allowed]
             kept = passed[:n]
-            # Fewer ids than asked for: the vector index has no more to give, with or without a filter.
-            if len(kept) >= n or over >= total or len(nearest) < over:
+            # Done when ``n`` passed, or when the vector index gave fewer ids than asked: it has no more to give,
+            # with or without a filter. Having read as many as allowed (or as the corpus seemed to hold) without
+            # either, Chroma's own filtered search decides.
+            if len(kept) >= n or len(nearest) < over:
                 break
-            if over >= POST_FILTER_MAX:
+            if over >= POST_FILTER_MAX or over >= total:
                 return None
             share = max(len(passed), 1) / over
-            over = min(total, POST_FILTER_MAX, math.ceil(n / share * POST_FILTER_MARGIN))
+            over = min(total, POST_FILTER_MAX, max(2 * over, math.ceil(n / share * POST_FILTER_MARGIN)))
         chunks = {c.id: c for c in self.index.store.get(ids=[cid for cid, _ in kept])}
-        return [Hit(chunks[cid], sim, similarity=None) for cid, sim in kept if cid in chunks]
+        return [Hit(chunks[cid], sim) for cid, sim in kept if cid in chunks]
 
     def _allowed_ids(self, where: dict[str, Any] | None, activity_type: str | None) -> frozenset[str]:
         # The ids a filter matches, cached per filter until an ingest changes the index: read once, they

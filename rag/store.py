@@ -478,8 +478,7 @@ class ChromaStore:
                     return []
                 res = nearest(col, present)
             rows = zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True)
-            # Clipped: float error puts an identical vector at distance -1e-7, i.e. similarity 1.0000001.
-            hits = [Hit(_chunk(i, d, m), min(1.0, max(-1.0, 1.0 - float(dist)))) for i, d, m, dist in rows]
+            hits = [Hit(_chunk(i, d, m), _similarity(dist)) for i, d, m, dist in rows]
             hits.sort(key=lambda h: h.score, reverse=True)
             return hits
 
@@ -495,7 +494,7 @@ class ChromaStore:
         def search(col: Collection) -> list[tuple[str, float]]:
             res = col.query(query_embeddings=[vector], n_results=k, include=["distances"])  # type: ignore[list-item]
             rows = zip(res["ids"][0], res["distances"][0], strict=True)
-            pairs = [(i, min(1.0, max(-1.0, 1.0 - float(d)))) for i, d in rows]
+            pairs = [(i, _similarity(d)) for i, d in rows]
             pairs.sort(key=lambda p: p[1], reverse=True)
             return pairs
 
@@ -504,6 +503,11 @@ class ChromaStore:
     def count(self) -> int:
         """Number of stored chunks."""
         return self._run("count", lambda col: col.count())
+
+
+def _similarity(distance: float) -> float:
+    # Clipped: float error puts an identical vector at distance -1e-7, i.e. similarity 1.0000001.
+    return min(1.0, max(-1.0, 1.0 - float(distance)))
 
 
 def _chain(e: BaseException) -> Iterable[BaseException]:

@@ -85,6 +85,8 @@ def test_unknown_organisation():
     # A question opening with a time frame has its subject after it.
     assert unknown_organisation("截至2024年5月，海康威视的创新业务收入？", idf) == ""
     assert unknown_organisation("截至2024年5月，格力电器分红多少？", idf) == "格力"
+    assert unknown_organisation("截至2024年5月，格力分红多少？", idf) == "格力"
+    assert unknown_organisation("关于格力的分红政策？", idf) == "格力"
     g = Glossary({"digital": ["数字化"]})
     assert unknown_organisation("What does Hikvision Digital Technology say?", idf, ["Hikvision"], g) == ""
 
@@ -156,6 +158,9 @@ def test_how_many_of_a_thing_is_answered_by_a_number_of_it():
     assert concept_coverage([layers], "包括2层结构") == 1.0
     # "好几" alone is "several" of anything.
     assert concept_coverage([layers], "观澜大模型我们已做了好几年") == 0.0
+    # 几十 is a magnitude, not a count of tens.
+    orders = question_concepts("拿到了好几十亿的订单？", "拿到了好几十亿的订单？", idf)
+    assert not any("三十" in c.forms for c in orders)
 
 
 def test_the_shipped_glossary_reads_a_data_firms_two_lines_of_business():

@@ -221,9 +221,15 @@ def test_the_company_declining_to_put_a_number_on_it_answers_how_much():
     # Without the declining sentence the same passage gives no figure, so it cannot answer.
     vague = [hit(16, "AI的业绩贡献？", "AI是公司的核心能力之一，并非单独的产品或服务。", record="2024-12")]
     assert why(vague, "美的AI贡献了多少收入？") == "no figure"
-    # An outlook nobody can forecast is not a figure withheld.
-    outlook = [hit(18, "汇率？", "AI业务的汇率波动带来的不确定性难以预测。", record="2024-12")]
-    assert why(outlook, "美的AI贡献了多少收入？") == "no figure"
+    # An outlook nobody can forecast is not a figure withheld, nor is a spin-off or a disclaimer.
+    unrelated = (
+        "AI业务的汇率波动带来的不确定性难以预测。",
+        "AI业务难以判断拆分后的影响。",
+        "AI业务不能保证披露的数据准确。",
+    )
+    for said in unrelated:
+        assert why([hit(18, "AI？", said, record="2024-12")], "美的AI贡献了多少收入？") == "no figure", said
+    assert why([hit(18, "AI？", "AI业务的收入不对外披露。", record="2024-12")], "美的AI贡献了多少收入？") == ""
 
 
 def test_a_meeting_in_the_month_the_question_names_is_preferred():
@@ -243,6 +249,9 @@ def test_a_passage_that_never_names_the_measure_gives_no_figure_for_it():
     assert why(hits, "美的库卡2024年净利润多少？") == "no figure"
     named = [hit(22, "库卡利润？", "2024年，库卡中国实现净利润5.6亿元，库卡工业机器人国内市场份额达到8.2%左右。")]
     assert why(named, "美的库卡2024年净利润多少？") == ""
+    # 盈利 and 归母净利润 are one measure in other words.
+    profit = [hit(27, "经营情况？", "2024年，公司实现归母净利润385亿元，同比增长14.3%。")]
+    assert why(profit, "美的2024年盈利多少？") == ""
 
 
 def test_a_time_something_started_is_not_the_period_of_the_figures_after_it():
@@ -255,6 +264,11 @@ def test_a_time_something_started_is_not_the_period_of_the_figures_after_it():
     _, candidates, _ = answerer(hits).judge("美的创新业务2024年全年收入多少？", hits, "zh", company_names=NAMES)
     (innovation,) = [s for s in candidates[0].sentences if "224.84亿元" in s.figures]
     assert innovation.supports
+    # 自 of 自主 or 来自 starts no time phrase.
+    from rag.extractive import _SINCE
+
+    assert "2025年" in _SINCE.sub("", "公司自主研发的2025年新品开始放量")
+    assert _SINCE.sub("", "从2024年下半年起，公司主动降低渠道库存") == "，公司主动降低渠道库存"
 
 
 def test_a_figure_about_something_else_is_not_quoted_before_the_one_asked():
@@ -266,6 +280,9 @@ def test_a_figure_about_something_else_is_not_quoted_before_the_one_asked():
 
 def test_a_figure_the_question_states_itself_is_no_answer():
     plan = [hit(25, "股东回报？", "公司2024年底发布20-25亿的现金回购计划，目前回购正在进行之中。")]
+    assert why(plan, "美的那个20-25亿的回购，已经回购了多少钱？") == "no figure"
+    # The passage writes the unit the question leaves off.
+    plan = [hit(25, "股东回报？", "公司发布20-25亿元的现金回购计划，目前回购正在进行之中。")]
     assert why(plan, "美的那个20-25亿的回购，已经回购了多少钱？") == "no figure"
     done = [hit(26, "股东回报？", "公司发布20-25亿的现金回购计划，截至目前已累计回购金额12.5亿元。")]
     assert why(done, "美的那个20-25亿的回购，已经回购了多少钱？") == ""

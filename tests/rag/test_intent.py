@@ -92,14 +92,20 @@ def test_periods_joined_to_a_dated_one_share_its_year():
     # A period with a year of its own keeps it.
     assert sorted(asked_periods("2024年上半年和2025年一季度")) == [(2024, "H1"), (2025, "Q1")]
     assert sorted(asked_periods("2024 H1 and 2025 Q1")) == [(2024, "H1"), (2025, "Q1")]
+    assert sorted(asked_periods("H1 2024 and Q1 2025")) == [(2024, "H1"), (2025, "Q1")]
+    assert sorted(asked_periods("FY2024 and H1 2025")) == [(2024, "FY"), (2025, "H1")]
+    assert asked_periods("2024年上半年和Q3的收入") == [(2024, "H1"), (2024, "Q3")]
     assert asked_periods("2024年营收和利润") == []
 
 
-def test_a_quarters_end_is_the_year_to_date():
+def test_a_quarters_end_names_the_quarter_and_the_year_to_date():
     from rag.intent import asked_periods
 
-    assert asked_periods("2024年三季度末的存货") == [(2024, "9M")]
-    assert asked_periods("2024年三季度的收入") == [(2024, "Q3")]
-    assert asked_periods("2025年二季度末") == [(2025, "H1")]
-    assert sentence_periods("截止三季度末，公司实现营业收入649.91亿元") == ([], set(), {"9M"})
+    assert asked_periods("2024年三季度末的存货") == [(2024, "Q3")]
+    # "截止三季度末，公司实现营业收入649.91亿元" is the first three quarters' revenue; "截至9月底，存货…" a balance
+    # at the quarter's end: the sentence may answer a question about either.
+    assert sentence_periods("截止三季度末，公司实现营业收入649.91亿元") == ([], set(), {"9M", "Q3"})
+    assert sentence_periods("截至6月底，公司存货为120亿元") == ([], set(), {"H1", "Q2"})
     assert sentence_periods("公司第三季度实现营业收入237.82亿") == ([], set(), {"Q3"})
+    assert states_period("截止三季度末，存货为120亿元", asked_periods("2024年三季度末存货是多少？"))
+    assert states_period("截止三季度末，营收649.91亿元", asked_periods("2024年前三季度营收是多少？"))

@@ -197,3 +197,37 @@ def test_a_vector_index_with_no_more_ids_to_give_ends_the_post_filter(index, mon
     hits = HybridRetriever(index, mode="dense").search("收入 增长", 10, {"date_from": "2024-01-01"})
     assert queries == [] and 0 < len(hits) <= 3
     assert all(h.chunk.date >= "2024-01-01" for h in hits)
+
+
+def test_a_post_filter_reads_more_ids_when_the_nearest_are_filtered_out(index, monkeypatch):
+    import rag.retriever as retriever
+
+    monkeypatch.setattr(retriever, "IDS_LIMIT", 0)
+    monkeypatch.setattr(retriever, "POST_FILTER_MARGIN", 0.3)  # a first read too small for this small index
+    reads = []
+    nearest = index.store.nearest
+    monkeypatch.setattr(index.store, "nearest", lambda v, k: reads.append(k) or nearest(v, k))
+    queries = []
+    query = index.store.query
+    monkeypatch.setattr(index.store, "query", lambda *a, **kw: queries.append(kw) or query(*a, **kw))
+    # Early meetings only, for a query about late ones: the first read holds too few that pass.
+    filters = {"date_to": "2024-09-30"}
+    hits = HybridRetriever(index, mode="dense").search("2025年一季度 营收 同比增长", 15, filters)
+    assert len(reads) >= 2 and reads == sorted(reads) and queries == []
+    assert len(hits) == 15 and all(h.chunk.date <= "2024-09-30" for h in hits)
+    monkeypatch.setattr(retriever, "IDS_LIMIT", 10**9)
+    by_ids = HybridRetriever(index, mode="dense").search("2025年一季度 营收 同比增长", 15, filters)
+    assert [h.chunk.id for h in hits] == [h.chunk.id for h in by_ids]
+
+
+def test_a_lexical_index_lagging_the_store_sends_the_post_filter_to_where(index, monkeypatch):
+    import rag.retriever as retriever
+
+    monkeypatch.setattr(retriever, "IDS_LIMIT", 0)
+    lexical = index.ensure_lexical()
+    monkeypatch.setattr(type(lexical), "__len__", lambda self: 10)  # another process is mid-ingest
+    queries = []
+    query = index.store.query
+    monkeypatch.setattr(index.store, "query", lambda *a, **kw: queries.append(kw) or query(*a, **kw))
+    hits = HybridRetriever(index, mode="dense").search("收入 增长", 15, {"date_from": "2024-06-01"})
+    assert queries and len(hits) == 15
