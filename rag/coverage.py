@@ -307,8 +307,9 @@ def question_concepts(
     for term, forms in folded.items():
         extra = [w for group in SYNONYMS if term in group for w in sorted(group) if w not in forms]
         # 几层 / 好几层 / 几家 ask how many: a passage answers with the number (三层架构, 5家工厂).
-        extra += [f"{n}{m.group(1)}" for f in forms if (m := _HOW_MANY.fullmatch(f)) for n in _SMALL_NUMBERS]
-        if any(_HOW_MANY.fullmatch(f) for f in forms):
+        counted = [m.group(1) for f in forms if (m := _HOW_MANY.fullmatch(f))]
+        extra += [f"{n}{thing}" for thing in counted for n in _SMALL_NUMBERS]
+        if counted:
             # 好几 of 好几层 is "several" of anything (好几年): the number it asks about is the concept.
             forms = [f for f in forms if f not in ("好几", "几")]
         concepts.append(Concept(max(idf(f) for f in forms), (*forms, *extra), terms[term]))
