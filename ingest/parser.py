@@ -15,11 +15,13 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from ingest.readers import FORM_LABELS, read_document, text_lines
+from ingest.form import ACTIVITY_TYPES, BOXES, FIELD_OF, FORM_LABELS, TICKS
+from ingest.readers import read_document, text_lines
 from rag.errors import ParseError
 from rag.types import QAPair, Record
 
@@ -28,40 +30,14 @@ __all__ = ["parse_dates", "parse_file", "parse_text", "short_name_of"]
 NO_PAIRS = "no question/answer pairs found: expected lines like '1、…' / 'Q：' / '问：'"
 NO_RECORD = "no record number (编号) found: expected a line like '编号：2024-013'"
 
-# label → field of Record; the labels themselves live with the readers, which also need them
-_FIELD_OF = {
-    "投资者关系活动类别": "types",
-    "参与单位名称及人员姓名": "participants",
-    "参与单位名称": "participants",
-    "参与单位": "participants",
-    "参与人员": "participants",
-    "参会人员": "participants",
-    "来访单位及人员": "participants",
-    "时间": "date",
-    "会议时间": "date",
-    "活动时间": "date",
-    "调研时间": "date",
-    "地点": "place",
-    "会议地点": "place",
-    "活动地点": "place",
-    "调研地点": "place",
-    "上市公司接待人员姓名": "receptionists",
-    "上市公司接待人员": "receptionists",
-    "接待人员": "receptionists",
-    "投资者关系活动主要内容介绍": "body",
-    "投资者关系活动主要内容": "body",
-    "主要内容介绍": "body",
-    "附件清单（如有）": "attachments",
-    "附件清单": "attachments",
-    "日期": "release",
-}
-assert set(_FIELD_OF) == set(FORM_LABELS)
 
 _SEP = r"[ \t\u3000]"
 _LABEL_RE = re.compile(
     r"^(?P<label>"
     + "|".join(r"\s*".join(re.escape(ch) for ch in label) for label in sorted(FORM_LABELS, key=len, reverse=True))
-    + rf")(?:{_SEP}*[：:；;])?(?:(?:{_SEP}+|(?<=[：:；;]))(?P<rest>.*))?$"
+    # a note printed after the label: 参与单位名称（排名不分先后）, 活动类别“选中项请打√”
+    + r")(?:[（(][^）)]{0,24}[）)]|[“\"][^”\"]{0,24}[”\"])?"
+    + rf"(?:{_SEP}*[：:；;])?(?:(?:{_SEP}+|(?<=[：:；;]))(?P<rest>.*))?$"
 )
 
 _BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
@@ -87,9 +63,6 @@ _QA_HEADING = re.compile(
     re.IGNORECASE,
 )
 _END_PUNCT = "。！？!?；;：:”」』）)…"
-_TICKS = "√☑■✓✔☒▇█◼▣⊠●◆"
-_BOXES = "□☐○◻◇"
-_TYPE_RE = re.compile(rf"[{_TICKS}]\s*([^\s{_TICKS}{_BOXES}（(]+)(?:\s*[（(]([^）)]*)[）)])?")
 _CJK = "\u3400-\u9fff\uf900-\ufaff"
 
 
@@ -158,7 +131,7 @@ def _match_label(text: str) -> tuple[str, str, str] | None:
     if not m:
         return None
     label = re.sub(r"\s", "", m.group("label"))
-    return _FIELD_OF[label], label, (m.group("rest") or "").strip()
+    return FIELD_OF[label], label, (m.group("rest") or "").strip()
 
 
 def _label_fragments(text: str) -> set[str]:
@@ -166,7 +139,7 @@ def _label_fragments(text: str) -> set[str]:
     norm = _norm_label(text)
     if len(norm) < 2:
         return set()
-    return {_FIELD_OF[label] for label in FORM_LABELS if norm in label and norm != label}
+    return {FIELD_OF[label] for label in FORM_LABELS if norm in label and norm != label}
 
 
 def _ends_body(matched: tuple[str, str, str]) -> bool:
@@ -362,7 +335,7 @@ def _build(source: str, sha: str, company: str | None, meta: dict[str, str], f: 
     values = {k: [ln.text for ln in v if ln.text] for k, v in f.values.items()}
     types_text = " ".join(values.get("types", []))
     types = _activity_types(types_text)
-    if types_text and not types and any(b in types_text for b in _BOXES):
+    if types_text and not types and any(b in types_text for b in BOXES):
         warnings.append("activity type: no ticked box found (the tick mark may have been lost)")
     date_lines = values.get("date", [])
     date_text = " ".join(date_lines)
@@ -436,16 +409,107 @@ def short_name_of(company: str) -> str:
     return name
 
 
+_OPTION = re.compile("|".join(re.escape(t) for t in ACTIVITY_TYPES))
+_NOTE = re.compile(r"\s*[（(]([^）)]*)[）)]|\s+([^\s（(].{0,39}?)\s*$")
+
+
 def _activity_types(text: str) -> list[str]:
-    """The ticked options of the activity-type row (√ ☑ ■ …), in printed order."""
+    """The ticked options of the activity-type row, in printed order.
+
+    A tick is a known mark (√ ☑ ■ …) before the option, or after it where the form puts its boxes after the
+    options. Any other mark is told apart by the form itself: on a form whose other options carry empty
+    boxes (or another mark), a mark found on at most three options, fewer than the rest, is the tick
+    ("X特定对象调研 □分析师会议 …"); where the tick glyph was lost, the one or two options without the box all
+    the others have are the ticked ones.
+    """
+    text = " ".join(text.split())
+    options = [m for m in _OPTION.finditer(text) if not _in_brackets(text, m.start())]
+    if not options:
+        return []
+    marks = [_mark(text[(options[k - 1].end() if k else 0) : m.start()]) for k, m in enumerate(options)]
+    # "☑其他 电话会议": an unmarked option word after 其他 is what the other activity was
+    keep = [k for k in range(len(options)) if not (k and not marks[k] and options[k - 1].group(0) == "其他")]
+    options, marks = [options[k] for k in keep], [marks[k] for k in keep]
+    if not marks[0]:
+        # boxes after the options: "特定对象调研√ 分析师会议□"
+        after = [
+            _mark_after(text[m.end() : options[k + 1].start() if k + 1 < len(options) else len(text)])
+            for k, m in enumerate(options)
+        ]
+        if any(after):
+            marks = after
+    kinds = [_mark_kind(mark) for mark in marks]
+    ticked = [k for k, kind in enumerate(kinds) if kind == "tick"]
+    if not ticked:
+        ticked = _ticked_by_form(kinds)
     out: list[str] = []
-    for m in _TYPE_RE.finditer(text):
-        name, note = m.group(1).strip(), (m.group(2) or "").strip()
-        if note and "请文字说明" not in note:
+    for k in ticked:
+        m = options[k]
+        name = m.group(0)
+        end = options[k + 1].start() if k + 1 < len(options) else len(text)
+        note = _option_note(text[m.end() : end], last=k + 1 == len(options))
+        if note:
             name = f"{name}（{note}）"
-        if name and name not in out:
+        if name not in out:
             out.append(name)
     return out
+
+
+def _in_brackets(text: str, pos: int) -> bool:
+    """An option word inside a note ("其他（电话会议）") is no option of its own."""
+    before = text[:pos]
+    return before.count("（") + before.count("(") > before.count("）") + before.count(")")
+
+
+# Letters, digits and punctuation are never a mark (a lone Latin letter before an option is: "X特定对象调研").
+_NOT_MARK = r"\s\w（）()“”\"、，。；：,.;:！？!?—\-/"
+
+
+def _mark(between: str) -> str:
+    """The mark printed right before an option: the last few non-space glyphs, none of them a word's."""
+    m = re.search(rf"([^{_NOT_MARK}]{{1,3}}|(?<![A-Za-z])[A-Za-z])\s*$", between)
+    return m.group(1) if m else ""
+
+
+def _mark_after(between: str) -> str:
+    m = re.match(rf"\s*([^{_NOT_MARK}]{{1,3}})", between)
+    return m.group(1) if m else ""
+
+
+def _mark_kind(mark: str) -> str:
+    if not mark:
+        return "none"
+    if any(ch in TICKS for ch in mark):
+        return "tick"
+    if all(ch in BOXES for ch in mark):
+        return "box"
+    return mark  # a mark of its own: see _ticked_by_form
+
+
+def _ticked_by_form(kinds: list[str]) -> list[int]:
+    counts = Counter(kinds)
+    styles = {k: n for k, n in counts.items() if k not in ("tick", "box", "none")}
+    if styles:
+        fewest = min(styles.values())
+        rarest = [k for k, n in styles.items() if n == fewest]
+        marked = sum(n for k, n in counts.items() if k != "none")
+        if len(rarest) == 1 and fewest <= 3 and marked - fewest >= 2 * fewest:
+            return [i for i, kind in enumerate(kinds) if kind == rarest[0]]
+        return []
+    unmarked = [i for i, kind in enumerate(kinds) if kind == "none"]
+    if 1 <= len(unmarked) <= 2 and counts["box"] >= 3 and counts["box"] + len(unmarked) == len(kinds):
+        return unmarked
+    return []
+
+
+def _option_note(after: str, last: bool) -> str:
+    """What the form says after a ticked option: "其他（电话会议）", or "其他 腾讯会议" at the end of the row."""
+    m = _NOTE.match(after)
+    if not m:
+        return ""
+    note = (m.group(1) or (m.group(2) if last else "") or "").strip()
+    note = re.sub(r"[□☐\s]+$", "", note)
+    return "" if not note or "请文字说明" in note or note[0] in TICKS + BOXES else note
 
 
 _DATE_RE = re.compile(

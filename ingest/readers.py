@@ -20,37 +20,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.form import FORM_LABELS, symbol_glyph
 from rag.errors import ParseError
 
 SUPPORTED_SUFFIXES = (".txt", ".docx", ".pdf")
-
-# Row labels of the exchange's 投资者关系活动记录表 template and its common variants, as printed.
-FORM_LABELS = (
-    "投资者关系活动类别",
-    "参与单位名称及人员姓名",
-    "参与单位名称",
-    "参与单位",
-    "参与人员",
-    "参会人员",
-    "来访单位及人员",
-    "时间",
-    "会议时间",
-    "活动时间",
-    "调研时间",
-    "地点",
-    "会议地点",
-    "活动地点",
-    "调研地点",
-    "上市公司接待人员姓名",
-    "上市公司接待人员",
-    "接待人员",
-    "投资者关系活动主要内容介绍",
-    "投资者关系活动主要内容",
-    "主要内容介绍",
-    "附件清单（如有）",
-    "附件清单",
-    "日期",
-)
 
 
 @dataclass
@@ -537,6 +510,7 @@ def _page_chars(page) -> list[_Char]:
         rect = pdfium_c.FS_RECTF()
         get_box = pdfium_c.FPDFText_GetLooseCharBox
         is_generated = pdfium_c.FPDFText_IsGenerated
+        font_buf = ctypes.create_string_buffer(128)
         chars: list[_Char] = []
         for i, ch in enumerate(units):
             if ch in _SKIP_CHARS:
@@ -547,6 +521,8 @@ def _page_chars(page) -> list[_Char]:
                 if is_generated(raw, i):
                     continue  # pdfium's guesses (Word's CJK/Latin autospace gaps): not in the text
                 ch = " "
+            elif _MAYBE_SYMBOL.match(ch):
+                ch = _symbol(raw, i, ch, font_buf)
             if not get_box(raw, i, ctypes.byref(rect)):
                 continue
             y0, y1 = (rect.bottom, rect.top) if rect.bottom <= rect.top else (rect.top, rect.bottom)
@@ -556,6 +532,23 @@ def _page_chars(page) -> list[_Char]:
         return chars
     finally:
         textpage.close()
+
+
+# What a symbol font's tick or box comes out as in a text layer: a private-use code point (U+F000 + the font's
+# byte) or the Latin-1 letter of the byte. Only these are worth asking pdfium for the font.
+_MAYBE_SYMBOL = re.compile("[\uf000-\uf0ff\u00a0-\u00ffA-Za-z]")
+
+
+def _symbol(raw, i: int, ch: str, buf) -> str:
+    """``ch`` as the tick or box its symbol font draws (Wingdings' ``\uf052`` → ☑), else ``ch`` itself."""
+    import pypdfium2.raw as pdfium_c
+
+    flags = ctypes.c_int()
+    size = pdfium_c.FPDFText_GetFontInfo(raw, i, buf, len(buf), ctypes.byref(flags))
+    if size <= 1 or size > len(buf):
+        return ch
+    font = buf.raw[: size - 1].decode("utf-8", errors="replace")
+    return symbol_glyph(ch, font) or ch
 
 
 _SKIP_CHARS = frozenset("\r\n\x00\u200b\u200c\u200d\ufeff\u00ad\uffff\ufffd") | frozenset(
