@@ -125,7 +125,7 @@ def _number_parts(group: list[Chunk]) -> None:
 def _record_chunk(record: Record, prefix: str, base: dict) -> Chunk:
     lines = [
         f"{record.company}（{record.stock_code}）" if record.stock_code else record.company,
-        f"投资者关系活动记录表 编号：{record.record}",
+        f"投资者关系活动记录表 编号：{record.number or '未印（以会议日期标识）'}",
         f"活动类别：{'、'.join(record.activity_types)}" if record.activity_types else "",
         f"时间：{record.date_text}" if record.date_text else "",
         f"地点：{record.place}" if record.place else "",
@@ -135,4 +135,6 @@ def _record_chunk(record: Record, prefix: str, base: dict) -> Chunk:
         f"问答：{len(record.pairs)}个问题",
     ]
     text = "\n".join(line for line in lines if line)
-    return Chunk(id=f"{prefix}:meta", kind="record", text=text, n_pairs=len(record.pairs), **base)
+    return Chunk(
+        id=f"{prefix}:meta", kind="record", text=text, n_pairs=len(record.pairs), fingerprint=record.fingerprint, **base
+    )

@@ -28,7 +28,10 @@ from rag.types import QAPair, Record
 __all__ = ["parse_dates", "parse_file", "parse_text", "short_name_of"]
 
 NO_PAIRS = "no question/answer pairs found: expected lines like '1、…' / 'Q：' / '问：'"
-NO_RECORD = "no record number (编号) found: expected a line like '编号：2024-013'"
+NO_RECORD = (
+    "no record number (编号) and no meeting date found: expected a line like '编号：2024-013' or a 时间 row with a date"
+)
+NOT_A_RECORD = "not an investor-relations activity record: no 投资者关系活动 form found"
 
 
 _SEP = r"[ \t\u3000]"
@@ -52,12 +55,20 @@ _COMPANY = re.compile(r"([^\s：:，,]{2,40}?(?:股份有限公司|有限责任�
 _HEADER_LINE = re.compile(r"^(?:(?:证券|股票)(?:代码|简称)\s*[：:]|编号\s*[：:])")
 
 _Q_MARK = re.compile(
-    r"^(?:[QＱ]\s*(?P<n1>\d{1,3})?\s*[：:;；.．、]|(?:问|提问)\s*[：:]|问题\s*(?P<n2>\d{1,3})?\s*[：:.．、])\s*"
+    r"^(?:[QＱ]\s*(?P<n1>\d{1,3})?\s*[：:;；.．、]|(?:问|提问)\s*[：:]|问题\s*(?:(?P<n2>\d{1,3})\s*[：:.．、]|[：:]))\s*"
 )
-_A_MARK = re.compile(r"^(?:[AＡ]\s*\d{0,3}\s*[：:;；.．]|(?:答|回答|答复)\s*[：:])\s*")
-_A_INLINE = re.compile(r"(?<=[？?。！!）)”\s])\s*(?:[AＡ]|答|回答|答复)\s*[：:]\s*")
+_A_MARK = re.compile(r"^(?:[AＡ]\s*\d{0,3}\s*[：:;；.．]|(?:答|回答|答复|回复)\s*[：:])\s*")
+_A_INLINE = re.compile(r"(?<=[？?。！!）)”\s])\s*(?:[AＡ]|答|回答|答复|回复)\s*[：:]\s*")
 # "1." but not a decimal "1.5亿" (a year after the dot is fine: "34.2024年…")
 _NUMBERED = re.compile(r"^(?:问题\s*)?(?P<n>\d{1,3})\s*(?:[、)）]|[．.](?!\d{1,3}(?!\d)))\s*")
+# Numbers printed without their mark ("5 请正面答复…") or glued to a two-digit year ("5.24 年公司…"): taken only
+# where the next question number is due.
+_WEAK_NUMBER = re.compile(
+    r"^(?P<n>\d{1,3})(?:[．.](?=\d{2}\s*年)|\s*(?=[\u4e00-\u9fff])(?![年月日号万亿元个家名台种项条次倍天周%％]))\s*"
+)
+# Records printing answers without a mark start them with the company's greeting, sometimes on the question's
+# own line ("…市场占有率如何呢，您好，公司…").
+_GREETING = re.compile(r"(?<=[，,。？?！!\s])(?=(?:尊敬的投资者，)?您好[，,！!。])")
 _QA_HEADING = re.compile(
     r"^(?:[一二三四五六七八九十]+|\d{1,2})?\s*[、.．]?\s*(?:Q\s*&\s*A|问答|互动|交流|提问)(?:环节|交流|部分|问答)?\s*[：:]?$",
     re.IGNORECASE,
@@ -76,7 +87,7 @@ def parse_file(path: str | Path, company: str | None = None) -> Record:
         except ParseError as e:
             if (
                 doc.kind == "docx"
-                and e.reason in (NO_PAIRS, NO_RECORD)
+                and (e.reason in (NO_PAIRS, NO_RECORD) or e.reason.startswith(NOT_A_RECORD))
                 and not any(ln.startswith("\t") for ln in doc.lines)
             ):
                 # The reader gives table cells a leading tab: none means the form's table is missing.
@@ -172,14 +183,38 @@ def _parse(lines: list[str], source: str, sha: str, company: str | None, pages: 
         for i, raw in enumerate(lines)
     ]
     meta = _metadata(lns)
-    if not meta.get("record"):
-        raise ParseError(source, NO_RECORD)
     fields = _split_fields(lns)
+    if not _is_record(lns, meta, fields):
+        raise ParseError(source, _not_a_record(lns))
     record = _build(source, sha, company, meta, fields)
-    if not record.pairs:
+    # A presentation without questions (a roadshow's slides as text) is still a record; a stray line is not.
+    if not record.pairs and len(re.findall(r"\w", record.intro)) < 20:
         where = fields.body[0] if fields.body else None
         raise ParseError(source, NO_PAIRS, line=where.no if where else None, page=where.page if where else None)
+    if not record.pairs:
+        record.warnings.append("no question/answer pairs: the record's text is indexed as its presentation")
     return record
+
+
+# The rows that make a document an investor-relations record form (a report or a notice has none of them).
+_FORM_FIELDS = frozenset({"types", "participants", "receptionists", "body"})
+_DOCUMENT_TITLE = re.compile(
+    r"[^\s，。：:]{0,40}(?:年度报告|季度报告|半年度报告|报告摘要|报告|公告|通知|决议|意见|说明书)"
+)
+
+
+def _is_record(lns: list[_Ln], meta: dict[str, str], fields: _Fields) -> bool:
+    """A record prints the form's title or at least two of its rows; a plain Q&A file prints its 编号."""
+    if any(_TITLE.search(ln.text) for ln in lns[:15] if ln.text):
+        return True
+    rows = _FORM_FIELDS & ({f for f, v in fields.values.items() if v} | ({"body"} if fields.body else set()))
+    return len(rows) >= 2 or bool(meta.get("record") and fields.body)
+
+
+def _not_a_record(lns: list[_Ln]) -> str:
+    title = next((m.group(0) for ln in lns[:10] if ln.text and (m := _DOCUMENT_TITLE.search(ln.text))), "")
+    what = f" (it reads like {title!r})" if title else ""
+    return f"{NOT_A_RECORD}{what}"
 
 
 def _metadata(lns: list[_Ln]) -> dict[str, str]:
@@ -343,6 +378,10 @@ def _build(source: str, sha: str, company: str | None, meta: dict[str, str], f: 
     if date_text and not dates:
         warnings.append(f"meeting date not understood: {date_text!r}")
     release = parse_dates(" ".join(values.get("release", [])))
+    found = _identity(meta.get("record", ""), dates, release, warnings)
+    if found is None:
+        raise ParseError(source, NO_RECORD)
+    number, identity = found
 
     body = [ln.text for ln in f.body]
     attachments = values.get("attachments", [])
@@ -352,7 +391,8 @@ def _build(source: str, sha: str, company: str | None, meta: dict[str, str], f: 
     intro, pairs = _qa(body, warnings)
     return Record(
         company=name,
-        record=meta["record"],
+        record=identity,
+        number=number,
         pairs=pairs,
         short_name=short,
         stock_code=stock_code,
@@ -368,6 +408,23 @@ def _build(source: str, sha: str, company: str | None, meta: dict[str, str], f: 
         source_hash=sha,
         warnings=warnings,
     )
+
+
+# A record number is a placeholder when it holds a letter or sign standing for digits ("2024-00X").
+_PLACEHOLDER = re.compile(r"[XxＸｘ×*＊?？_＿]|^\D*$")
+
+
+def _identity(printed: str, dates: list[date], release: list[date], warnings: list[str]) -> tuple[str, str] | None:
+    """The record number as printed and the record's identity: the number, else the meeting date (else the release
+    date) as ``YYYY-MM-DD``; None when there is neither."""
+    if printed and not _PLACEHOLDER.search(printed):
+        return printed, printed
+    day = dates[0] if dates else (release[0] if release else None)
+    if day is None:
+        return None
+    said = f"printed as {printed!r}" if printed else "none printed"
+    warnings.append(f"no usable record number (编号: {said}): the record is identified by its date {day.isoformat()}")
+    return printed, day.isoformat()
 
 
 # Place prefixes of company names; "北京市" is tried before "北京".
@@ -638,6 +695,8 @@ def _qa_numbered(body: list[str], start: int, warnings: list[str]) -> tuple[list
     sub_next: int | None = None  # inside an answer's own "1、2、3、" list: the number it would go on with
     for i, text in enumerate(body[start:], start):
         m = _NUMBERED.match(text)
+        if m is None and pairs and (weak := _WEAK_NUMBER.match(text)) and int(weak.group("n")) == expected:
+            m = weak if marked or "？" in text or "?" in text else None
         if m:
             n, rest = int(m.group("n"), 10), text[m.end() :]
             if marked:
@@ -648,7 +707,13 @@ def _qa_numbered(body: list[str], start: int, warnings: list[str]) -> tuple[list
                     sub_next = n + 1 if n == 1 or n == sub_next else sub_next
             if is_question:
                 p = _Pair(n, [])
-                _question_line(p, rest)
+                greeting = None if marked else _GREETING.search(rest, 4)
+                if greeting:
+                    p.question.append(rest[: greeting.start()])
+                    p.answered = True
+                    p.answer.append(rest[greeting.start() :])
+                else:
+                    _question_line(p, rest)
                 pairs.append(p)
                 expected, sub_next = n + 1, None
                 continue
@@ -701,7 +766,8 @@ def _is_question(n: int, expected: int, rest: str, sub_next: int | None, started
     if n == sub_next and not asks:
         return False
     if n == expected:
-        return asks or not rest.rstrip().endswith(("。", "；", ";", "，", "："))
+        # the next number, with no list of the answer's own running, goes on the questions ("6、请问…询价。")
+        return asks or sub_next is None or not rest.rstrip().endswith(("。", "；", ";", "，", "："))
     return expected < n <= expected + 3 and asks
 
 

@@ -407,7 +407,10 @@ _PAGE_NUMBER = re.compile(
 # Lines that start a new paragraph whatever the geometry says (a question right after a full-width line):
 # a Q/A mark, or a list number. Text wrapped at a number ("…；" / "240、…") looks the same as the latter,
 # so a number gives way where the layout says the line goes on (see _paragraphs); a Q/A mark never does.
-_QA_MARK = re.compile(r"^(?:[QAＱＡ]\d{0,3}\s*[：:;；]|问\s*[：:]|答\s*[：:]|问题\s*\d{0,3}\s*[：:]|回答\s*[：:])")
+_QA_MARK = re.compile(
+    r"^(?:[QAＱＡ]\d{0,3}\s*[：:;；]|[QＱ]\d{1,3}\s*[、.．]|问\s*[：:]|答\s*[：:]|问题\s*\d{0,3}\s*[：:]|问题\s*\d{1,3}\s*(?:[、.．]|$)"
+    r"|(?:回答|回复|答复)\s*[：:])"
+)
 _NUMBER_MARK = re.compile(r"^(?:\d{1,3}\s*(?:[、)）]|[．.](?!\d{1,3}(?!\d)))|[（(]\d{1,2}[）)])")
 
 
@@ -1014,6 +1017,10 @@ def _paragraphs(lines: list[_Line], margins: dict[float | None, tuple[float, flo
             elif wraps and _NUMBER_MARK.match(text):
                 # a list item never follows a "，" or "、"; after a full line it starts indented if others do
                 wraps = open_end[k - 1] or (indented and at_left[k])
+            elif wraps and _asks(paras[-1][0]) and lines[k - 1].text.rstrip().endswith(("？", "?")):
+                # a numbered question that fills its last line still ends at its question mark: what follows
+                # is the answer (records that print answers without a mark)
+                wraps = False
             if wraps:
                 joined = paras[-1][0]
                 latin = re.search(r"[A-Za-z0-9,.;:)]$", joined) and re.match(r"[A-Za-z0-9(]", text)
@@ -1022,6 +1029,11 @@ def _paragraphs(lines: list[_Line], margins: dict[float | None, tuple[float, flo
                 continue
         paras.append((text, ln.page))
     return paras
+
+
+def _asks(paragraph: str) -> bool:
+    """A paragraph opened by a question's number or mark ("3、…", "Q3、…", "问：…")."""
+    return bool(_NUMBER_MARK.match(paragraph) or re.match(r"[QＱ]\d{0,3}\s*[、.．：:]|问\s*[：:]|问题\s*\d", paragraph))
 
 
 def _column_key(ln: _Line) -> float | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -26,6 +28,8 @@ class Record:
 
     company: str
     record: str
+    """The record's identity within its company: the 编号 as printed, else the meeting date (``2024-08-28``); a
+    number the company printed on two meetings is told apart by the date (``2021-012 (2021-11-02)``)."""
     pairs: list[QAPair]
     short_name: str = ""
     stock_code: str = ""
@@ -40,6 +44,17 @@ class Record:
     source: str = ""
     source_hash: str = ""
     warnings: list[str] = field(default_factory=list)
+    number: str = ""
+    """The 编号 as printed ("" when none was printed)."""
+
+    @property
+    def fingerprint(self) -> str:
+        """Hash of the meeting's dates and of what was said, with spacing and character widths normalised: the same
+        record read from a .txt and from a .pdf has the same fingerprint."""
+        parts = [",".join(d.isoformat() for d in self.dates), self.intro]
+        parts += [f"{p.question}\x1f{p.answer}" for p in self.pairs]
+        text = unicodedata.normalize("NFKC", "\x1e".join(parts))
+        return hashlib.sha256(re.sub(r"\s+", "", text).encode("utf-8")).hexdigest()[:32]
 
     @property
     def company_key(self) -> str:
@@ -95,6 +110,8 @@ class Chunk:
     source_hash: str = ""
     tokens: int = 0
     n_pairs: int = 0
+    fingerprint: str = ""
+    """On a record's metadata chunk: :attr:`Record.fingerprint`, to tell the same record in another file."""
 
     @property
     def record_key(self) -> str:
