@@ -17,8 +17,9 @@ _QA_START = re.compile(
     r"(?:问答|交流|互动|座谈|提问|答疑)\s*(?:环节|部分|交流|问答)|Q\s*&\s*A|问题及(?:公司)?(?:回复|答复)|进行了(?:回复|答复)"
 )
 _END = re.compile(r"附件清单|关于本次活动是否涉及应披露重大信息")
-_MARKED = re.compile(r"(?m)(?:^|(?<=[。！？!?）]))\s*(?:Q\s*\d{0,3}\s*[：:、.．]|问\s*[：:]|问题\s*\d{1,3}(?!\d)\s*[：:、.．]?)")
-# "5.2025 年上半年业绩如何？" is question 5 about 2025: a dot before a four-digit year still ends the number
+_MARKED = re.compile(
+    r"(?m)(?:^|(?<=[。！？!?）]))\s*(?:Q\s*\d{0,3}\s*[：:、.．]|问\s*[：:]|问题\s*\d{1,3}(?!\d)\s*[：:、.．]?)"
+)
 # A number's mark may be missing ("5 请正面答复…") or glued to a year ("5.24 年公司…", "5.2025 年上半年…").
 _NUMBER = re.compile(r"(?m)^\s*(\d{1,3})(?:\s*[、．]|\s*\.(?=\s*(?:\D|\d{4}(?!\d)|\d\d\s*年))|\s+(?=[^\d\s]))")
 

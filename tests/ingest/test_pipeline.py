@@ -476,13 +476,14 @@ def test_cli_ingest_json_and_records(tmp_path, records, monkeypatch):
 
 def _meeting(day: int, number: str = "2023-007", pairs: int = 3) -> str:
     """A record of one company's meeting on 2023-03-``day`` printing ``number`` (a form as the Word export)."""
-    from tests.ingest.conftest import form_text
     from rag.types import QAPair, Record
+    from tests.ingest.conftest import form_text
 
+    pairs_ = [QAPair(i, f"第{day}日会议的问题{i}？", f"第{day}日的回答{i}，收入增长{i}0%。") for i in range(1, pairs + 1)]
     record = Record(
         company="示例电子股份有限公司",
         record=number,
-        pairs=[QAPair(i, f"第{day}日会议的问题{i}？", f"第{day}日的回答{i}，收入增长{i}0%。") for i in range(1, pairs + 1)],
+        pairs=pairs_,
         activity_types=["特定对象调研"],
         participants=f"参会机构{day}",
         date_text=f"2023年3月{day}日",
