@@ -479,7 +479,7 @@ def _meeting(day: int, number: str = "2023-007", pairs: int = 3) -> str:
     from rag.types import QAPair, Record
     from tests.ingest.conftest import form_text
 
-    pairs_ = [QAPair(i, f"第{day}日会议的问题{i}？", f"第{day}日的回答{i}，收入增长{i}0%。") for i in range(1, pairs + 1)]
+    pairs_ = [QAPair(i, f"第{day}日的问题{i}？", f"第{day}日回答{i}，增长{i}0%。") for i in range(1, pairs + 1)]
     record = Record(
         company="示例电子股份有限公司",
         record=number,
