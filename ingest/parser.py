@@ -57,6 +57,7 @@ _HEADER_LINE = re.compile(r"^(?:(?:证券|股票)(?:代码|简称)\s*[：:]|编�
 _Q_MARK = re.compile(
     r"^(?:[QＱ]\s*(?P<n1>\d{1,3})?\s*[：:;；.．、]|(?:问|提问)\s*[：:]|问题\s*(?:(?P<n2>\d{1,3})\s*[：:.．、]|[：:]))\s*"
 )
+_Q_LABEL = re.compile(r"^(?:问题|[QＱ])\s*(\d{1,3})\s*$")
 _A_MARK = re.compile(r"^(?:[AＡ]\s*\d{0,3}\s*[：:;；.．]|(?:答|回答|答复|回复)\s*[：:])\s*")
 _A_INLINE = re.compile(r"(?<=[？?。！!）)”\s])\s*(?:[AＡ]|答|回答|答复|回复)\s*[：:]\s*")
 # "1." but not a decimal "1.5亿" (a year after the dot is fine: "34.2024年…")
@@ -68,7 +69,7 @@ _WEAK_NUMBER = re.compile(
 )
 # Records printing answers without a mark start them with the company's greeting, sometimes on the question's
 # own line ("…市场占有率如何呢，您好，公司…").
-_GREETING = re.compile(r"(?<=[，,。？?！!\s])(?=(?:尊敬的投资者，)?您好[，,！!。])")
+_GREETING = re.compile(r"(?<=[，,。？?！!\s])(?=您好[，,！!。])|(?=尊敬的(?:投资者|股东)[，,]?您好)")
 _QA_HEADING = re.compile(
     r"^(?:[一二三四五六七八九十]+|\d{1,2})?\s*[、.．]?\s*(?:Q\s*&\s*A|问答|互动|交流|提问)(?:环节|交流|部分|问答)?\s*[：:]?$",
     re.IGNORECASE,
@@ -572,7 +573,7 @@ def _option_note(after: str, last: bool) -> str:
 _DATE_RE = re.compile(
     r"(?P<y>\d{4})\s*(?:年|(?P<s>[-/.]))\s*(?P<m>\d{1,2})\s*(?:月|(?P=s))\s*(?P<d>\d{1,2})(?!\d)\s*日?"
     r"|(?<![\d.])(?P<m2>\d{1,2})\s*月\s*(?P<d2>\d{1,2})\s*日"
-    r"|(?<=[-－—–~～至到])\s*(?P<d3>\d{1,2})\s*日"
+    r"|(?<=[-－—–~～至到、，,和及])\s*(?P<d3>\d{1,2})\s*日"
 )
 
 
@@ -651,12 +652,17 @@ def _qa_marked(body: list[str], start: int) -> tuple[list[str], list[_Pair]]:
     """Q：/问：/问题N： questions, A：/答： answers; text before the first question is the intro."""
     intro = list(body[:start])
     pairs: list[_Pair] = []
+    label: int | None = None  # "问题3" on a line of its own numbers the 问： below it
     for text in body[start:]:
+        if m := _Q_LABEL.match(text):
+            label = int(m.group(1))
+            continue
         q = _Q_MARK.match(text)
         if q:
             n = q.group("n1") or q.group("n2")
             rest = text[q.end() :]
-            p = _Pair(int(n) if n else None, [])
+            p = _Pair(int(n) if n else label, [])
+            label = None
             _question_line(p, rest)
             pairs.append(p)
             continue
@@ -699,6 +705,8 @@ def _qa_numbered(body: list[str], start: int, warnings: list[str]) -> tuple[list
             m = weak if marked or "？" in text or "?" in text else None
         if m:
             n, rest = int(m.group("n"), 10), text[m.end() :]
+            if (q := _Q_MARK.match(rest)) and not (q.group("n1") or q.group("n2")):
+                rest = rest[q.end() :]  # "1、问：…": the number and the mark both say question
             if marked:
                 is_question = _answer_follows(rest, body, i)
             else:

@@ -977,9 +977,17 @@ def _column_margins(pages: list[_PageItems]) -> dict[float | None, tuple[float, 
         # a few lines overrun the margin (into the cell padding); the bulk of full lines defines it
         if not rights[key]:  # every line of the column hangs over its rule, which is then the margin
             rights[key] = [float(key or 0)]
-        widest = max(rights[key])
-        ends = sorted(x for x in rights[key] if x >= widest - 3 * size)
-        out[key] = (min(lefts[key]), ends[int(0.8 * (len(ends) - 1))])
+        found = sorted(rights[key])
+        ends = [x for x in found if x >= found[-1] - 3 * size]
+        # A handful of lines running far past the rest (text set wider than its cell) are not the margin: it is
+        # where a tenth of the lines at least end.
+        while len(ends) < 0.1 * len(found) and len(ends) < len(found):
+            found = found[: len(found) - len(ends)]
+            ends = [x for x in found if x >= found[-1] - 3 * size]
+        # the left edge likewise: a stray line or two further left (another table's cell) does not move it
+        starts = sorted(lefts[key])
+        left = starts[int(0.05 * (len(starts) - 1))] if key is not None else starts[0]
+        out[key] = (left, ends[int(0.8 * (len(ends) - 1))])
     return out
 
 
@@ -991,7 +999,11 @@ def _paragraphs(lines: list[_Line], margins: dict[float | None, tuple[float, flo
     start indented (wrapping put "240、" there).
     """
     lines = [ln for ln in lines if ln.text.strip()]
-    at_left = [ln.x0 <= margins.get(_column_key(ln), (ln.x0, ln.x1))[0] + 0.9 * ln.size for ln in lines]
+    own = _own_left(lines)
+    at_left = [
+        ln.x0 <= (own if own is not None else margins.get(_column_key(ln), (ln.x0, ln.x1))[0]) + 0.9 * ln.size
+        for ln in lines
+    ]
     # (line breaking keeps "。" with the word before it, so a full line can stop two glyphs short)
     room = [margins.get(_column_key(ln), (ln.x0, ln.x1))[1] - ln.x1 for ln in lines]
     full = [r <= 2.5 * ln.size for r, ln in zip(room, lines, strict=True)]
@@ -1029,6 +1041,21 @@ def _paragraphs(lines: list[_Line], margins: dict[float | None, tuple[float, flo
                 continue
         paras.append((text, ln.page))
     return paras
+
+
+def _own_left(lines: list[_Line]) -> float | None:
+    """The left edge of a cell's text where the cell itself shows it: its lines start at two or more positions
+    (a body indenting its paragraphs' first lines), the leftmost held by a tenth of them. A cell's text may sit
+    further right than other cells of its column (the record's body against its metadata rows)."""
+    if len(lines) < 6:
+        return None
+    starts = _cluster([ln.x0 for ln in lines], 2.0)
+    if len(starts) < 2:
+        return None
+    for left in starts:
+        if sum(abs(ln.x0 - left) <= 2.0 for ln in lines) >= max(2, 0.1 * len(lines)):
+            return left
+    return None
 
 
 def _asks(paragraph: str) -> bool:

@@ -25,6 +25,7 @@ from tests.fakes import HashEmbedder
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "data" / "records"
 HAITIAN = "haitian-688787/haitian-2024-013.txt"
+N_BUNDLED = sum(1 for p in BUNDLED.rglob("*") if p.suffix in (".txt", ".pdf", ".docx"))
 
 
 @pytest.fixture
@@ -56,15 +57,15 @@ def test_ingest_bundled_records_then_reingest_writes_nothing(settings, records):
     index = make_index(settings)
     first = Ingestor(index).ingest([records])
     assert first.errors == []
-    assert first.files == first.records == 9
-    assert first.pairs >= 9 + 10 + 43 + 6 * 5
+    assert first.files == first.records == N_BUNDLED >= 14
+    assert first.pairs >= 9 + 10 + 43 + 6 * 5 + 5 * 4
     assert first.chunks_added == index.store.count() > first.pairs
     listed = index.records()
-    assert len(listed) == 9 and sum(c.n_pairs for c in listed) == first.pairs
-    assert {c.stock_code for c in listed} == {"688787", "002415", "000333"}
+    assert len(listed) == N_BUNDLED and sum(c.n_pairs for c in listed) == first.pairs
+    assert {c.stock_code for c in listed} == {"688787", "002415", "000333", "300499", "300502", "301611"}
     # 2025-004 prints no company name: it takes the one its sibling record 2024-013 prints.
     assert {c.short_name for c in listed if c.stock_code == "688787"} == {"海天瑞声"}
-    assert {c.short_name for c in listed} == {"海天瑞声", "海康威视", "美的集团"}
+    assert {c.short_name for c in listed} == {"海天瑞声", "海康威视", "美的集团", "高澜股份", "新易盛", "珂玛科技"}
 
     embedded_before = index.embedder.texts_embedded
     again = Ingestor(index).ingest([records])
@@ -151,7 +152,7 @@ def test_bad_files_are_reported_and_the_rest_indexed(tmp_path, records):
     failed = {Path(e.file).name: e.error for e in report.errors}
     assert set(failed) == {"empty.txt", "binary.txt", "noqa.txt", "truncated.docx"}
     assert all(msg for msg in failed.values())
-    assert report.records == 9 and len(index.records()) == 9
+    assert report.records == N_BUNDLED and len(index.records()) == N_BUNDLED
 
 
 def test_missing_path_and_unsupported_type_are_errors(tmp_path):
@@ -461,12 +462,12 @@ def test_cli_ingest_json_and_records(tmp_path, records, monkeypatch):
         "chunks_removed",
         "errors",
     }
-    assert data["records"] == 9 and data["errors"][0]["file"].endswith("empty.txt")
+    assert data["records"] == N_BUNDLED and data["errors"][0]["file"].endswith("empty.txt")
 
     result = runner.invoke(cli.app, ["records", "--json"])
     assert result.exit_code == 0
     rows = json.loads(result.stdout)
-    assert len(rows) == 9
+    assert len(rows) == N_BUNDLED
     haitian = next(r for r in rows if r["record"] == "2024-013")
     assert haitian["stock_code"] == "688787" and haitian["pairs"] == 9 and haitian["source"].endswith(".txt")
 
