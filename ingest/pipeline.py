@@ -299,7 +299,8 @@ class Ingestor:
         once; two different texts of one meeting under one number are a conflict."""
         taken: dict[str, _Holder] = {}
         kept: set[int] = set()
-        for record in sorted(records, key=lambda r: (r.dates[:1], r.source)):
+        order = {id(r): i for i, r in enumerate(records)}
+        for record in sorted(records, key=lambda r: (r.dates[:1], order[id(r)])):
             try:
                 if self._place(record, taken, report):
                     kept.add(id(record))

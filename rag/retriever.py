@@ -21,6 +21,9 @@ from rag.types import Chunk, Hit
 Mode = Literal["hybrid", "dense", "bm25"]
 # Weights of the rankings fused by RRF, per question language; a ranking not named weighs 1.0.
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {}
+# A question about who attended, when or where is answered by the record's metadata chunk: its ranking counts
+# twice, so the chunk surfaces whatever the words of the question match.
+_WEIGHT = {"meta": 2.0}
 FILTER_KEYS = ("company", "record", "date_from", "date_to", "activity_type", "kind")
 # A filter matching at most this many chunks is resolved to ids once and searched by id: at 125k chunks one
 # company's 679 chunks take ~15 ms by ids against ~65 ms through ``where`` (benchmarks/scale.py). Above it
@@ -269,7 +272,8 @@ class HybridRetriever:
 
     def _scores(self, ranks: dict[str, dict[str, int]], weights: dict[str, float]) -> dict[str, float]:
         return {
-            cid: sum(weights.get(name, 1.0) / (self.rrf_k + r) for name, r in rs.items()) for cid, rs in ranks.items()
+            cid: sum(weights.get(name, _WEIGHT.get(name, 1.0)) / (self.rrf_k + r) for name, r in rs.items())
+            for cid, rs in ranks.items()
         }
 
     def _boost(
@@ -287,6 +291,21 @@ class HybridRetriever:
         if missing:
             chunks.update({c.id: c for c in self.index.store.get(ids=missing)})
         order = sorted((cid for cid in ranks if cid in chunks), key=lambda cid: -scores[cid])
+        if q.metadata:
+            # The record's own metadata chunk says who, when and where: it joins the candidates first, so that
+            # the months the question names rank it too.
+            best: dict[str, float] = {}
+            for cid in order:
+                best.setdefault(chunks[cid].record_key, scores[cid])
+            records = [c for c in self._record_chunks(where, q.activity_type) if c.record_key in best]
+            records.sort(
+                key=lambda c: (not in_months(c.date, c.date_end, q.months), -best[c.record_key], c.id),
+            )
+            for rank, chunk in enumerate(records, 1):
+                chunks[chunk.id] = chunk
+                ranks.setdefault(chunk.id, {})["meta"] = rank
+            # (ahead of what was said: for who, when and where, the metadata is the answer)
+            order = [c.id for c in records] + [cid for cid in order if cid not in {c.id for c in records}]
         if q.months:
             dated = [cid for cid in order if in_months(chunks[cid].date, chunks[cid].date_end, q.months)]
             for rank, cid in enumerate(dated, 1):
@@ -306,17 +325,6 @@ class HybridRetriever:
                     period_rank[cid] = min(period_rank.get(cid, rank), rank)
             for cid, rank in period_rank.items():
                 ranks[cid]["period"] = rank
-        if q.metadata:
-            best: dict[str, float] = {}
-            for cid in order:
-                best.setdefault(chunks[cid].record_key, scores[cid])
-            records = [c for c in self._record_chunks(where, q.activity_type) if c.record_key in best]
-            records.sort(
-                key=lambda c: (not in_months(c.date, c.date_end, q.months), -best[c.record_key], c.id),
-            )
-            for rank, chunk in enumerate(records, 1):
-                chunks[chunk.id] = chunk
-                ranks.setdefault(chunk.id, {})["meta"] = rank
 
     def _record_chunks(self, where: dict[str, Any] | None, activity_type: str | None) -> list[Chunk]:
         # One metadata chunk per record: few enough to read, cached until the store changes.

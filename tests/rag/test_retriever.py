@@ -59,7 +59,7 @@ def test_months_and_metadata_intent():
 
 def test_company_directory_resolves_names_codes_and_aliases(index):
     d = CompanyDirectory.from_records(index.records())
-    assert len(d) == 3
+    assert len(d) == 6
     assert d.resolve("002415").short_name == "海康威视"
     assert d.resolve("hikvision").stock_code == "002415"
     assert d.resolve("北京海天瑞声科技股份有限公司").stock_code == "688787"
