@@ -120,7 +120,8 @@ def test_an_existing_company_folder_is_reused_and_its_files_adopted(stub, tmp_pa
 
 
 def test_since_and_until_narrow_the_fetch(stub, tmp_path):
-    result = fetch(stub, tmp_path / "r", settings_for(stub, tmp_path), since=date(2021, 11, 1), until=date(2021, 11, 30))
+    settings = settings_for(stub, tmp_path)
+    result = fetch(stub, tmp_path / "r", settings, since=date(2021, 11, 1), until=date(2021, 11, 30))
     assert sorted(Path(d).name for d in result.downloaded) == [
         "江丰电子：2021年11月5日投资者关系活动记录表.pdf",
         "江丰电子：2021年11月9日投资者关系活动记录表.pdf",
@@ -242,7 +243,7 @@ def test_record_titles():
 
 def test_safe_names():
     assert safe_name("江丰电子：2021年11月5日投资者关系活动记录表") == "江丰电子：2021年11月5日投资者关系活动记录表"
-    assert safe_name("a/b\\c:d*e?f\"g<h>i|j") == "a_b_c_d_e_f_g_h_i_j"
+    assert safe_name('a/b\\c:d*e?f"g<h>i|j') == "a_b_c_d_e_f_g_h_i_j"
     assert safe_name("..hidden  name\n") == "hidden name"
     assert len(safe_name("记" * 200).encode()) <= 200
 
@@ -281,7 +282,7 @@ def test_the_client_raises_fetch_error_for_an_unreachable_cninfo(tmp_path):
 
     dead = f"http://127.0.0.1:{free_port()}"
     settings = Settings(data_dir=tmp_path, cninfo_base_url=dead, cninfo_retries=1, cninfo_backoff=0, cninfo_delay=0)
-    with CninfoClient(settings) as client, pytest.raises(FetchError, match="connection failed.*2 tries"):
+    with CninfoClient(settings) as client, pytest.raises(FetchError, match=r"connection failed.*2 tries"):
         client.stock("300666")
 
 
