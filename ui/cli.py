@@ -205,20 +205,9 @@ def records(as_json: JsonFlag = False) -> None:
     except IrchatError as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
-    data = [
-        {
-            "company": c.short_name or c.company,
-            "company_full": c.company,
-            "stock_code": c.stock_code,
-            "record": c.record,
-            "date": c.date,
-            "date_end": c.date_end,
-            "activity_type": c.activity_type,
-            "pairs": c.n_pairs,
-            "source": c.source,
-        }
-        for c in rows
-    ]
+    from rag.serialize import record_to_dict
+
+    data = [record_to_dict(c) for c in rows]
     if as_json:
         _print_json(data)
         return
@@ -363,19 +352,29 @@ def ask(
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default IRCHAT_HOST, 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default IRCHAT_PORT, 7860).")] = None,
+    mcp: Annotated[
+        bool,
+        typer.Option(
+            "--mcp",
+            help="Also serve the tools ask, search, topic_history, check_draft and records to MCP clients at "
+            "/gradio_api/mcp/ (streamable HTTP; SSE at /gradio_api/mcp/sse). Not with IRCHAT_AUTH.",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the Gradio app: investor chat, IR rehearsal and records (the API endpoint is /ask)."""
+    """Serve the Gradio app: investor chat, IR rehearsal and records (API endpoints /ask, /search, …)."""
     from ui.app import exposure_warning
     from ui.app import serve as launch
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     try:
         settings = Settings(**overrides)
-        warning = exposure_warning(settings)
+        warning = exposure_warning(settings, mcp=mcp)
         if warning:
             err.print(f"[yellow]warning:[/yellow] {warning}")
         out.print(f"irchat on http://{settings.host}:{settings.port} (Ctrl-C stops it)")
-        launch(settings, warn=False)
+        if mcp:
+            out.print(f"MCP tools at http://{settings.host}:{settings.port}/gradio_api/mcp/")
+        launch(settings, warn=False, mcp=mcp)
     except IrchatError as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
