@@ -133,8 +133,8 @@ def _check_status(response: httpx.Response, what: str) -> None:
         raise _Transient(f"HTTP {code} {response.reason_phrase}".strip(), _retry_after(response))
     if code >= 400:
         raise FetchError(
-            f"{what}: cninfo answered HTTP {code} {response.reason_phrase} for {response.request.url}; "
-            "this is not retried (check the stock code, or IRCHAT_CNINFO_BASE_URL / IRCHAT_CNINFO_STATIC_URL)"
+            f"{what}: cninfo answered HTTP {code} {response.reason_phrase} for {response.request.url}; not retried "
+            "(the file is gone, or the address is wrong: see IRCHAT_CNINFO_BASE_URL and IRCHAT_CNINFO_STATIC_URL)"
         )
 
 

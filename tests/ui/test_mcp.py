@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import anyio
@@ -49,7 +50,9 @@ def mcp_session(url: str, calls):
             await session.initialize()
             return await calls(session)
 
-    return anyio.run(run)
+    # In a thread of its own: the session's Playwright (browser tests) keeps an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, run).result()
 
 
 def data_of(result) -> object:
