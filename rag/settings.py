@@ -53,6 +53,19 @@ class Settings(BaseSettings):
     max_file_mb: float = 50.0
     lock_timeout: float = Field(default=600.0, description="Seconds an ingest waits for another to finish.")
 
+    # irchat fetch: cninfo's public endpoints (settings so a mirror or a test stand-in can take their place).
+    cninfo_base_url: str = Field(
+        default="http://www.cninfo.com.cn",
+        description="cninfo site: the announcement query and the stock list (code to orgId) live under it.",
+    )
+    cninfo_static_url: str = Field(
+        default="http://static.cninfo.com.cn", description="cninfo's file host: announcements' adjunctUrl paths."
+    )
+    cninfo_delay: float = Field(default=1.0, description="Seconds between two requests to cninfo (one at a time).")
+    cninfo_retries: int = Field(default=3, description="Retries of a request that timed out or got 429/5xx.")
+    cninfo_backoff: float = Field(default=2.0, description="First retry waits this many seconds, doubling each time.")
+    cninfo_timeout: float = Field(default=30.0, description="Seconds to connect, or between two reads, before a retry.")
+
     @cached_property
     def resolved_chroma_path(self) -> Path:
         """Embedded Chroma's folder."""

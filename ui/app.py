@@ -18,11 +18,11 @@ import gradio as gr
 
 from rag.assistant import Assistant
 from rag.catalog import Catalog
-from rag.errors import IrchatError
-from rag.serialize import answer_to_dict
+from rag.errors import ConfigError, IrchatError
 from rag.settings import Settings
 from rag.types import Answer, Chunk
 from ui import render
+from ui.mcp_tools import Tools, json_text_results
 
 log = logging.getLogger(__name__)
 
@@ -237,27 +237,6 @@ class ChatApp:
             return render.error_html(f"{key} is no longer in the index")
         return render.passage_html(passage, where.claims)
 
-    def ask_json(
-        self,
-        question: str,
-        company: str = "",
-        record: str = "",
-        date_from: str = "",
-        date_to: str = "",
-        history: list[dict[str, str]] | None = None,
-    ) -> dict[str, Any]:
-        """Same JSON as ``irchat ask --json``; ``record`` is a record number, ``company`` a name or code."""
-        filters = {
-            k: v
-            for k, v in {"company": company, "record": record, "date_from": date_from, "date_to": date_to}.items()
-            if v
-        }
-        try:
-            answer = self.assistant.ask(question, history=history or None, filters=filters)
-        except (IrchatError, ValueError) as e:
-            raise gr.Error(str(e)) from e
-        return answer_to_dict(answer, self.assistant.with_company)
-
     # -- records -------------------------------------------------------------------------------------
 
     def records_table(self, records: list[Chunk] | None = None) -> list[list[str]]:
@@ -438,18 +417,25 @@ def build_app(assistant: Assistant | None = None, settings: Settings | None = No
                 app.refreshed, None, [table, pick, company, record], api_visibility="private"
             )
 
-        gr.api(app.ask_json, api_name="ask")
+        # The API, and with `irchat serve --mcp` the MCP tools: /ask, /search, /topic_history, /check_draft, /records.
+        for fn in Tools(assistant).functions():
+            gr.api(fn, api_name=fn.__name__)
     return demo
 
 
-def launch_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for ``Blocks.launch``: bind address, port, auth, upload limit, look."""
+def launch_options(settings: Settings, *, mcp: bool = False) -> dict[str, Any]:
+    """Keyword arguments for ``Blocks.launch``: bind address, port, auth, upload limit, look, MCP server."""
     auth = None
+    if mcp and settings.auth is not None:
+        # Gradio's login does not cover its MCP endpoint, and queued tool calls loop back through a client
+        # that has no password: refuse rather than serve tools that fail or bypass the login.
+        raise ConfigError(
+            "--mcp cannot be used with IRCHAT_AUTH: Gradio's MCP endpoint has no login. Serve MCP on 127.0.0.1 "
+            "without IRCHAT_AUTH, or put an authenticating reverse proxy in front of it"
+        )
     if settings.auth is not None:
         user, sep, password = settings.auth.get_secret_value().partition(":")
         if not sep or not user:
-            from rag.errors import ConfigError
-
             raise ConfigError("IRCHAT_AUTH must be 'user:password'")
         auth = (user, password)
     return {
@@ -462,12 +448,21 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "head": CLICK_JS,
         "show_error": True,
         "share": False,
+        "mcp_server": mcp,
     }
 
 
-def exposure_warning(settings: Settings) -> str | None:
+def exposure_warning(settings: Settings, *, mcp: bool = False) -> str | None:
     """A warning when the app would be reachable beyond this machine without a password."""
-    if settings.host in LOOPBACK or settings.auth is not None:
+    if settings.host in LOOPBACK:
+        return None
+    if mcp:
+        return (
+            f"IRCHAT_HOST={settings.host} makes the MCP endpoint reachable from other machines, and it has no "
+            "login: anyone who can reach it can read the index. Bind 127.0.0.1, or put an authenticating proxy "
+            "in front."
+        )
+    if settings.auth is not None:
         return None
     return (
         f"IRCHAT_HOST={settings.host} makes the app reachable from other machines and IRCHAT_AUTH is not set: "
@@ -475,13 +470,27 @@ def exposure_warning(settings: Settings) -> str | None:
     )
 
 
-def serve(settings: Settings | None = None, *, warn: bool = True, **launch: Any) -> gr.Blocks:
-    """Build and launch the app on ``IRCHAT_HOST:IRCHAT_PORT``; blocks unless ``prevent_thread_lock=True``."""
-    settings = settings or Settings()
-    warning = exposure_warning(settings)
+def serve(
+    settings: Settings | None = None,
+    *,
+    warn: bool = True,
+    mcp: bool = False,
+    assistant: Assistant | None = None,
+    **launch: Any,
+) -> gr.Blocks:
+    """Build and launch the app on ``IRCHAT_HOST:IRCHAT_PORT`` (with ``mcp``, its tools at /gradio_api/mcp/ too)
+    over ``assistant`` (default: one built from ``settings``); blocks unless ``prevent_thread_lock=True``."""
+    settings = settings or (assistant.settings if assistant else Settings())
+    options = {**launch_options(settings, mcp=mcp), **launch}
+    warning = exposure_warning(settings, mcp=mcp)
     if warning and warn:
         log.warning(warning)
-    demo = build_app(Assistant(settings))
+    demo = build_app(assistant or Assistant(settings))
     demo.queue(default_concurrency_limit=2)
-    demo.launch(**{**launch_options(settings), **launch})
+    # Launched without blocking so the MCP server can be adjusted before the first call, then blocked on.
+    demo.launch(**{**options, "prevent_thread_lock": True})
+    if mcp:
+        json_text_results(demo)
+    if not launch.get("prevent_thread_lock"):
+        demo.block_thread()
     return demo

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -79,6 +81,122 @@ def ingest(
         raise typer.Exit(1)
 
 
+def _day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        err.print(f"[red]error:[/red] {option} {value!r} is not a date (YYYY-MM-DD)")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def fetch(
+    codes: Annotated[list[str], typer.Argument(help="Six-digit A-share stock codes, e.g. 002415 300666.")],
+    since: Annotated[
+        str | None, typer.Option(help="Only announcements published on or after this date (YYYY-MM-DD).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Only announcements published on or before this date (YYYY-MM-DD).")
+    ] = None,
+    dir_: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir",
+            help="Where records go, one folder per company: DIR/<company>-<code>/ (an existing DIR/*-<code> folder "
+            "is reused). Default: IRCHAT_DATA_DIR/records.",
+        ),
+    ] = None,
+    then_ingest: Annotated[
+        bool, typer.Option("--ingest", help="Then index the companies' folders (as `irchat ingest` does).")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Download companies' investor-relations records (投资者关系活动记录表, 调研活动) from cninfo as PDFs.
+
+    Reports, notices and summaries are left out. Records fetched before (by announcement id) are skipped.
+
+    An interrupted run continues where it stopped; a file is kept only once it is a complete PDF.
+
+    One request at a time, IRCHAT_CNINFO_DELAY s apart; timeouts, 429, 5xx retried (IRCHAT_CNINFO_RETRIES).
+
+    Exit code: 0; 1 (some record or company failed, the rest was fetched); 2 (the fetch could not run).
+    """
+    from ingest.cninfo import CninfoClient
+    from ingest.fetch import Fetcher
+
+    bad = [c for c in codes if not re.fullmatch(r"\d{6}", c)]
+    if bad:
+        err.print(f"[red]error:[/red] not a six-digit stock code: {', '.join(bad)}")
+        raise typer.Exit(2)
+    first, last = _day(since, "--since"), _day(until, "--until")
+    if first and last and first > last:
+        err.print(f"[red]error:[/red] --since {first} is after --until {last}")
+        raise typer.Exit(2)
+    settings = Settings()
+    root = dir_ if dir_ is not None else settings.data_dir / "records"
+    results = []
+    with (
+        CninfoClient(settings) as client,
+        Progress(
+            TextColumn("[bold]fetch {task.fields[code]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=err,
+            transient=True,
+            disable=as_json or not err.is_terminal,
+        ) as progress,
+    ):
+        fetcher = Fetcher(client, root)
+        for code in dict.fromkeys(codes):
+            task = progress.add_task("listing…", total=None, code=code)
+
+            def step(done: int, total: int, what: str, task=task) -> None:
+                progress.update(task, completed=done, total=total, description=what)
+
+            results.append(fetcher.fetch(code, first, last, progress=step))
+            progress.remove_task(task)
+    failed = any(r.errors for r in results)
+    data: dict[str, object] = {"dir": str(root), "companies": [r.to_dict() for r in results]}
+    if not as_json:
+        for r in results:
+            for e in r.errors:
+                err.print(f"[red]error:[/red] {r.code}: {e.title + ': ' if e.title else ''}{e.error}")
+            for s in r.skipped:
+                err.print(f"[yellow]skipped:[/yellow] {r.code}: {s.title}: {s.error}")
+            if r.folder:
+                out.print(
+                    f"{r.name} ({r.code}) → {r.folder}: {r.records} records of {r.listed} announcements listed; "
+                    f"{len(r.downloaded)} downloaded, {r.present} already there, {len(r.errors)} failed"
+                )
+    if then_ingest:
+        from ingest.pipeline import Ingestor
+
+        folders = [r.folder for r in results if r.folder and Path(r.folder).is_dir()]
+        try:
+            report = Ingestor(_index()).ingest(folders) if folders else None
+        except IrchatError as e:
+            err.print(f"[red]error:[/red] {e}")
+            raise typer.Exit(2) from e
+        data["ingest"] = report.to_dict() if report else None
+        if report is not None:
+            failed = failed or bool(report.errors)
+            if not as_json:
+                for e in report.errors:
+                    err.print(f"[red]error:[/red] {e.file}: {e.error}")
+                out.print(
+                    f"ingest: {report.files} files, {report.records} records, {report.pairs} Q&A pairs; "
+                    f"{report.chunks_added} chunks added, {report.chunks_unchanged} unchanged"
+                )
+    if as_json:
+        _print_json(data)
+    if failed:
+        raise typer.Exit(1)
+
+
 @app.command()
 def records(as_json: JsonFlag = False) -> None:
     """List the indexed records: company, stock code, record, dates, pairs, source file."""
@@ -87,20 +205,9 @@ def records(as_json: JsonFlag = False) -> None:
     except IrchatError as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
-    data = [
-        {
-            "company": c.short_name or c.company,
-            "company_full": c.company,
-            "stock_code": c.stock_code,
-            "record": c.record,
-            "date": c.date,
-            "date_end": c.date_end,
-            "activity_type": c.activity_type,
-            "pairs": c.n_pairs,
-            "source": c.source,
-        }
-        for c in rows
-    ]
+    from rag.serialize import record_to_dict
+
+    data = [record_to_dict(c) for c in rows]
     if as_json:
         _print_json(data)
         return
@@ -245,19 +352,29 @@ def ask(
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default IRCHAT_HOST, 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default IRCHAT_PORT, 7860).")] = None,
+    mcp: Annotated[
+        bool,
+        typer.Option(
+            "--mcp",
+            help="Also serve the tools ask, search, topic_history, check_draft and records to MCP clients at "
+            "/gradio_api/mcp/ (streamable HTTP; SSE at /gradio_api/mcp/sse). Not with IRCHAT_AUTH.",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the Gradio app: investor chat, IR rehearsal and records (the API endpoint is /ask)."""
+    """Serve the Gradio app: investor chat, IR rehearsal and records (API endpoints /ask, /search, …)."""
     from ui.app import exposure_warning
     from ui.app import serve as launch
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     try:
         settings = Settings(**overrides)
-        warning = exposure_warning(settings)
+        warning = exposure_warning(settings, mcp=mcp)
         if warning:
             err.print(f"[yellow]warning:[/yellow] {warning}")
         out.print(f"irchat on http://{settings.host}:{settings.port} (Ctrl-C stops it)")
-        launch(settings, warn=False)
+        if mcp:
+            out.print(f"MCP tools at http://{settings.host}:{settings.port}/gradio_api/mcp/")
+        launch(settings, warn=False, mcp=mcp)
     except IrchatError as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
