@@ -70,10 +70,7 @@ _CODE = re.compile(r"^\d{6}\s")
 def passage_key(chunk: Chunk) -> str:
     """A passage as the gold sets cite it: ``002415 2024-8-17 Q3``, ``002415 2024-8-17 intro``, ``688787 2024-013``
     (stock code, record identity, question or opening presentation)."""
-    head = f"{chunk.stock_code or chunk.company} {chunk.record}"
-    if chunk.kind == "qa" and chunk.question is not None:
-        return f"{head} Q{chunk.question}"
-    return f"{head} intro" if chunk.kind == "intro" else head
+    return chunk.citation.passage
 
 
 def same_passage(gold_key: str, key: str) -> bool:

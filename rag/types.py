@@ -75,6 +75,15 @@ class Citation:
     question: int | None = None
     company: str = ""
     kind: ChunkKind = "qa"
+    stock_code: str = ""
+
+    @property
+    def passage(self) -> str:
+        """The passage it names, as the gold sets write it: ``002415 2024-8-17 Q3`` (stock code, record, part)."""
+        head = f"{self.stock_code or self.company} {self.record}"
+        if self.kind == "qa" and self.question is not None:
+            return f"{head} Q{self.question}"
+        return f"{head} intro" if self.kind == "intro" else head
 
     def key(self, with_company: bool = False) -> str:
         """Bracketed form: ``[2024-013 Q5]``, ``[海康威视 2024-12-6 Q3]``, ``[2024-8-17 intro]``, ``[2024-013]``."""
@@ -126,6 +135,7 @@ class Chunk:
             question=self.question if self.kind == "qa" else None,
             company=self.short_name or self.company,
             kind=self.kind,
+            stock_code=self.stock_code,
         )
 
     @property
