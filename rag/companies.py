@@ -8,8 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
+from rag.errors import ConfigError
 from rag.types import Chunk
 
 
@@ -35,54 +37,62 @@ class Company:
 
 @lru_cache(maxsize=1)
 def default_aliases() -> dict[str, list[str]]:
-    """Extra names by stock code shipped in ``rag/data/companies.json``."""
+    """Extra names by stock code shipped in ``rag/data/companies.json`` (none: names come from the records, their
+    pinyin, and the user's alias file)."""
     data = json.loads((resources.files("rag") / "data" / "companies.json").read_text(encoding="utf-8"))
-    return {k: v for k, v in data.items() if not k.startswith("_")}
+    return {k: list(v) for k, v in data.items() if not k.startswith("_")}
 
 
-@dataclass(frozen=True)
-class Unit:
-    """A subsidiary, brand or product line of an indexed company (海康机器人, 库卡, 萤石网络): a question naming
-    one asks about it, not about its parent."""
-
-    parent: str
-    name: str
-    aliases: tuple[str, ...] = ()
-
-    @property
-    def names(self) -> list[str]:
-        """Every name it goes by, longest first."""
-        return sorted({self.name, *self.aliases}, key=len, reverse=True)
-
-    @property
-    def chinese_names(self) -> list[str]:
-        """The names the (Chinese) records use, longest first."""
-        return [n for n in self.names if not n.isascii() or n.isupper()]
+def read_aliases(path: Path | None) -> dict[str, list[str]]:
+    """The user's alias file (``{"002415": ["Hikvision", "Hik"]}``); {} when there is none."""
+    if path is None or not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"cannot read the alias file {path}: {e}; fix or remove it (IRCHAT_ALIASES)") from e
+    if not isinstance(data, dict) or not all(isinstance(v, list) for k, v in data.items() if not k.startswith("_")):
+        raise ConfigError(f"the alias file {path} must map stock codes to lists of names")
+    return {str(k): [str(n) for n in v] for k, v in data.items() if not k.startswith("_")}
 
 
-@lru_cache(maxsize=1)
-def default_units() -> tuple[Unit, ...]:
-    """Subsidiaries and brands by parent shipped in ``rag/data/companies.json`` (key ``_subsidiaries``)."""
-    data = json.loads((resources.files("rag") / "data" / "companies.json").read_text(encoding="utf-8"))
-    return tuple(
-        Unit(code, name, tuple(aliases))
-        for code, units in data.get("_subsidiaries", {}).items()
-        for name, aliases in units.items()
-    )
+def write_alias(path: Path, code: str, names: Iterable[str], *, remove: bool = False) -> dict[str, list[str]]:
+    """Add (or remove) names of the company ``code`` in the alias file at ``path``; returns the file's content."""
+    data = read_aliases(path)
+    current = data.get(code, [])
+    if remove:
+        gone = {n.lower() for n in names}
+        current = [n for n in current if n.lower() not in gone]
+    else:
+        current += [n for n in names if n.lower() not in {c.lower() for c in current}]
+    if current:
+        data[code] = current
+    else:
+        data.pop(code, None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return data
 
 
-def units_mentioned(text: str, units: Iterable[Unit] | None = None) -> list[Unit]:
-    """Units named in ``text`` (any of their names; Latin ones on word boundaries), in order of mention."""
-    units = default_units() if units is None else tuple(units)
-    found: list[tuple[int, Unit]] = []
-    for unit in units:
-        for name in unit.names:
-            pattern = rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])" if name.isascii() else re.escape(name)
-            m = re.search(pattern, text, flags=re.IGNORECASE)
-            if m:
-                found.append((m.start(), unit))
-                break
-    return [u for _, u in sorted(found, key=lambda f: f[0])]
+def pinyin_names(short_name: str) -> list[str]:
+    """English spellings of a company's short name that many companies use as their English name: its pinyin
+    ("Haitian Ruisheng", "Tongfu"), whole or its first two characters, with and without spaces."""
+    from pypinyin import Style, lazy_pinyin
+
+    chinese = re.sub(r"[^\u4e00-\u9fff]", "", short_name)
+    if len(chinese) < 2:
+        return []
+    syllables = lazy_pinyin(chinese, style=Style.NORMAL)
+    out = []
+    for words in (syllables, syllables[:2]):
+        if len(words) >= 2:
+            out += ["".join(words), " ".join(words)]
+    # the first two syllables, then the rest as a second word ("Haitian Ruisheng")
+    if len(syllables) >= 4:
+        out.append("".join(syllables[:2]) + " " + "".join(syllables[2:]))
+    return list(dict.fromkeys(n.capitalize() for n in out))
 
 
 class CompanyDirectory:
@@ -105,7 +115,8 @@ class CompanyDirectory:
 
     @classmethod
     def from_records(cls, records: Iterable[Chunk], aliases: dict[str, list[str]] | None = None) -> CompanyDirectory:
-        """Build from record-level chunks (one per indexed record) plus extra aliases by stock code."""
+        """Build from record-level chunks (one per indexed record) plus extra aliases by stock code, and the
+        pinyin of each short name (a name that another company's pinyin also gives is left out)."""
         aliases = default_aliases() if aliases is None else aliases
         by_key: dict[str, Company] = {}
         for chunk in records:
@@ -117,6 +128,14 @@ class CompanyDirectory:
                     short_name=chunk.short_name,
                     aliases=list(aliases.get(chunk.stock_code, [])),
                 )
+        spelled: dict[str, list[Company]] = {}
+        for company in by_key.values():
+            for name in pinyin_names(company.short_name):
+                spelled.setdefault(name.lower(), []).append(company)
+        for company in by_key.values():
+            company.aliases += [
+                n for n in pinyin_names(company.short_name) if len(spelled[n.lower()]) == 1 and n not in company.aliases
+            ]
         return cls(by_key.values())
 
     def __len__(self) -> int:

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from rag.companies import Company, CompanyDirectory
+from rag.answering.question import Question, analyse
+from rag.companies import Company, CompanyDirectory, default_aliases, read_aliases
 from rag.glossary import Glossary, default_glossary
 from rag.index import Index
-from rag.intent import asks_metadata, figure_periods, in_months, mentioned_months, reporting_window
-from rag.lang import detect_language
+from rag.intent import in_months, reporting_window
 from rag.store import build_where
 from rag.types import Chunk, Hit
 
@@ -51,6 +51,8 @@ class Query:
     metadata: bool = False
     periods: list[tuple[int, str]] = field(default_factory=list)
     records: list[str] = field(default_factory=list)
+    question: Question | None = None
+    """The question as the answerer reads it (analysed once, here)."""
 
 
 class HybridRetriever:
@@ -94,7 +96,8 @@ class HybridRetriever:
         with self._lock:
             if self._directory is None or generation != self._directory_generation:
                 records = self.index.records()
-                self._directory = CompanyDirectory.from_records(records)
+                aliases = {**default_aliases(), **read_aliases(self.index.settings.aliases_file)}
+                self._directory = CompanyDirectory.from_records(records, aliases)
                 self._record_numbers = sorted({c.record for c in records if c.record}, key=len, reverse=True)
                 self._directory_generation = generation
             return self._directory
@@ -138,27 +141,29 @@ class HybridRetriever:
             if key in filters:
                 where[key] = filters[key]
 
-        lang = detect_language(text)
-        lexical_text = dense_text = text
-        if lang == "en" and self.glossary is not None:
-            # The records name companies in Chinese; English names and terms get their Chinese renderings.
-            names = [c.short_name for c in companies if c.short_name]
-            extra = [*names, *self.glossary.render(text)]
-            lexical_text = " ".join([text, *extra])
-            if self.expand_dense:
-                dense_text = " ".join([text, *extra])
+        lexical = self.index.ensure_lexical()
+        question = analyse(
+            text,
+            companies=companies,
+            known_names=[n for c in directory.companies for n in c.names],
+            records=self.named_records(text),
+            glossary=self.glossary,
+            idf=lexical.idf if len(lexical) else None,
+        )
+        dense_text = question.dense_text if self.expand_dense else text
         return Query(
             text,
-            lang,
-            lexical_text,
+            question.lang,
+            question.lexical_text,
             where,
             filters.get("activity_type"),
             companies,
             dense_text,
-            months=mentioned_months(text),
-            metadata=asks_metadata(text),
-            periods=figure_periods(text),
-            records=self.named_records(text),
+            months=list(question.months),
+            metadata=bool(question.metadata),
+            periods=list(question.periods),
+            records=list(question.records),
+            question=question,
         )
 
     # -- search --------------------------------------------------------------------------------------

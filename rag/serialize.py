@@ -37,6 +37,8 @@ def citation_to_dict(citation: Citation, with_company: bool = False) -> dict[str
         "record": citation.record,
         "question": citation.question,
         "kind": citation.kind,
+        "stock_code": citation.stock_code,
+        "passage": citation.passage,
     }
 
 
@@ -50,6 +52,8 @@ def answer_to_dict(answer: Answer, with_company: bool = False) -> dict[str, Any]
         "citations": [citation_to_dict(c, with_company) for c in answer.citations],
         "passages": [hit_to_dict(h, with_company) for h in answer.passages],
         "notice": answer.notice,
+        "reason": answer.reason,
+        "confidence": None if answer.confidence is None else round(answer.confidence, 4),
     }
 
 

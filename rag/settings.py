@@ -46,6 +46,18 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_timeout: float = 30.0
 
+    aliases: Path | None = Field(
+        default=None,
+        description="Alias file: more names of companies by stock code (JSON); default DATA_DIR/aliases.json.",
+    )
+    answer_model: Path | None = Field(
+        default=None, description="Answer model folder (irchat train --out); default the one shipped with irchat."
+    )
+    answer_threshold: float | None = Field(
+        default=None,
+        description="Calibrated probability the best passage needs to be answered from; default the model's own.",
+    )
+
     host: str = "127.0.0.1"
     port: int = 7860
     auth: SecretStr | None = Field(default=None, description="'user:password' for the Gradio app.")
@@ -82,6 +94,11 @@ class Settings(BaseSettings):
         return self.embed_cache_dir or self.data_dir / "embeddings"
 
     @property
+    def aliases_file(self) -> Path:
+        """The user's alias file."""
+        return self.aliases or self.data_dir / "aliases.json"
+
+    @property
     def lexical_dir(self) -> Path:
         """Lexical (BM25) index folder."""
         return self.data_dir / "lexical"
@@ -105,6 +122,7 @@ class Settings(BaseSettings):
             chroma_host=None,
             model_dir=self.resolved_model_dir,
             embed_cache_dir=self.cache_dir,
+            aliases=self.aliases_file,
         )
 
     @property

@@ -198,3 +198,8 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     passages: list[Hit] = field(default_factory=list)
     notice: str = ""
+    reason: str = "answered"
+    """Why it answered or refused: ``answered``, ``no_passage``, ``low_confidence``, ``period_not_reported``,
+    ``figure_not_given``, ``ambiguous_company``, ``company_not_indexed`` (see rag/answering/verdicts.py)."""
+    confidence: float | None = None
+    """The answer model's calibrated probability that the first cited passage answers the question."""

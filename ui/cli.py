@@ -246,6 +246,52 @@ def remove(
         raise typer.Exit(1)
 
 
+@app.command()
+def alias(
+    code: Annotated[str | None, typer.Argument(help="Stock code of the company, e.g. 002415.")] = None,
+    names: Annotated[list[str] | None, typer.Argument(help="Names investors call it, e.g. Hikvision Hik.")] = None,
+    remove_: Annotated[bool, typer.Option("--remove", help="Remove these names instead of adding them.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add names a company goes by (English names, short forms) to the alias file (IRCHAT_ALIASES); with no
+    arguments, list it. Questions naming the company by these names are answered from its records."""
+    from rag.companies import read_aliases, write_alias
+
+    path = Settings().aliases_file
+    try:
+        if code is None:
+            data = read_aliases(path)
+        elif not names:
+            err.print("[red]error:[/red] give the names to add (or --remove), e.g. `irchat alias 002415 Hikvision`")
+            raise typer.Exit(2)
+        elif not re.fullmatch(r"[0-9A-Za-z]{4,8}", code):
+            err.print(f"[red]error:[/red] {code!r} is not a stock code (e.g. 002415)")
+            raise typer.Exit(2)
+        else:
+            data = write_alias(path, code, names, remove=remove_)
+    except IrchatError as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    if as_json:
+        _print_json({"file": str(path), "aliases": data})
+        return
+    out.print(f"{path}: " + ("; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(data.items())) or "no aliases"))
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train(ctx: typer.Context) -> None:
+    """Train the answer model from records and gold sets, report it leave-company-out, write it
+    (same options as `python -m evals.train --help`: --records, --gold, --out, --seed, --examples, --no-lco)."""
+    from evals.train import main as train_main
+
+    try:
+        code = train_main(list(ctx.args))
+    except (IrchatError, ValueError) as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    raise typer.Exit(code)
+
+
 def _filters(company: str | None, record: str | None, date_from: str | None, date_to: str | None) -> dict:
     return {
         k: v for k, v in {"company": company, "record": record, "date_from": date_from, "date_to": date_to}.items() if v
