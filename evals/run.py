@@ -23,7 +23,6 @@ from evals.metrics import (
 )
 from evals.report import ANSWER_COLS, summary_table, write_report
 from rag.assistant import Assistant
-from rag.extractive import NO_ANSWER
 from rag.index import Index
 from rag.retriever import HybridRetriever, dedupe_pairs
 from rag.types import Hit
@@ -134,10 +133,19 @@ def evaluate_answers(assistant: Assistant, gold: Sequence[GoldQuestion]) -> dict
                 "cited": cited,
                 "expected": q.expected,
                 "mode": answer.mode,
+                "reason": answer.reason,
                 **m,
             }
         )
-    return {"metrics": _aggregate(rows), "details": details, "mode": assistant.mode}
+    verdicts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for q, d in zip(gold, details, strict=True):
+        verdicts[q.kind][d["reason"]] += 1
+    return {
+        "metrics": _aggregate(rows),
+        "details": details,
+        "mode": assistant.mode,
+        "verdicts": {k: dict(v) for k, v in sorted(verdicts.items())},
+    }
 
 
 def run(
@@ -190,7 +198,6 @@ __all__ = [
     "ANSWER_COLS",
     "CONFIGS",
     "MODEL_CONFIGS",
-    "NO_ANSWER",
     "add_model",
     "citation_key",
     "evaluate_answers",

@@ -76,6 +76,70 @@ def write_alias(path: Path, code: str, names: Iterable[str], *, remove: bool = F
     return data
 
 
+# A short form that jieba's dictionary counts this often is an ordinary word ("浪潮", wave; "九天"): taken for a
+# company it would match questions about something else.
+ORDINARY_WORD = 300
+
+
+def abbreviations(short_name: str) -> list[str]:
+    """The short form investors write for a company of three or more characters: its first two (海康 for 海康威视,
+    高澜 for 高澜股份), unless that is an ordinary word."""
+    chinese = re.sub(r"[^\u4e00-\u9fff]", "", short_name)
+    if len(chinese) < 3:
+        return []
+    head = chinese[:2]
+    return [] if _word_frequency(head) >= ORDINARY_WORD else [head]
+
+
+def _spells(word: str, short_name: str) -> bool:
+    """Whether ``word`` (lower case) starts with the pinyin of the first two characters of ``short_name``, or is
+    one letter off it (a swap counts as one), for pinyin of five letters or more."""
+    from pypinyin import Style, lazy_pinyin
+
+    chinese = re.sub(r"[^\u4e00-\u9fff]", "", short_name)
+    if len(chinese) < 2:
+        return False
+    head = "".join(lazy_pinyin(chinese[:2], style=Style.NORMAL))
+    if len(head) < 4:
+        return False
+    if word.startswith(head):
+        return True
+    return len(head) >= 5 and _edits(word[: len(head)], head) <= 1
+
+
+def _edits(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours."""
+    d = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) + 1):
+        d[i][0] = i
+    for j in range(len(b) + 1):
+        d[0][j] = j
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)]
+
+
+def _inside_a_word(text: str, start: int, name: str) -> bool:
+    """Whether a two-character Chinese name found at ``start`` is the end of an ordinary word's first half
+    (美的 in 完美的, 华大 in 中华大地): the character before it and its first make a common word."""
+    if len(name) != 2 or not re.fullmatch(r"[\u4e00-\u9fff]{2}", name) or start == 0:
+        return False
+    return _word_frequency(text[start - 1] + name[0]) >= ORDINARY_WORD // 3
+
+
+@lru_cache(maxsize=4096)
+def _word_frequency(word: str) -> int:
+    from rag.tokenize import _segmenter
+
+    segmenter = _segmenter()
+    dictionary = getattr(segmenter, "FREQ", None) or getattr(getattr(segmenter, "dt", None), "FREQ", {})
+    return int(dictionary.get(word) or 0)
+
+
 def pinyin_names(short_name: str) -> list[str]:
     """English spellings of a company's short name that many companies use as their English name: its pinyin
     ("Haitian Ruisheng", "Tongfu"), whole or its first two characters, with and without spaces."""
@@ -130,12 +194,11 @@ class CompanyDirectory:
                 )
         spelled: dict[str, list[Company]] = {}
         for company in by_key.values():
-            for name in pinyin_names(company.short_name):
+            for name in pinyin_names(company.short_name) + abbreviations(company.short_name):
                 spelled.setdefault(name.lower(), []).append(company)
         for company in by_key.values():
-            company.aliases += [
-                n for n in pinyin_names(company.short_name) if len(spelled[n.lower()]) == 1 and n not in company.aliases
-            ]
+            extra = pinyin_names(company.short_name) + abbreviations(company.short_name)
+            company.aliases += [n for n in extra if len(spelled[n.lower()]) == 1 and n not in company.aliases]
         return cls(by_key.values())
 
     def __len__(self) -> int:
@@ -155,12 +218,32 @@ class CompanyDirectory:
         return found
 
     def mentioned(self, text: str) -> list[Company]:
-        """Companies named in ``text``, in order of first mention."""
+        """Companies named in ``text``, in order of first mention; else the one a capitalised word spells nearly
+        in pinyin (:meth:`spelled`)."""
+        exact = self._exact(text)
+        return exact or self.spelled(text)
+
+    def spelled(self, text: str) -> list[Company]:
+        """The company a capitalised word of ``text`` spells almost as the pinyin of its short name's first two
+        characters (Goaland for 高澜 gaolan, Kematek for 珂玛 kema): many companies' English names are their
+        pinyin, a letter off or with a suffix. Only a word no other company's pinyin comes as close to counts."""
+        return list(dict.fromkeys(c for _, c in self.spellings(text)))
+
+    def spellings(self, text: str) -> list[tuple[str, Company]]:
+        """The words :meth:`spelled` reads as a company, each with the company."""
+        found: list[tuple[str, Company]] = []
+        for word in re.findall(r"\b[A-Z][a-z]{3,}\b", text):
+            close = [c for c in self.companies if _spells(word.lower(), c.short_name)]
+            if len(close) == 1 and all(close[0] is not c for _, c in found):
+                found.append((word, close[0]))
+        return found
+
+    def _exact(self, text: str) -> list[Company]:
         if self._pattern is None:
             return []
         seen: dict[int, Company] = {}
         for m in self._pattern.finditer(text):
             company = self._by_name.get(m.group(0).lower())
-            if company is not None:
+            if company is not None and not _inside_a_word(text, m.start(), m.group(0)):
                 seen.setdefault(id(company), company)
         return list(seen.values())

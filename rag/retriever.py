@@ -126,6 +126,7 @@ class HybridRetriever:
                 companies.append(company)
         else:
             companies = directory.mentioned(text)
+        spelled = [] if "company" in filters else [(w, c) for w, c in directory.spellings(text) if c in companies]
 
         where: dict[str, Any] = {}
         if companies:
@@ -147,6 +148,7 @@ class HybridRetriever:
             companies=companies,
             known_names=[n for c in directory.companies for n in c.names],
             records=self.named_records(text),
+            spelled=spelled,
             glossary=self.glossary,
             idf=lexical.idf if len(lexical) else None,
         )

@@ -217,6 +217,9 @@ class ChatApp:
         new = self.cited_map(answer)
         cited.update(new)
         body = render.answer_html(answer.text, new)
+        if answer.reason != "answered":
+            # a refusal says why in its text; the verdict beside it is what scripts and the tests read
+            body += f'<div class="reason" data-reason="{render.escape(answer.reason)}"></div>'
         if answer.notice:
             body += f'<div class="notice">⚠ {render.escape(answer.notice)}</div>'
         chat[-1] = {"role": "assistant", "content": body}

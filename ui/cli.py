@@ -452,10 +452,30 @@ def eval_(
             "its own temporary index of --records, scored as dense@MODEL and hybrid+glossary@MODEL."
         ),
     ] = None,
+    lco: Annotated[
+        bool,
+        typer.Option(
+            "--lco",
+            help="Leave-company-out: for each company, train the answer model without it and answer its gold "
+            "questions (--gold-set, default all shipped sets) over --records (or the current index); with --drafts "
+            "also check those drafts with each company's fold model.",
+        ),
+    ] = False,
+    gold_set: Annotated[
+        list[Path] | None, typer.Option(help="Gold files for --lco (default: every shipped set).")
+    ] = None,
+    drafts: Annotated[Path | None, typer.Option(help="Draft-check set for --lco (evals/gold/drafts8.jsonl).")] = None,
+    examples: Annotated[
+        Path | None, typer.Option(help="Cache of the --lco examples (built on the first run, reused after).")
+    ] = None,
 ) -> None:
     """Score retrieval configurations (and answers) on a gold set or a BEIR folder, all in one run; print a
-    summary table and the targets, and write the reports."""
+    summary table and the targets, and write the reports. With --lco, score the answer layer leave-company-out."""
     import tempfile
+
+    if lco:
+        _eval_lco(records, gold_set, drafts, examples, report)
+        return
 
     from evals.beir import evaluate as evaluate_beir
     from evals.beir import is_beir, load_beir
@@ -524,10 +544,74 @@ def eval_(
     if "answers" in data:
         m = data["answers"]["metrics"]["all"]
         out.print("answers: " + ", ".join(f"{k} {v:.3f}" for k, v in m.items() if k != "n" and v is not None))
+        for kind, counts in data["answers"].get("verdicts", {}).items():
+            out.print(f"verdicts, {kind}: " + ", ".join(f"{v} {n}" for v, n in sorted(counts.items())))
     for target in check_targets(data):
         colour = {True: "green", False: "red", None: "yellow"}[target.met]
         out.print(f"[{colour}]target[/{colour}] {target.line()}", markup=True, highlight=False)
     out.print("report: " + ", ".join(str(p) for p in paths))
+
+
+def _eval_lco(
+    records: Path | None, gold_files: list[Path] | None, drafts: Path | None, cache: Path | None, folder: Path
+) -> None:
+    """``irchat eval --lco``: the answer layer on companies it was not trained on, and the draft check."""
+    from evals.drafts import check, load_drafts
+    from evals.train import DEFAULT_GOLD, GOLD_DIR, leave_company_out, load_or_build, scratch_index
+    from rag.answering.answerer import ExtractiveAnswerer
+    from rag.assistant import Assistant
+    from rag.rehearsal import Rehearsal
+
+    gold_files = gold_files or [GOLD_DIR / g for g in DEFAULT_GOLD]
+    try:
+        index = scratch_index(records)
+        data = load_or_build(cache, None, gold_files, 0, index=index)
+        lco = leave_company_out(data)
+    except (IrchatError, ValueError) as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    cols = ("n", "answerable", "answered_right", "citation_precision", "answerable_refused", "unanswerable_refused")
+    table = Table(title="answers, leave-company-out (each company answered by a model trained without it)")
+    for col in ("fold", *cols, "threshold"):
+        table.add_column(col)
+    rows = [(f, m) for f, m in lco["folds"].items()] + [("all", lco["overall"])]
+    rows += [(f"lang {k}", m) for k, m in lco["by_lang"].items()]
+    for name, m in rows:
+        cells = [str(m[c]) if c in ("n", "answerable") else f"{m[c]:.3f}" for c in cols]
+        table.add_row(name, *cells, f"{m['threshold']:.2f}" if "threshold" in m else "")
+    out.print(table)
+    for kind, m in lco["by_kind"].items():
+        out.print(f"verdicts, {kind}: " + ", ".join(f"{v} {n}" for v, n in sorted(m["verdicts"].items())))
+    result: dict = {"lco": {k: v for k, v in lco.items() if k not in ("outcomes", "models")}}
+    result["lco"]["outcomes"] = [o.__dict__ for o in lco["outcomes"]]
+    if drafts is not None:
+        assistant = Assistant(index=index)
+        by_company: dict[str, list] = {}
+        for d in load_drafts(drafts):
+            by_company.setdefault(d.company, []).append(d)
+        rows_out = []
+        for company, items in sorted(by_company.items()):
+            fold = lco["models"].get(company)
+            if fold is not None:
+                assistant.extractive = ExtractiveAnswerer(
+                    index.embedder, model=fold, glossary=assistant.retriever.glossary
+                )
+            rows_out += check(Rehearsal(assistant), items)["rows"]
+        changed = [r for r in rows_out if r["label"] == "figure_differs"]
+        accuracy = sum(r["right"] for r in rows_out) / max(len(rows_out), 1)
+        flagged = sum(r["right"] and r["right_citation"] for r in changed) / max(len(changed), 1)
+        out.print(
+            f"draft check ({len(rows_out)} drafts, fold models): right {accuracy:.3f}; changed figures flagged with "
+            f"the right citation {flagged:.3f}"
+        )
+        for label in ("supported", "figure_differs", "never_said"):
+            got = [r for r in rows_out if r["label"] == label]
+            if got:
+                out.print(f"  {label}: {sum(r['right'] for r in got)}/{len(got)}")
+        result["drafts"] = rows_out
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "lco.json").write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    out.print(f"report: {folder / 'lco.json'}")
 
 
 def main() -> None:

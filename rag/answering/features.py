@@ -10,6 +10,7 @@ which company or which words: the model must carry to companies it has not seen.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -49,6 +50,8 @@ FEATURES: tuple[str, ...] = (
     "cov",
     "cov_gap",
     "cov_question",
+    "bigram_question",
+    "bigram_question_in_query",
     "cov_answer",
     "cov_sentence",
     "cov_figure_sentence",
@@ -63,6 +66,8 @@ FEATURES: tuple[str, ...] = (
     "named_record",
     "company_match",
     "org_in_passage",
+    "org_name_sim",
+    "org_name_gap",
     "n_figures",
     "recency",
     "answer_len",
@@ -128,6 +133,9 @@ class Vectors:
     question: np.ndarray
     passages: np.ndarray
     asked: np.ndarray
+    names: np.ndarray
+    """Per candidate, how close an organisation the question names but the index does not know ("Hikvision")
+    is to the candidate's company name (the multilingual model knows some brands); NaN when there is none."""
 
     @classmethod
     def of(cls, embedder: Embedder, question: Question, cands: Sequence[Candidate]) -> Vectors:
@@ -144,7 +152,15 @@ class Vectors:
             if c.asked:
                 full[i] = asked_vecs[k]
                 k += 1
-        return cls(q, np.asarray(passages, dtype=np.float32), full)
+        names = np.full(len(cands), np.nan, dtype=np.float32)
+        if question.organisations and cands:
+            orgs = np.stack([np.asarray(embedder.embed_query(o), dtype=np.float32) for o in question.organisations])
+            labels = [f"{c.chunk.short_name} {c.chunk.company}" for c in cands]
+            unique = list(dict.fromkeys(labels))
+            sims = np.max(np.asarray(embedder.embed_passages(unique), dtype=np.float32) @ orgs.T, axis=1)
+            best = dict(zip(unique, sims, strict=True))
+            names = np.asarray([best[label] for label in labels], dtype=np.float32)
+        return cls(q, np.asarray(passages, dtype=np.float32), full, names)
 
 
 def featurize(
@@ -168,6 +184,7 @@ def featurize(
     companies = {c.chunk.stock_code or c.chunk.company for c in cands}
     named = {c.stock_code or c.name for c in question.companies}
     windows = [reporting_window(p) for p in question.periods]
+    query_pairs = _pairs(_without_names(question.lexical_text or question.text, question.company_names))
     rows = []
     for i, c in enumerate(cands):
         chunk = c.chunk
@@ -201,6 +218,10 @@ def featurize(
             "cov_question": concept_coverage(concepts, c.asked)
             if (c.asked and concepts and not hide_asked)
             else _MISSING,
+            "bigram_question": _jaccard(query_pairs, _pairs(c.asked)) if c.asked and not hide_asked else _MISSING,
+            "bigram_question_in_query": (
+                _contained(_pairs(c.asked), query_pairs) if c.asked and not hide_asked else _MISSING
+            ),
             "cov_answer": concept_coverage(concepts, c.body) if concepts else 1.0,
             "cov_sentence": max(sentence_cov),
             "cov_figure_sentence": max(figure_cov) if figure_cov else 0.0,
@@ -229,6 +250,8 @@ def featurize(
                 if question.organisations
                 else _MISSING
             ),
+            "org_name_sim": float(vectors.names[i]),
+            "org_name_gap": _gap(vectors.names, i),
             "n_figures": float(min(len(figures(c.body)), 20)),
             "recency": _days(chunk.date_end or chunk.date, latest) / 365.0,
             "answer_len": math.log1p(len(c.body)),
@@ -237,6 +260,32 @@ def featurize(
         }
         rows.append([row[name] for name in FEATURES])
     return np.asarray(rows, dtype=np.float32)
+
+
+def _pairs(text: str) -> set[str]:
+    """Character pairs of a text's words (Chinese pairs, Latin words), punctuation and digits aside."""
+    t = re.sub(r"[\W\d_]+", " ", text.lower())
+    out: set[str] = set()
+    for run in t.split():
+        if run.isascii():
+            out.add(run)
+        else:
+            out.update(run[i : i + 2] for i in range(len(run) - 1))
+    return out
+
+
+def _without_names(text: str, names: Sequence[str]) -> str:
+    for name in sorted(names, key=len, reverse=True):
+        text = text.replace(name, " ")
+    return text
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def _contained(part: set[str], whole: set[str]) -> float:
+    return len(part & whole) / len(part) if part else 0.0
 
 
 def _dot(v: np.ndarray, q: np.ndarray) -> float:

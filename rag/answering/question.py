@@ -48,6 +48,8 @@ class Question:
     """Indexed companies the question (or the conversation, or a filter) is about."""
     organisations: tuple[str, ...] = ()
     """Organisations an English question names that match no indexed company ("Eoptolink", "Dahua")."""
+    read_as: tuple[tuple[str, str], ...] = ()
+    """Words taken for a company because they spell its pinyin: ("Goaland", "高澜股份")."""
     unknown_org: str = ""
     """An organisation the question names that no indexed passage mentions (格力电器): likely not covered."""
     periods: tuple[tuple[int, str], ...] = ()
@@ -84,6 +86,7 @@ def analyse(
     companies: Sequence[Company] = (),
     known_names: Sequence[str] = (),
     records: Sequence[str] = (),
+    spelled: Sequence[tuple[str, Company]] = (),
     glossary: Glossary | None = None,
     idf: Callable[[str], float] | None = None,
     lang: str | None = None,
@@ -106,7 +109,12 @@ def analyse(
         text=text,
         lang=lang,
         companies=tuple(companies),
-        organisations=tuple(o for o in others if not any(o.lower() in n.lower() for n in known_names)),
+        organisations=tuple(
+            o
+            for o in others
+            if not any(o.lower() in n.lower() for n in known_names) and o not in {w for w, _ in spelled}
+        ),
+        read_as=tuple((w, c.short_name or c.name) for w, c in spelled),
         unknown_org=unknown,
         periods=tuple(figure_periods(text)),
         months=tuple(mentioned_months(text)),

@@ -52,7 +52,9 @@ def select(
     if probs[best] < threshold:
         return _refusal(question, cands)
     picks = [(cands[best], float(probs[best]))]
-    if not question.companies and several_companies:
+    # A question naming no company is answered for each company that answers it; one naming a company the index
+    # does not know (an English name) is answered from the likeliest passage, and the notice says whose it is.
+    if not question.companies and not question.organisations and several_companies:
         per = _per_company(cands, probs, order, threshold)
         if len(per) > MAX_COMPANIES:
             names = "、".join(c.chunk.short_name or c.chunk.company for c, _ in per)
