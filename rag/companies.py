@@ -227,7 +227,11 @@ class CompanyDirectory:
         """The company a capitalised word of ``text`` spells almost as the pinyin of its short name's first two
         characters (Goaland for 高澜 gaolan, Kematek for 珂玛 kema): many companies' English names are their
         pinyin, a letter off or with a suffix. Only a word no other company's pinyin comes as close to counts."""
-        return list(dict.fromkeys(c for _, c in self.spellings(text)))
+        out: list[Company] = []
+        for _, company in self.spellings(text):
+            if all(company is not c for c in out):
+                out.append(company)
+        return out
 
     def spellings(self, text: str) -> list[tuple[str, Company]]:
         """The words :meth:`spelled` reads as a company, each with the company."""

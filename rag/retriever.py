@@ -105,7 +105,10 @@ class HybridRetriever:
     def named_records(self, text: str) -> list[str]:
         """Record numbers of indexed records that the text names ("编号2024-013的那场交流")."""
         self.companies()
-        return [r for r in self._record_numbers if re.search(rf"(?<![\w-]){re.escape(r)}(?![\w-])", text)]
+        # (Chinese characters count as \w: "编号2024-013的" names 2024-013, "12024-013" does not)
+        return [
+            r for r in self._record_numbers if re.search(rf"(?<![0-9A-Za-z-]){re.escape(r)}(?![0-9A-Za-z-])", text)
+        ]
 
     # -- query preparation ---------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rag.companies import Company
-from rag.coverage import Concept, named_organisations, question_concepts, unknown_organisation
+from rag.coverage import Concept, named_organisations, proper_names, question_concepts, unknown_organisation
 from rag.glossary import Glossary
 from rag.intent import (
     asks_change,
@@ -100,6 +100,14 @@ def analyse(
         extra = [c.short_name for c in companies if c.short_name] + glossary.render(text)
         lexical = dense = " ".join([text, *extra])
     others = named_organisations(text, [*known_names, *names], glossary) if lang == "en" else []
+    if lang == "en" and idf is not None:
+        # A capitalised word the records never use ("Hikvision", not "DeepSeek") is most likely a company's name.
+        unknown_word = idf("\x00")
+        others += [
+            w
+            for w in proper_names(text, [*known_names, *names])
+            if idf(w.lower()) >= unknown_word and (glossary is None or not glossary.matches(w)) and w not in others
+        ]
     concepts: tuple[Concept, ...] = ()
     unknown = ""
     if idf is not None:

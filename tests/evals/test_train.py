@@ -68,7 +68,7 @@ def test_train_save_load_and_the_same_probabilities(examples, tmp_path: Path):
     assert np.all(np.diff(model.calibration_y) >= 0)  # calibration is monotone
     rows = np.vstack([ex.rows for ex in examples if len(ex.rows)][:20])
     probs = model.probabilities(rows)
-    assert ((0 <= probs) & (probs <= 1)).all()
+    assert ((probs >= 0) & (probs <= 1)).all()
     model.save(tmp_path / "m")
     again = AnswerModel.load(tmp_path / "m")
     assert np.allclose(again.probabilities(rows), probs) and again.threshold == model.threshold

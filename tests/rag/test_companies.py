@@ -64,3 +64,27 @@ def test_alias_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     assert result.exit_code == 2 and "is not a stock code" in result.stderr
     result = runner.invoke(cli.app, ["alias", "300001"])
     assert result.exit_code == 2 and "give the names" in result.stderr
+
+
+def _directory(*names: tuple[str, str]) -> CompanyDirectory:
+    return CompanyDirectory.from_records([_record(code, f"{short}股份有限公司", short) for short, code in names], {})
+
+
+def test_two_character_short_forms_unless_an_ordinary_word():
+    from rag.companies import abbreviations
+
+    assert abbreviations("海康威视") == ["海康"] and abbreviations("高澜股份") == ["高澜"]
+    assert abbreviations("浪潮信息") == []  # 浪潮 is "wave": questions about an AI wave are not about it
+    assert abbreviations("美的") == []  # two characters already
+    d = _directory(("美的集团", "000333"), ("华大九天", "301269"), ("海康威视", "002415"))
+    assert [c.stock_code for c in d.mentioned("听说美的今年要回购")] == ["000333"]
+    assert d.mentioned("完美的产品体验很重要") == [] and d.mentioned("中华大地上的工厂") == []
+    assert [c.stock_code for c in d.mentioned("海康2024年的分红")] == ["002415"]
+
+
+def test_an_english_name_that_spells_the_pinyin_is_read_as_the_company():
+    d = _directory(("高澜股份", "300499"), ("珂玛科技", "301611"), ("新易盛", "300502"))
+    assert [(w, c.stock_code) for w, c in d.spellings("How large was Goaland's backlog?")] == [("Goaland", "300499")]
+    assert [c.stock_code for c in d.mentioned("What did Kematek say about heaters?")] == ["301611"]
+    assert d.mentioned("What did Eoptolink say about 800G?") == []  # not its pinyin: left to the search
+    assert d.mentioned("What is the Gross margin?") == []
