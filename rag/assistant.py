@@ -46,7 +46,7 @@ class Assistant:
             return None
         from rag.llm import LLMAnswerer
 
-        return LLMAnswerer(self.settings, fallback=self.extractive)
+        return LLMAnswerer(self.settings, fallback=self.extractive, embedder=self.index.embedder)
 
     @property
     def mode(self) -> str:
