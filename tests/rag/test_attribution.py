@@ -139,6 +139,12 @@ def test_a_claim_beyond_its_passage_is_dropped():
     assert claim.status == "dropped" and claim.reason.startswith("no passage says it (closest: [2024-013 Q1],")
 
 
+def test_a_question_is_not_a_claim():
+    result, text = run("毛利率为50.00% [2024-013 Q1]。公司一季度毛利率情况如何？")
+    assert text == "毛利率为50.00% [2024-013 Q1]。"
+    assert result.claims[1].reason == "it asks rather than states"
+
+
 def test_restating_the_investors_question_is_not_enough():
     result, _ = run("海外业务进展顺利。")
     assert result.claims[0].status == "dropped"
@@ -213,19 +219,32 @@ class TopicEmbedder:
         return len(text)
 
 
-def test_english_claims_are_measured_with_the_embedder():
-    reply = "Overseas main business revenue grew 10.00% year on year. The gross margin was 50.00% in Q1 2024."
+def test_english_claims_are_compared_through_the_glossary_and_the_embedder():
+    reply = (
+        "Overseas main business revenue grew 10.00% year on year. The gross margin was 50.00% in Q1 2024. "
+        "The company plans to open a factory in Brazil."
+    )
     result, text = run(reply, question="How did overseas revenue grow?", lang="en", embedder=TopicEmbedder())
     assert text == (
         "Overseas main business revenue grew 10.00% year on year [2024-013 Q3]. "
         "The gross margin was 50.00% in Q1 2024 [2024-013 Q1]."
     )
     assert result.answer == 0 and result.answered
+    assert result.claims[2].status == "dropped" and result.claims[2].reason.endswith(", 0% of its terms)")
 
 
-def test_english_claims_need_the_embedder():
-    result, text = run("The gross margin was 50.00%.", lang="en")
-    assert text == "" and result.claims[0].status == "dropped"
+def test_the_embedder_rules_out_a_passage_on_another_topic():
+    class Unrelated(TopicEmbedder):
+        def embed_query(self, text: str) -> np.ndarray:
+            return np.array([0, 0, 0, 1], dtype=np.float32)  # orthogonal to every passage sentence
+
+    result, _ = run("Overseas main business revenue grew 10.00%.", lang="en", embedder=Unrelated())
+    assert result.claims[0].status == "dropped"
+
+
+def test_english_claims_without_an_embedder_use_the_glossary_alone():
+    _, text = run("The gross margin was 50.00%. Guanlan is doing well.", lang="en")
+    assert text == "The gross margin was 50.00% [2024-013 Q1]."
 
 
 @pytest.mark.slow
@@ -241,7 +260,7 @@ def test_english_replies_are_attributed_to_chinese_passages(real_index):
     )
     question = "How is Hikvision's overseas business doing?"
     result = attribute(reply, HITS, "en", embedder, question=question)
-    assert [c.status for c in result.claims] == ["attributed", "attributed", "attributed", "dropped"]
+    assert [c.status for c in result.claims] == ["attributed", "attributed", "attributed", "dropped"], result.claims
     assert [c.citations for c in result.claims[:3]] == [(Q1,), (Q3,), (Q5,)]
     assert result.claims[result.answer].citations == (Q3,) and result.answered
     assert result.render(key) == (
