@@ -16,9 +16,9 @@ A *claim* is a stretch of the reply that ends at a citation, at the end of a sen
   Close means, for a Chinese claim, that the sentences (with the company's names, and the investor's
   question at half weight) hold :data:`TERM_SHARE` of its terms (:data:`FIGURE_TERM_SHARE` when they
   state its figures); for an English claim, that they hold the Chinese renderings of :data:`CONCEPT_SHARE`
-  of its glossary terms and the multilingual embedder's cosine is at least :data:`COSINE_FLOOR` (a claim
-  without glossary terms has the cosine alone, :data:`COSINE`). The passage's key is inserted before the
-  claim's end mark;
+  of its glossary terms (two at least) and the multilingual embedder's cosine is at least
+  :data:`COSINE_FLOOR` (a claim with one glossary term or none has to reach :data:`COSINE`). The passage's
+  key is inserted before the claim's end mark;
 - **dropped** otherwise, with the reason; so is a question (the model repeating the investor's, or asking
   back).
 
@@ -79,6 +79,10 @@ QUESTION_WEIGHT = 0.5
 # 0.82-0.83 against the passages, as high as faithful summaries of them (0.82-0.86).
 CONCEPT_SHARE = 0.5
 FIGURE_CONCEPT_SHARE = 0.34
+# ... and the passage itself must say this many of them: with two or three glossary terms to a claim, a share
+# of one half is one term ("investors" is in every record's title). A claim of one term must also be as close
+# as a claim without any (:data:`COSINE`).
+MIN_CONCEPTS = 2
 # The cosine (the claim as a query, passage sentences as passages) still rules out a passage on another
 # topic that happens to hold the terms: on 25 English gold questions, their passages' sentences scored
 # 0.78-0.84, others 0.75-0.82.
@@ -329,9 +333,16 @@ def _attribute_one(
         concepts = scorer.concepts(text)
         cosines = scorer.cosines(text, candidates) if scorer.embedder is not None else [1.0] * len(candidates)
         if concepts:
-            scores = [scorer.concept_share(concepts, p) for p in candidates]
+            shares = [scorer.concept_share(concepts, p) for p in candidates]
+            scores = [share for share, _ in shares]
             need = FIGURE_CONCEPT_SHARE if figures else CONCEPT_SHARE
-            ok = [s >= need and c >= COSINE_FLOOR for s, c in zip(scores, cosines, strict=True)]
+            # Two terms at least (one in a claim of one): "investors" alone is in every record's title.
+            least = min(MIN_CONCEPTS, len(concepts))
+            alone = FIGURE_COSINE if figures else COSINE
+            ok = [
+                share >= need and said >= least and c >= (COSINE_FLOOR if len(concepts) > 1 else alone)
+                for (share, said), c in zip(shares, cosines, strict=True)
+            ]
             measure = "{:.0%} of its terms"
         elif scorer.embedder is not None:
             scores = cosines
@@ -392,16 +403,17 @@ class _Scorer:
         """The Chinese renderings of each glossary term of an English claim, each term once."""
         return [tuple(self.glossary.terms[t]) for t in dict.fromkeys(self.glossary.matches(text))]
 
-    def concept_share(self, concepts: list[tuple[str, ...]], passage: _Passage) -> float:
+    def concept_share(self, concepts: list[tuple[str, ...]], passage: _Passage) -> tuple[float, int]:
+        """The best window's share of the claim's glossary terms, and how many of them the passage itself says."""
         c = passage.hit.chunk
         names, question = f"{c.company} {c.short_name}", c.question_text
-        best = 0.0
+        best = (0.0, 0)
         for window in passage.window_texts:
             said = [any(r in window or r in names for r in renderings) for renderings in concepts]
             asked = [
                 not s and any(r in question for r in renderings) for s, renderings in zip(said, concepts, strict=True)
             ]
-            best = max(best, (sum(said) + QUESTION_WEIGHT * sum(asked)) / len(concepts))
+            best = max(best, ((sum(said) + QUESTION_WEIGHT * sum(asked)) / len(concepts), sum(said)))
         return best
 
     def term_share(self, text: str, passage: _Passage) -> float:
