@@ -376,7 +376,8 @@ def _join(*reasons: str) -> str:
 
 def _answer_claim(question: str, claims: list[Claim], scorer: _Scorer) -> int | None:
     """The claim sharing most of the question's terms; on a tie the one the embedder puts closest (a reply in
-    the other language shares none), then the earliest. The first claim when no question is given."""
+    the other language shares none), then the earliest. A lead-in ("Its priorities include:") answers only
+    when nothing else does. The first claim when no question is given."""
     if not claims:
         return None
     if not question.strip():
@@ -387,7 +388,8 @@ def _answer_claim(question: str, claims: list[Claim], scorer: _Scorer) -> int | 
     if scorer.embedder is not None and len(set(shares)) < len(shares):
         q = scorer.embedder.embed_query(question)
         cosines = [float(scorer.embedder.embed_query(c.text) @ q) for c in claims]
-    return max(range(len(claims)), key=lambda i: (shares[i], cosines[i], -i))
+    leads = [c.text.rstrip().endswith((":", "：")) for c in claims]
+    return max(range(len(claims)), key=lambda i: (not leads[i], shares[i], cosines[i], -i))
 
 
 class _Scorer:

@@ -190,6 +190,12 @@ def test_the_answer_is_the_claim_closest_to_the_question():
     assert result.answered and result.claims[result.answer].status == "cited"
 
 
+def test_a_lead_in_is_not_the_answer():
+    reply = "公司毛利率情况如下：\n- 毛利率为50.00% [2024-013 Q1]"
+    result, _ = run(reply, question="公司毛利率情况如何？")
+    assert result.claims[result.answer].text == "- 毛利率为50.00%"
+
+
 def test_a_reply_without_claims_answers_nothing():
     result, text = run("无")
     assert result.claims == [] and result.answer is None and not result.answered
