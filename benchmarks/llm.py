@@ -197,7 +197,9 @@ def fmt(value: float | None, n: int) -> str:
     return "–" if value is None else f"{value:.2f} ({n})"
 
 
-def report(rows: list[Row], model: str, endpoint: str, gold: Path, seed: int, budget: int) -> str:
+def report(
+    rows: list[Row], model: str, endpoint: str, gold: Path, seed: int, budget: int, replayed: Path | None, note: str
+) -> str:
     langs = sorted({r.lang for r in rows})
     headers = ["", *langs, "all"]
     groups = [[r for r in rows if r.lang == lang] for lang in langs] + [rows]
@@ -251,8 +253,15 @@ def report(rows: list[Row], model: str, endpoint: str, gold: Path, seed: int, bu
     return "\n".join(
         [
             f"Model `{model}` at {endpoint}; {len(rows)} questions sampled from `{_shown(gold)}` (seed {seed}), "
-            f"`IRCHAT_LLM_PASSAGE_TOKENS={budget}`; `python benchmarks/llm.py`.",
+            f"`IRCHAT_LLM_PASSAGE_TOKENS={budget}`; `python benchmarks/llm.py`."
+            + (
+                f" Scored again with `--replay {replayed.name}` from the replies a live run recorded: the answers "
+                "are this code's, the latencies and server token counts the live run's."
+                if replayed
+                else ""
+            ),
             "",
+            *([note, ""] if note else []),
             markdown_table(headers, lines),
             "",
             "Environment: " + "; ".join(f"{k} {v}" for k, v in env.items()),
@@ -276,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--markdown", type=Path, default=DOCS)
     ap.add_argument("--out", type=Path, default=None, help="every question's reply and answer, as JSONL")
     ap.add_argument("--replay", type=Path, default=None, help="score the replies an --out file recorded")
+    ap.add_argument("--note", default="", help="a paragraph written above the table")
     args = ap.parse_args(argv)
 
     base = Settings()
@@ -321,7 +331,16 @@ def main(argv: list[str] | None = None) -> int:
             if args.out:
                 with args.out.open("a", encoding="utf-8") as f:
                     f.write(json.dumps(asdict(row), ensure_ascii=False) + "\n")
-    body = report(rows, settings.llm_model, answerer.endpoint, args.gold, args.seed, settings.llm_passage_tokens)
+    body = report(
+        rows,
+        settings.llm_model,
+        answerer.endpoint,
+        args.gold,
+        args.seed,
+        settings.llm_passage_tokens,
+        args.replay,
+        args.note,
+    )
     print(body)
     replace_section(args.markdown, SECTION, body)
     return 0
