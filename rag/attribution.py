@@ -10,9 +10,10 @@ A *claim* is a stretch of the reply that ends at a citation, at the end of a sen
   of those passages (the citations are not otherwise second-guessed: models that do cite keep theirs);
 - **attributed** to the passage that supports it, when it is uncited or its figures are not in the passages
   it cites: every figure in the claim appears in that passage with the same value and unit
-  (:mod:`rag.figures`: ``50.00%`` backs ``50%`` and ``约50%``, ``4,369.53万元`` backs ``RMB 43.7 million``;
-  a percentage never backs percentage points), so does every other number it gives (years and list
-  markers aside), and the claim is close to a sentence of the passage or to two or three consecutive ones.
+  (:mod:`rag.figures`: ``50.00%`` backs ``50%`` and ``约50%``, ``4,369.53万元`` backs ``RMB 43.7 million``,
+  ``超过10000个`` backs ``10000个``; a percentage never backs percentage points), so does every other
+  number it gives (years and list markers aside), and the claim is close to a sentence of the passage or to
+  two or three consecutive ones.
   Close means, for a Chinese claim, that the sentences (with the company's names, and the investor's
   question at half weight) hold :data:`TERM_SHARE` of its terms (:data:`FIGURE_TERM_SHARE` when they
   state its figures); for an English claim, that they hold the Chinese renderings of :data:`CONCEPT_SHARE`
@@ -260,7 +261,7 @@ class _Passage:
     def backs(self, figures: Sequence[Figure], numbers: set[Decimal]) -> str:
         """The first figure or number of a claim this passage does not state, or "" when it states them all."""
         for f in figures:
-            if not any(g.implies(f) for g in self.figures):
+            if not any(g.implies(f) or _same_value(g, f) for g in self.figures):
                 return f.text.strip() or f.display()
         missing = numbers - self.numbers
         return _plain(min(missing)) if missing else ""
@@ -464,6 +465,14 @@ def _numbers(text: str, figures: Sequence[Figure]) -> set[Decimal]:
         except InvalidOperation:
             continue
     return out
+
+
+def _same_value(stated: Figure, claimed: Figure) -> bool:
+    """The same value and unit, whatever qualifies them: a claim of "10000个订单" where the passage says
+    "超过10000个" drops a word, not the figure (``implies`` covers rounding: ``50.00%`` backs ``约50%``)."""
+    return (
+        stated.comparable(claimed) and stated.base_value == claimed.base_value and stated.base_high == claimed.base_high
+    )
 
 
 def _plain(number: Decimal) -> str:

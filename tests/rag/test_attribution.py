@@ -116,6 +116,11 @@ def test_a_rounded_figure_is_backed_by_the_exact_one():
     assert text == "毛利率约为50%[2024-013 Q1]。"
 
 
+def test_a_figure_without_its_qualifier_is_the_same_figure():
+    _, text = run("海外主业收入占比30%。")  # the passage says 约30%
+    assert text == "海外主业收入占比30%[2024-013 Q3]。"
+
+
 @pytest.mark.parametrize(
     ("reply", "missing"),
     [
