@@ -65,8 +65,9 @@ ClaimStatus = Literal["cited", "attributed", "dropped"]
 
 # Share of a Chinese claim's terms (jieba words and character pairs, figures aside) that one to three
 # consecutive sentences of a passage must hold; the company's names count as the passage's, the investor's
-# question for half (restating the question says nothing new). Paraphrases of a passage hold 0.6-1.0 of their
-# terms, a sentence on a neighbouring topic of the same record 0.3-0.5.
+# question for half (restating the question says nothing new). Set by hand on few examples (the tests' and the
+# Chinese replies in benchmarks/llm-replies-*.jsonl): paraphrases of a passage held 0.6-1.0 of their terms,
+# claims adding a cause or a judgement the passage lacks 0.3-0.5.
 TERM_SHARE = 0.6
 # ... or this share, when the passage also states every figure of the claim (at least one): a short claim
 # ("毛利率约为50%") has few terms, and its figure is already strong evidence.
