@@ -50,7 +50,7 @@ class Assistant:
             return None
         from rag.llm import LLMAnswerer
 
-        return LLMAnswerer(self.settings, fallback=_Fallback(self))
+        return LLMAnswerer(self.settings, fallback=_Fallback(self), embedder=self.index.embedder)
 
     @property
     def mode(self) -> str:

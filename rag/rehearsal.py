@@ -31,6 +31,7 @@ from rag.figures import (
     periods_compatible,
 )
 from rag.lang import detect_language
+from rag.sentences import split_sentences
 from rag.tokenize import tokenize
 from rag.types import Chunk, Hit
 
@@ -62,9 +63,7 @@ PAIR_PENALTY = 0.1
 # Passages retrieved per draft sentence.
 CHECK_K = 16
 
-_SENTENCE_END = re.compile(r"[。！？!?；;]+[”’」』）)\"']*|\n+|(?<!\b[A-Z])\.(?=\s|$)[”’\")]*")
 _CITATION = re.compile(r"\[[^\[\]\n]{1,60}\]")
-_CONTENT = re.compile(r"[\u3400-\u9fff]|[A-Za-z]{2,}")
 _DIGIT = re.compile(r"[0-9０-９]")
 _CJK_PAIR = re.compile(r"[\u3400-\u9fff]{2}")
 _UP = re.compile(r"增长|增加|提升|提高|上升|上涨|扩大|改善|(?<![A-Za-z])(?:grow|grew|rise|rose|increas)", re.I)
@@ -79,25 +78,6 @@ _NEGATION = re.compile(
     r"没有|未曾|尚未|并未|并非|不会|不是|不再|不能|无法|未能|(?<![A-Za-z])(?:not|never|no longer|none)(?![A-Za-z])|n't",
     re.I,
 )
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Spans of the sentences of ``text`` (Chinese and English punctuation, line breaks), trimmed."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for m in _SENTENCE_END.finditer(text):
-        spans.append((start, m.end()))
-        start = m.end()
-    spans.append((start, len(text)))
-    out = []
-    for s, e in spans:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if len(_CONTENT.findall(text[s:e])) >= 2:
-            out.append((s, e))
-    return out
 
 
 # -- results -----------------------------------------------------------------------------------------

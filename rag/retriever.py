@@ -106,9 +106,7 @@ class HybridRetriever:
         """Record numbers of indexed records that the text names ("编号2024-013的那场交流")."""
         self.companies()
         # (Chinese characters count as \w: "编号2024-013的" names 2024-013, "12024-013" does not)
-        return [
-            r for r in self._record_numbers if re.search(rf"(?<![0-9A-Za-z-]){re.escape(r)}(?![0-9A-Za-z-])", text)
-        ]
+        return [r for r in self._record_numbers if re.search(rf"(?<![0-9A-Za-z-]){re.escape(r)}(?![0-9A-Za-z-])", text)]
 
     # -- query preparation ---------------------------------------------------------------------------
 

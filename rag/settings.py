@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     llm_model: str = "deepseek-chat"
     llm_api_key: SecretStr | None = None
     llm_timeout: float = 30.0
+    llm_passage_tokens: int = Field(
+        default=1000,
+        description="Tokens (o200k) the passages may take in an LLM prompt; long answers are cut to their best "
+        "sentences to fit. 1000 keeps a prompt under ~1,500 tokens, what a local 1-3B model reads in tens of "
+        "seconds on a CPU; 0 sends every passage whole.",
+    )
 
     aliases: Path | None = Field(
         default=None,
