@@ -999,7 +999,7 @@ def _paragraphs(lines: list[_Line], margins: dict[float | None, tuple[float, flo
     start indented (wrapping put "240、" there).
     """
     lines = [ln for ln in lines if ln.text.strip()]
-    own = _own_left(lines)
+    own = _own_left(lines, margins)
     at_left = [
         ln.x0 <= (own if own is not None else margins.get(_column_key(ln), (ln.x0, ln.x1))[0]) + 0.9 * ln.size
         for ln in lines
@@ -1043,19 +1043,15 @@ def _paragraphs(lines: list[_Line], margins: dict[float | None, tuple[float, flo
     return paras
 
 
-def _own_left(lines: list[_Line]) -> float | None:
-    """The left edge of a cell's text where the cell itself shows it: its lines start at two or more positions
-    (a body indenting its paragraphs' first lines), the leftmost held by a tenth of them. A cell's text may sit
-    further right than other cells of its column (the record's body against its metadata rows)."""
-    if len(lines) < 6:
+def _own_left(lines: list[_Line], margins: dict[float | None, tuple[float, float]]) -> float | None:
+    """The left edge of a cell's text when the cell sets all its text clearly right of its column's edge (a
+    record's body against the form's metadata rows above it, in one column): its own leftmost line."""
+    if len(lines) < 2 or lines[0].column_right is None:
         return None
-    starts = _cluster([ln.x0 for ln in lines], 2.0)
-    if len(starts) < 2:
-        return None
-    for left in starts:
-        if sum(abs(ln.x0 - left) <= 2.0 for ln in lines) >= max(2, 0.1 * len(lines)):
-            return left
-    return None
+    own = min(ln.x0 for ln in lines)
+    column = margins.get(_column_key(lines[0]), (own, 0.0))[0]
+    size = statistics.median(ln.size for ln in lines)
+    return own if own > column + 2 * size else None
 
 
 def _asks(paragraph: str) -> bool:
