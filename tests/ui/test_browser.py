@@ -15,7 +15,8 @@ BOT = "#chat [data-testid='bot']"
 
 
 def ask(page, question: str) -> list[str]:
-    """Type a question, send it, wait for the whole answer; the citation keys of that answer's chips."""
+    """Type a question, send it, wait for the whole answer; the citation keys of that answer's chips, each once
+    (an English lead line and the quote under it cite the same passage)."""
     before = page.locator(BOT).count()
     page.fill("#question textarea", question)
     page.click("#send")
@@ -26,7 +27,7 @@ def ask(page, question: str) -> list[str]:
         arg=before,
     )
     last = page.locator(BOT).last
-    return [c.inner_text() for c in last.locator(".cite-chip").all()]
+    return list(dict.fromkeys(c.inner_text() for c in last.locator(".cite-chip").all()))
 
 
 def open_chip(page, key: str) -> str:

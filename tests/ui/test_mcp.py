@@ -101,7 +101,7 @@ def test_search_records_history_and_draft_check(mcp_url):
     async def calls(session):
         return [
             await session.call_tool("search", {"query": "境外收入", "k": 3, "company": "688787"}),
-            await session.call_tool("records", {"company": "Hikvision"}),
+            await session.call_tool("records", {"company": "Haikang Weishi"}),
             await session.call_tool("topic_history", {"question": "境外收入", "company": "688787"}),
             await session.call_tool("check_draft", {"draft": draft, "company": "海天瑞声"}),
             await session.call_tool("ask", {"question": "收入", "company": "不存在的公司"}),
