@@ -462,9 +462,7 @@ class Rehearsal:
         judged = self._judged(sentence, filters, self.check_k)
         threshold = self.assistant.extractive.threshold
         evidence = [
-            (c, p)
-            for c, p in judged
-            if p >= EVIDENCE_SHARE * threshold and (not about or c.chunk.stock_code in about)
+            (c, p) for c, p in judged if p >= EVIDENCE_SHARE * threshold and (not about or c.chunk.stock_code in about)
         ][:EVIDENCE]
         statements = [
             _Statement(c.hit, rank, unit)
