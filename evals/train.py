@@ -185,8 +185,6 @@ def build_examples(
             out.append(
                 _example(f"removed:{own}", "removed", company, query.question, cands, [0] * len(cands), embedder, [])
             )
-    out += _presentation_examples(index, retriever, rng, progress)
-    out += _metadata_examples(index, retriever, rng)
     for q in gold:
         query = retriever.prepare(q.question)
         hits = retriever.search_prepared(query, K)
@@ -198,71 +196,6 @@ def build_examples(
         out.append(ex)
     if progress:
         progress(f"{len(out)} examples ({time.perf_counter() - started:.0f} s)")
-    return out
-
-
-# Sentences of an opening presentation made into questions, per presentation part; record metadata questions.
-PRESENTATION_SENTENCES = 2
-# Question forms of a meeting's metadata, and the record line that answers each: what investors ask of a record.
-_META_FORMS = (
-    ("{name}{month}的{kind}在哪里开的？", "地点"),
-    ("{name}{month}那次{kind}有哪些机构参加？", "参与单位名称及人员姓名"),
-    ("{name}{month}的{kind}是谁接待的？", "上市公司接待人员姓名"),
-    ("{name}编号{number}的那次交流是哪天？", "时间"),
-)
-
-
-def _presentation_examples(
-    index: Index, retriever: HybridRetriever, rng: random.Random, progress: Callable[[str], None] | None
-) -> list[Example]:
-    """Questions made of a presentation's sentences that state figures ("示例科技 2024年上半年 营业收入"): the
-    presentation answers them; a passage stating the same figure is left out of the example (it answers too)."""
-    from rag.answering.text import figures, sentences
-
-    out: list[Example] = []
-    for chunk in sorted(index.store.get(where={"kind": "intro"}), key=lambda c: c.id):
-        said = [x for x in sentences(chunk.answer_text or chunk.text) if figures(x)]
-        rng.shuffle(said)
-        for k, sentence in enumerate(said[:PRESENTATION_SENTENCES]):
-            words = keywords(re.sub(r"\d[\d,.]*\s*[%％亿万元]*", " ", sentence), index, rng)
-            if not words:
-                continue
-            query = retriever.prepare(f"{chunk.short_name or chunk.company} {words}")
-            cands = candidates(retriever.search_prepared(query, K))
-            own = chunk.citation.passage
-            shared = figures(sentence)
-            labels = [1 if c.chunk.citation.passage == own else (-1 if shared & figures(c.body) else 0) for c in cands]
-            qid = f"intro:{chunk.id}:{k}"
-            company = chunk.stock_code or chunk.company
-            out.append(_example(qid, "keywords", company, query.question, cands, labels, index.embedder, [own]))
-    if progress:
-        progress(f"{len(out)} presentation questions")
-    return out
-
-
-def _metadata_examples(index: Index, retriever: HybridRetriever, rng: random.Random) -> list[Example]:
-    """A question about each record's metadata (where, who attended, who hosted, when), in one of the forms
-    investors use; the record's metadata chunk answers it when it has the line asked for."""
-    out: list[Example] = []
-    for chunk in sorted(index.records(), key=lambda c: c.id):
-        form, line = _META_FORMS[rng.randrange(len(_META_FORMS))]
-        if f"{line}：" not in chunk.text or not chunk.date:
-            continue
-        kind = (chunk.activity_type.split("、")[0] or "交流").split("（")[0]
-        text = form.format(
-            name=chunk.short_name or chunk.company,
-            month=f"{chunk.date[:4]}年{int(chunk.date[5:7])}月",
-            kind=kind,
-            number=chunk.record,
-        )
-        query = retriever.prepare(text)
-        cands = candidates(retriever.search_prepared(query, K))
-        own = chunk.citation.passage
-        labels = [int(c.chunk.citation.passage == own) for c in cands]
-        company = chunk.stock_code or chunk.company
-        out.append(
-            _example(f"meta:{chunk.id}", "keywords", company, query.question, cands, labels, index.embedder, [own])
-        )
     return out
 
 
