@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -475,13 +475,30 @@ def exposure_warning(settings: Settings) -> str | None:
     )
 
 
-def serve(settings: Settings | None = None, *, warn: bool = True, **launch: Any) -> gr.Blocks:
-    """Build and launch the app on ``IRCHAT_HOST:IRCHAT_PORT``; blocks unless ``prevent_thread_lock=True``."""
+WARM_UP_QUESTIONS = (("营业收入同比增长多少？", "zh"), ("How much did revenue grow?", "en"))
+
+
+def warm_up(assistant: Assistant) -> None:
+    """Load everything a question needs (embedding model, store, BM25 index, jieba, glossary) by answering two
+    questions extractively, so the first real question is as fast as the tenth. Never calls an LLM."""
+    for question, lang in WARM_UP_QUESTIONS:
+        assistant.extractive.answer(question, assistant.search(question, k=assistant.k), lang)
+
+
+def serve(
+    settings: Settings | None = None, *, warn: bool = True, ready: Callable[[], None] | None = None, **launch: Any
+) -> gr.Blocks:
+    """Build and launch the app on ``IRCHAT_HOST:IRCHAT_PORT`` once it is warmed up (``ready`` is called then);
+    blocks unless ``prevent_thread_lock=True``."""
     settings = settings or Settings()
     warning = exposure_warning(settings)
     if warning and warn:
         log.warning(warning)
-    demo = build_app(Assistant(settings))
+    assistant = Assistant(settings)
+    warm_up(assistant)
+    demo = build_app(assistant)
     demo.queue(default_concurrency_limit=2)
+    if ready is not None:
+        ready()
     demo.launch(**{**launch_options(settings), **launch})
     return demo

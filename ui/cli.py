@@ -256,8 +256,9 @@ def serve(
         warning = exposure_warning(settings)
         if warning:
             err.print(f"[yellow]warning:[/yellow] {warning}")
-        out.print(f"irchat on http://{settings.host}:{settings.port} (Ctrl-C stops it)")
-        launch(settings, warn=False)
+        err.print("loading the embedding model and the index …")
+        url = f"http://{settings.host}:{settings.port}"
+        launch(settings, warn=False, ready=lambda: out.print(f"irchat on {url} (Ctrl-C stops it)"))
     except IrchatError as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
