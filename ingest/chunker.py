@@ -133,8 +133,8 @@ def _number_parts(group: list[Chunk]) -> None:
 
 def _record_chunks(record: Record, prefix: str, base: dict, count: TokenCounter, limit: int) -> list[Chunk]:
     """The record's metadata as one chunk, or, when that is over ``limit`` (a conference call's list of
-    hundreds of participants), the metadata first and the participant list in parts that each repeat the
-    record's title. Part 0 keeps the id ``…:meta`` either way."""
+    hundreds of participants), the metadata first and the participant list in numbered parts. Part 0 keeps the id
+    ``…:meta`` either way."""
     title = [
         f"{record.company}（{record.stock_code}）" if record.stock_code else record.company,
         f"投资者关系活动记录表 编号：{record.record}",
@@ -162,10 +162,13 @@ def _record_chunks(record: Record, prefix: str, base: dict, count: TokenCounter,
         else:  # some other field is long too: the metadata lines, packed like sentences
             texts = [fixed + piece for piece in _pieces(fixed, split_sentences(meta[len(fixed) :]), count, limit)]
         if participants:
-            # sized for the widest numbering, so that the real one ("（1/3）") never pushes a part over the limit
-            widest = f"{fixed}{PARTICIPANTS_LABEL}（99/99）："
+            # The parts carry the record's citation and metadata in the store but not its title in their text: a
+            # title repeated in ten parts makes each look like the company's other passages to dense search (gold
+            # recall@5, dense: 0.889 with it, 0.901 without). Sized for the widest numbering, so that the real one
+            # ("（1/3）") never pushes a part over the limit.
+            widest = f"{PARTICIPANTS_LABEL}（99/99）："
             lists = _pieces(widest, split_list(record.participants), count, limit)
-            texts += [f"{fixed}{PARTICIPANTS_LABEL}（{j}/{len(lists)}）：{p}" for j, p in enumerate(lists, 1)]
+            texts += [f"{PARTICIPANTS_LABEL}（{j}/{len(lists)}）：{p}" for j, p in enumerate(lists, 1)]
     except ValueError as e:
         raise ParseError(record.source, f"the record's details are too long: their title {e}") from e
     chunks = [
