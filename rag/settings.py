@@ -48,7 +48,9 @@ class Settings(BaseSettings):
     )
     embed_batch_size: int = 16
     embed_threads: int = Field(
-        default=0, description="CPU threads for embedding (ONNX Runtime's or torch's); 0 keeps the runtime's default."
+        default=0,
+        description="CPU threads for embedding: ONNX Runtime runs that many batches at once (0: every usable core); "
+        "torch uses them inside each batch (0: torch's default).",
     )
 
     llm_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint; unset = extractive.")
