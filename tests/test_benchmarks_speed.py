@@ -33,7 +33,7 @@ def one_record(tmp_path: Path) -> Path:
 def test_embed_benchmark_compares_with_torch(real_settings, one_record: Path, tmp_path: Path) -> None:
     md = tmp_path / "bench.md"
     md.write_text("# Benchmarks\n\n## Query\n\nkept\n", encoding="utf-8")
-    args = ["--records", str(one_record), "--rounds", "1", "--queries", "3", "--no-int8", "--markdown", str(md)]
+    args = ["--records", str(one_record), "--rounds", "1", "--queries", "3", "--markdown", str(md)]
     proc = subprocess.run(
         [sys.executable, "benchmarks/embed.py", *args],
         cwd=ROOT,
