@@ -228,6 +228,8 @@ def _fake_company(j: int, seed: int, used_short: set[str], used_codes: set[str])
         short = core + industry
         if short in used_short:
             short = place + core  # the 1,000 core+industry names are taken: a second naming scheme
+        if short in used_short:
+            short = place + core + industry  # and the 2,000 place+core ones (a 1M-pair corpus has ~9,300 companies)
         if short not in used_short:
             break
     else:
