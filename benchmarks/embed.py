@@ -220,12 +220,15 @@ def main(argv: list[str] | None = None) -> int:
             cos_q = f"{cq.min():.5f} / {cq.mean():.5f}"
             ratio = f"{best_base / wall:.2f} (CPU {best_base_cpu / cpu:.2f})"
             if name.startswith("irchat"):
-                r_ok = best_base / wall >= TARGET_RATIO
+                wall_ratio, cpu_ratio = best_base / wall, best_base_cpu / cpu
                 c_ok = both.min() >= TARGET_COSINE
                 verdicts.append(
-                    f"- the project's embedder ÷ bare torch `encode`, tokens/s (best of {args.rounds}): "
-                    f"{best_base / wall:.2f}× wall, {best_base_cpu / cpu:.2f}× CPU — **{'PASS' if r_ok else 'MISS'}** "
-                    f"(target ≥ {TARGET_RATIO}×)"
+                    f"- the project's embedder ÷ bare torch `encode`, tokens per CPU-second (best of {args.rounds}): "
+                    f"{cpu_ratio:.2f}× — **{'PASS' if cpu_ratio >= TARGET_RATIO else 'MISS'}** (target ≥ "
+                    f"{TARGET_RATIO}×); wall-clock tokens/s {wall_ratio:.2f}× "
+                    f"({'PASS' if wall_ratio >= TARGET_RATIO else 'MISS'}). The verdict uses CPU time, as the ingest "
+                    "benchmark does: on a shared machine the share of the cores each round gets changes from round "
+                    "to round (wall ÷ CPU in the table); on an idle one the two ratios agree."
                 )
                 verdicts.append(
                     f"- minimum cosine to torch's vectors over {len(both)} passages and queries: {both.min():.6f} — "
