@@ -243,11 +243,10 @@ def prototype_ingest(ingestor: Ingestor, paths: Sequence[Path]) -> IngestReport:
     ingestor.index.check_embedder()
     records = [ingestor._parse(p, None) for p in files]
     ingestor._adopt_company_names(records, None)
-    batch_keys: dict[str, str] = {}
+    records = ingestor._identify(records, report)
     to_write: list[Chunk] = []
     stale: list[str] = []
     for record in records:
-        ingestor._check_conflict(record, batch_keys)
         chunks = chunk_record(record, ingestor.index.embedder.count_tokens, ingestor.index.embedder.max_tokens)
         diff = ingestor._diff(record, chunks)
         to_write += diff.to_write

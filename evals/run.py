@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -22,7 +23,6 @@ from evals.metrics import (
 )
 from evals.report import ANSWER_COLS, summary_table, write_report
 from rag.assistant import Assistant
-from rag.extractive import NO_ANSWER
 from rag.index import Index
 from rag.retriever import HybridRetriever, dedupe_pairs
 from rag.types import Hit
@@ -37,15 +37,20 @@ CONFIGS: dict[str, dict[str, Any]] = {
 DEFAULT_CONFIGS = tuple(CONFIGS)
 
 
-def key(citation_key: str) -> str:
-    """``[海康威视 2024-8-17 Q3]`` → ``2024-8-17 Q3`` (gold keys carry no company or brackets)."""
-    parts = citation_key.strip("[]").split()
-    return " ".join(parts[1:] if parts and not parts[0][:1].isdigit() else parts)
-
-
 def citation_key(hit: Hit) -> str:
-    """What a hit is compared with in the gold set: its citation key without company or brackets."""
-    return key(hit.chunk.citation.key())
+    """What a hit is compared with in the gold set: the passage it is (``002415 2024-8-17 Q3``)."""
+    return hit.chunk.citation.passage
+
+
+def aligned(keys: Sequence[str], expected: Sequence[str]) -> list[str]:
+    """``keys`` as ``expected`` writes them: without the stock code when a gold set leaves it out (a hand-made set
+    over one company, ``2024-013 Q3``)."""
+    if expected and not any(_CODED.match(e) for e in expected):
+        return [k.split(" ", 1)[-1] if _CODED.match(k) else k for k in keys]
+    return list(keys)
+
+
+_CODED = re.compile(r"^\d{6} ")
 
 
 @dataclass
@@ -88,7 +93,7 @@ def evaluate_retrieval(
         if not q.answerable:
             continue
         hits = dedupe_pairs(retriever.search(q.question, k=max(k, 20)))
-        ranked = list(dict.fromkeys(key_of(h) for h in hits))[:k]
+        ranked = aligned(list(dict.fromkeys(key_of(h) for h in hits))[:k], q.expected)
         result.ranked[q.id] = ranked
         relevant = set(q.expected)
         m = {f"recall@{n}": recall_at_k(ranked, relevant, n) for n in KS}
@@ -107,8 +112,8 @@ def evaluate_answers(assistant: Assistant, gold: Sequence[GoldQuestion]) -> dict
     details = []
     for q in gold:
         answer = assistant.ask(q.question)
-        cited = [key(c.key()) for c in answer.citations]
-        passages = {key(h.chunk.citation.key()) for h in answer.passages}
+        cited = aligned([c.passage for c in answer.citations], q.expected)
+        passages = set(aligned([h.chunk.citation.passage for h in answer.passages], q.expected))
         abstained = not answer.citations
         m: dict[str, float | None] = {
             "citation_precision": citation_precision(cited, set(q.expected)) if q.answerable else None,
@@ -128,10 +133,19 @@ def evaluate_answers(assistant: Assistant, gold: Sequence[GoldQuestion]) -> dict
                 "cited": cited,
                 "expected": q.expected,
                 "mode": answer.mode,
+                "reason": answer.reason,
                 **m,
             }
         )
-    return {"metrics": _aggregate(rows), "details": details, "mode": assistant.mode}
+    verdicts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for q, d in zip(gold, details, strict=True):
+        verdicts[q.kind][d["reason"]] += 1
+    return {
+        "metrics": _aggregate(rows),
+        "details": details,
+        "mode": assistant.mode,
+        "verdicts": {k: dict(v) for k, v in sorted(verdicts.items())},
+    }
 
 
 def run(
@@ -184,7 +198,6 @@ __all__ = [
     "ANSWER_COLS",
     "CONFIGS",
     "MODEL_CONFIGS",
-    "NO_ANSWER",
     "add_model",
     "citation_key",
     "evaluate_answers",

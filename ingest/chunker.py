@@ -137,7 +137,7 @@ def _record_chunks(record: Record, prefix: str, base: dict, count: TokenCounter,
     ``…:meta`` either way."""
     title = [
         f"{record.company}（{record.stock_code}）" if record.stock_code else record.company,
-        f"投资者关系活动记录表 编号：{record.record}",
+        f"投资者关系活动记录表 编号：{record.number or '未印（以会议日期标识）'}",
     ]
     participants = f"{PARTICIPANTS_LABEL}：{record.participants}" if record.participants else ""
     before = [
@@ -152,7 +152,16 @@ def _record_chunks(record: Record, prefix: str, base: dict, count: TokenCounter,
     ]
     text = "\n".join(line for line in [*title, *before, participants, *after] if line)
     if count(text) + _SLACK <= limit:
-        return [Chunk(id=f"{prefix}:meta", kind="record", text=text, n_pairs=len(record.pairs), **base)]
+        return [
+            Chunk(
+                id=f"{prefix}:meta",
+                kind="record",
+                text=text,
+                n_pairs=len(record.pairs),
+                fingerprint=record.fingerprint,
+                **base,
+            )
+        ]
 
     meta = "\n".join(line for line in [*title, *before, *after] if line)
     fixed = "\n".join(title) + "\n"
@@ -178,6 +187,7 @@ def _record_chunks(record: Record, prefix: str, base: dict, count: TokenCounter,
             text=t,
             part=i,
             n_pairs=len(record.pairs),
+            fingerprint=record.fingerprint,
             **base,
         )
         for i, t in enumerate(texts)

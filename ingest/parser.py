@@ -15,53 +15,32 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from ingest.readers import FORM_LABELS, read_document, text_lines
+from ingest.form import ACTIVITY_TYPES, BOXES, FIELD_OF, FORM_LABELS, TICKS
+from ingest.readers import read_document, text_lines
 from rag.errors import ParseError
 from rag.types import QAPair, Record
 
 __all__ = ["parse_dates", "parse_file", "parse_text", "short_name_of"]
 
 NO_PAIRS = "no question/answer pairs found: expected lines like '1、…' / 'Q：' / '问：'"
-NO_RECORD = "no record number (编号) found: expected a line like '编号：2024-013'"
+NO_RECORD = (
+    "no record number (编号) and no meeting date found: expected a line like '编号：2024-013' or a 时间 row with a date"
+)
+NOT_A_RECORD = "not an investor-relations activity record: no 投资者关系活动 form found"
 
-# label → field of Record; the labels themselves live with the readers, which also need them
-_FIELD_OF = {
-    "投资者关系活动类别": "types",
-    "参与单位名称及人员姓名": "participants",
-    "参与单位名称": "participants",
-    "参与单位": "participants",
-    "参与人员": "participants",
-    "参会人员": "participants",
-    "来访单位及人员": "participants",
-    "时间": "date",
-    "会议时间": "date",
-    "活动时间": "date",
-    "调研时间": "date",
-    "地点": "place",
-    "会议地点": "place",
-    "活动地点": "place",
-    "调研地点": "place",
-    "上市公司接待人员姓名": "receptionists",
-    "上市公司接待人员": "receptionists",
-    "接待人员": "receptionists",
-    "投资者关系活动主要内容介绍": "body",
-    "投资者关系活动主要内容": "body",
-    "主要内容介绍": "body",
-    "附件清单（如有）": "attachments",
-    "附件清单": "attachments",
-    "日期": "release",
-}
-assert set(_FIELD_OF) == set(FORM_LABELS)
 
 _SEP = r"[ \t\u3000]"
 _LABEL_RE = re.compile(
     r"^(?P<label>"
     + "|".join(r"\s*".join(re.escape(ch) for ch in label) for label in sorted(FORM_LABELS, key=len, reverse=True))
-    + rf")(?:{_SEP}*[：:；;])?(?:(?:{_SEP}+|(?<=[：:；;]))(?P<rest>.*))?$"
+    # a note printed after the label: 参与单位名称（排名不分先后）, 活动类别“选中项请打√”
+    + r")(?:[（(][^）)]{0,24}[）)]|[“\"][^”\"]{0,24}[”\"])?"
+    + rf"(?:{_SEP}*[：:；;])?(?:(?:{_SEP}+|(?<=[：:；;]))(?P<rest>.*))?$"
 )
 
 _BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
@@ -76,20 +55,26 @@ _COMPANY = re.compile(r"([^\s：:，,]{2,40}?(?:股份有限公司|有限责任�
 _HEADER_LINE = re.compile(r"^(?:(?:证券|股票)(?:代码|简称)\s*[：:]|编号\s*[：:])")
 
 _Q_MARK = re.compile(
-    r"^(?:[QＱ]\s*(?P<n1>\d{1,3})?\s*[：:;；.．、]|(?:问|提问)\s*[：:]|问题\s*(?P<n2>\d{1,3})?\s*[：:.．、])\s*"
+    r"^(?:[QＱ]\s*(?P<n1>\d{1,3})?\s*[：:;；.．、]|(?:问|提问)\s*[：:]|问题\s*(?:(?P<n2>\d{1,3})\s*[：:.．、]|[：:]))\s*"
 )
-_A_MARK = re.compile(r"^(?:[AＡ]\s*\d{0,3}\s*[：:;；.．]|(?:答|回答|答复)\s*[：:])\s*")
-_A_INLINE = re.compile(r"(?<=[？?。！!）)”\s])\s*(?:[AＡ]|答|回答|答复)\s*[：:]\s*")
+_Q_LABEL = re.compile(r"^(?:问题|[QＱ])\s*(\d{1,3})\s*$")
+_A_MARK = re.compile(r"^(?:[AＡ]\s*\d{0,3}\s*[：:;；.．]|(?:答|回答|答复|回复)\s*[：:])\s*")
+_A_INLINE = re.compile(r"(?<=[？?。！!）)”\s])\s*(?:[AＡ]|答|回答|答复|回复)\s*[：:]\s*")
 # "1." but not a decimal "1.5亿" (a year after the dot is fine: "34.2024年…")
 _NUMBERED = re.compile(r"^(?:问题\s*)?(?P<n>\d{1,3})\s*(?:[、)）]|[．.](?!\d{1,3}(?!\d)))\s*")
+# Numbers printed without their mark ("5 请正面答复…") or glued to a two-digit year ("5.24 年公司…"): taken only
+# where the next question number is due.
+_WEAK_NUMBER = re.compile(
+    r"^(?P<n>\d{1,3})(?:[．.](?=\d{2}\s*年)|\s*(?=[\u4e00-\u9fff])(?![年月日号万亿元个家名台种项条次倍天周%％]))\s*"
+)
+# Records printing answers without a mark start them with the company's greeting, sometimes on the question's
+# own line ("…市场占有率如何呢，您好，公司…").
+_GREETING = re.compile(r"(?<=[，,。？?！!\s])(?=您好[，,！!。])|(?=尊敬的(?:投资者|股东)[，,]?您好)")
 _QA_HEADING = re.compile(
     r"^(?:[一二三四五六七八九十]+|\d{1,2})?\s*[、.．]?\s*(?:Q\s*&\s*A|问答|互动|交流|提问)(?:环节|交流|部分|问答)?\s*[：:]?$",
     re.IGNORECASE,
 )
 _END_PUNCT = "。！？!?；;：:”」』）)…"
-_TICKS = "√☑■✓✔☒▇█◼▣⊠●◆"
-_BOXES = "□☐○◻◇"
-_TYPE_RE = re.compile(rf"[{_TICKS}]\s*([^\s{_TICKS}{_BOXES}（(]+)(?:\s*[（(]([^）)]*)[）)])?")
 _CJK = "\u3400-\u9fff\uf900-\ufaff"
 
 
@@ -103,7 +88,7 @@ def parse_file(path: str | Path, company: str | None = None) -> Record:
         except ParseError as e:
             if (
                 doc.kind == "docx"
-                and e.reason in (NO_PAIRS, NO_RECORD)
+                and (e.reason in (NO_PAIRS, NO_RECORD) or e.reason.startswith(NOT_A_RECORD))
                 and not any(ln.startswith("\t") for ln in doc.lines)
             ):
                 # The reader gives table cells a leading tab: none means the form's table is missing.
@@ -158,7 +143,7 @@ def _match_label(text: str) -> tuple[str, str, str] | None:
     if not m:
         return None
     label = re.sub(r"\s", "", m.group("label"))
-    return _FIELD_OF[label], label, (m.group("rest") or "").strip()
+    return FIELD_OF[label], label, (m.group("rest") or "").strip()
 
 
 def _label_fragments(text: str) -> set[str]:
@@ -166,7 +151,7 @@ def _label_fragments(text: str) -> set[str]:
     norm = _norm_label(text)
     if len(norm) < 2:
         return set()
-    return {_FIELD_OF[label] for label in FORM_LABELS if norm in label and norm != label}
+    return {FIELD_OF[label] for label in FORM_LABELS if norm in label and norm != label}
 
 
 def _ends_body(matched: tuple[str, str, str]) -> bool:
@@ -199,14 +184,38 @@ def _parse(lines: list[str], source: str, sha: str, company: str | None, pages: 
         for i, raw in enumerate(lines)
     ]
     meta = _metadata(lns)
-    if not meta.get("record"):
-        raise ParseError(source, NO_RECORD)
     fields = _split_fields(lns)
+    if not _is_record(lns, meta, fields):
+        raise ParseError(source, _not_a_record(lns))
     record = _build(source, sha, company, meta, fields)
-    if not record.pairs:
+    # A presentation without questions (a roadshow's slides as text) is still a record; a stray line is not.
+    if not record.pairs and len(re.findall(r"\w", record.intro)) < 20:
         where = fields.body[0] if fields.body else None
         raise ParseError(source, NO_PAIRS, line=where.no if where else None, page=where.page if where else None)
+    if not record.pairs:
+        record.warnings.append("no question/answer pairs: the record's text is indexed as its presentation")
     return record
+
+
+# The rows that make a document an investor-relations record form (a report or a notice has none of them).
+_FORM_FIELDS = frozenset({"types", "participants", "receptionists", "body"})
+_DOCUMENT_TITLE = re.compile(
+    r"[^\s，。：:]{0,40}(?:年度报告|季度报告|半年度报告|报告摘要|报告|公告|通知|决议|意见|说明书)"
+)
+
+
+def _is_record(lns: list[_Ln], meta: dict[str, str], fields: _Fields) -> bool:
+    """A record prints the form's title or at least two of its rows; a plain Q&A file prints its 编号."""
+    if any(_TITLE.search(ln.text) for ln in lns[:15] if ln.text):
+        return True
+    rows = _FORM_FIELDS & ({f for f, v in fields.values.items() if v} | ({"body"} if fields.body else set()))
+    return len(rows) >= 2 or bool(meta.get("record") and fields.body)
+
+
+def _not_a_record(lns: list[_Ln]) -> str:
+    title = next((m.group(0) for ln in lns[:10] if ln.text and (m := _DOCUMENT_TITLE.search(ln.text))), "")
+    what = f" (it reads like {title!r})" if title else ""
+    return f"{NOT_A_RECORD}{what}"
 
 
 def _metadata(lns: list[_Ln]) -> dict[str, str]:
@@ -362,7 +371,7 @@ def _build(source: str, sha: str, company: str | None, meta: dict[str, str], f: 
     values = {k: [ln.text for ln in v if ln.text] for k, v in f.values.items()}
     types_text = " ".join(values.get("types", []))
     types = _activity_types(types_text)
-    if types_text and not types and any(b in types_text for b in _BOXES):
+    if types_text and not types and any(b in types_text for b in BOXES):
         warnings.append("activity type: no ticked box found (the tick mark may have been lost)")
     date_lines = values.get("date", [])
     date_text = " ".join(date_lines)
@@ -370,6 +379,10 @@ def _build(source: str, sha: str, company: str | None, meta: dict[str, str], f: 
     if date_text and not dates:
         warnings.append(f"meeting date not understood: {date_text!r}")
     release = parse_dates(" ".join(values.get("release", [])))
+    found = _identity(meta.get("record", ""), dates, release, warnings)
+    if found is None:
+        raise ParseError(source, NO_RECORD)
+    number, identity = found
 
     body = [ln.text for ln in f.body]
     attachments = values.get("attachments", [])
@@ -379,7 +392,8 @@ def _build(source: str, sha: str, company: str | None, meta: dict[str, str], f: 
     intro, pairs = _qa(body, warnings)
     return Record(
         company=name,
-        record=meta["record"],
+        record=identity,
+        number=number,
         pairs=pairs,
         short_name=short,
         stock_code=stock_code,
@@ -395,6 +409,23 @@ def _build(source: str, sha: str, company: str | None, meta: dict[str, str], f: 
         source_hash=sha,
         warnings=warnings,
     )
+
+
+# A record number is a placeholder when it holds a letter or sign standing for digits ("2024-00X").
+_PLACEHOLDER = re.compile(r"[XxＸｘ×*＊?？_＿]|^\D*$")
+
+
+def _identity(printed: str, dates: list[date], release: list[date], warnings: list[str]) -> tuple[str, str] | None:
+    """The record number as printed and the record's identity: the number, else the meeting date (else the release
+    date) as ``YYYY-MM-DD``; None when there is neither."""
+    if printed and not _PLACEHOLDER.search(printed):
+        return printed, printed
+    day = dates[0] if dates else (release[0] if release else None)
+    if day is None:
+        return None
+    said = f"printed as {printed!r}" if printed else "none printed"
+    warnings.append(f"no usable record number (编号: {said}): the record is identified by its date {day.isoformat()}")
+    return printed, day.isoformat()
 
 
 # Place prefixes of company names; "北京市" is tried before "北京".
@@ -436,22 +467,113 @@ def short_name_of(company: str) -> str:
     return name
 
 
+_OPTION = re.compile("|".join(re.escape(t) for t in ACTIVITY_TYPES))
+_NOTE = re.compile(r"\s*[（(]([^）)]*)[）)]|\s+([^\s（(].{0,39}?)\s*$")
+
+
 def _activity_types(text: str) -> list[str]:
-    """The ticked options of the activity-type row (√ ☑ ■ …), in printed order."""
+    """The ticked options of the activity-type row, in printed order.
+
+    A tick is a known mark (√ ☑ ■ …) before the option, or after it where the form puts its boxes after the
+    options. Any other mark is told apart by the form itself: on a form whose other options carry empty
+    boxes (or another mark), a mark found on at most three options, fewer than the rest, is the tick
+    ("X特定对象调研 □分析师会议 …"); where the tick glyph was lost, the one or two options without the box all
+    the others have are the ticked ones.
+    """
+    text = " ".join(text.split())
+    options = [m for m in _OPTION.finditer(text) if not _in_brackets(text, m.start())]
+    if not options:
+        return []
+    marks = [_mark(text[(options[k - 1].end() if k else 0) : m.start()]) for k, m in enumerate(options)]
+    # "☑其他 电话会议": an unmarked option word after 其他 is what the other activity was
+    keep = [k for k in range(len(options)) if not (k and not marks[k] and options[k - 1].group(0) == "其他")]
+    options, marks = [options[k] for k in keep], [marks[k] for k in keep]
+    if not marks[0]:
+        # boxes after the options: "特定对象调研√ 分析师会议□"
+        after = [
+            _mark_after(text[m.end() : options[k + 1].start() if k + 1 < len(options) else len(text)])
+            for k, m in enumerate(options)
+        ]
+        if any(after):
+            marks = after
+    kinds = [_mark_kind(mark) for mark in marks]
+    ticked = [k for k, kind in enumerate(kinds) if kind == "tick"]
+    if not ticked:
+        ticked = _ticked_by_form(kinds)
     out: list[str] = []
-    for m in _TYPE_RE.finditer(text):
-        name, note = m.group(1).strip(), (m.group(2) or "").strip()
-        if note and "请文字说明" not in note:
+    for k in ticked:
+        m = options[k]
+        name = m.group(0)
+        end = options[k + 1].start() if k + 1 < len(options) else len(text)
+        note = _option_note(text[m.end() : end], last=k + 1 == len(options))
+        if note:
             name = f"{name}（{note}）"
-        if name and name not in out:
+        if name not in out:
             out.append(name)
     return out
+
+
+def _in_brackets(text: str, pos: int) -> bool:
+    """An option word inside a note ("其他（电话会议）") is no option of its own."""
+    before = text[:pos]
+    return before.count("（") + before.count("(") > before.count("）") + before.count(")")
+
+
+# Letters, digits and punctuation are never a mark (a lone Latin letter before an option is: "X特定对象调研").
+_NOT_MARK = r"\s\w（）()“”\"、，。；：,.;:！？!?—\-/"
+
+
+def _mark(between: str) -> str:
+    """The mark printed right before an option: the last few non-space glyphs, none of them a word's."""
+    m = re.search(rf"([^{_NOT_MARK}]{{1,3}}|(?<![A-Za-z])[A-Za-z])\s*$", between)
+    return m.group(1) if m else ""
+
+
+def _mark_after(between: str) -> str:
+    m = re.match(rf"\s*([^{_NOT_MARK}]{{1,3}})", between)
+    return m.group(1) if m else ""
+
+
+def _mark_kind(mark: str) -> str:
+    if not mark:
+        return "none"
+    if any(ch in TICKS for ch in mark):
+        return "tick"
+    if all(ch in BOXES for ch in mark):
+        return "box"
+    return mark  # a mark of its own: see _ticked_by_form
+
+
+def _ticked_by_form(kinds: list[str]) -> list[int]:
+    counts = Counter(kinds)
+    styles = {k: n for k, n in counts.items() if k not in ("tick", "box", "none")}
+    if styles:
+        fewest = min(styles.values())
+        rarest = [k for k, n in styles.items() if n == fewest]
+        marked = sum(n for k, n in counts.items() if k != "none")
+        if len(rarest) == 1 and fewest <= 3 and marked - fewest >= 2 * fewest:
+            return [i for i, kind in enumerate(kinds) if kind == rarest[0]]
+        return []
+    unmarked = [i for i, kind in enumerate(kinds) if kind == "none"]
+    if 1 <= len(unmarked) <= 2 and counts["box"] >= 3 and counts["box"] + len(unmarked) == len(kinds):
+        return unmarked
+    return []
+
+
+def _option_note(after: str, last: bool) -> str:
+    """What the form says after a ticked option: "其他（电话会议）", or "其他 腾讯会议" at the end of the row."""
+    m = _NOTE.match(after)
+    if not m:
+        return ""
+    note = (m.group(1) or (m.group(2) if last else "") or "").strip()
+    note = re.sub(r"[□☐\s]+$", "", note)
+    return "" if not note or "请文字说明" in note or note[0] in TICKS + BOXES else note
 
 
 _DATE_RE = re.compile(
     r"(?P<y>\d{4})\s*(?:年|(?P<s>[-/.]))\s*(?P<m>\d{1,2})\s*(?:月|(?P=s))\s*(?P<d>\d{1,2})(?!\d)\s*日?"
     r"|(?<![\d.])(?P<m2>\d{1,2})\s*月\s*(?P<d2>\d{1,2})\s*日"
-    r"|(?<=[-－—–~～至到])\s*(?P<d3>\d{1,2})\s*日"
+    r"|(?<=[-－—–~～至到、，,和及])\s*(?P<d3>\d{1,2})\s*日"
 )
 
 
@@ -530,12 +652,17 @@ def _qa_marked(body: list[str], start: int) -> tuple[list[str], list[_Pair]]:
     """Q：/问：/问题N： questions, A：/答： answers; text before the first question is the intro."""
     intro = list(body[:start])
     pairs: list[_Pair] = []
+    label: int | None = None  # "问题3" on a line of its own numbers the 问： below it
     for text in body[start:]:
+        if m := _Q_LABEL.match(text):
+            label = int(m.group(1))
+            continue
         q = _Q_MARK.match(text)
         if q:
             n = q.group("n1") or q.group("n2")
             rest = text[q.end() :]
-            p = _Pair(int(n) if n else None, [])
+            p = _Pair(int(n) if n else label, [])
+            label = None
             _question_line(p, rest)
             pairs.append(p)
             continue
@@ -574,8 +701,12 @@ def _qa_numbered(body: list[str], start: int, warnings: list[str]) -> tuple[list
     sub_next: int | None = None  # inside an answer's own "1、2、3、" list: the number it would go on with
     for i, text in enumerate(body[start:], start):
         m = _NUMBERED.match(text)
+        if m is None and pairs and (weak := _WEAK_NUMBER.match(text)) and int(weak.group("n")) == expected:
+            m = weak if marked or "？" in text or "?" in text else None
         if m:
             n, rest = int(m.group("n"), 10), text[m.end() :]
+            if (q := _Q_MARK.match(rest)) and not (q.group("n1") or q.group("n2")):
+                rest = rest[q.end() :]  # "1、问：…": the number and the mark both say question
             if marked:
                 is_question = _answer_follows(rest, body, i)
             else:
@@ -584,7 +715,13 @@ def _qa_numbered(body: list[str], start: int, warnings: list[str]) -> tuple[list
                     sub_next = n + 1 if n == 1 or n == sub_next else sub_next
             if is_question:
                 p = _Pair(n, [])
-                _question_line(p, rest)
+                greeting = None if marked else _GREETING.search(rest, 4)
+                if greeting:
+                    p.question.append(rest[: greeting.start()])
+                    p.answered = True
+                    p.answer.append(rest[greeting.start() :])
+                else:
+                    _question_line(p, rest)
                 pairs.append(p)
                 expected, sub_next = n + 1, None
                 continue
@@ -637,7 +774,8 @@ def _is_question(n: int, expected: int, rest: str, sub_next: int | None, started
     if n == sub_next and not asks:
         return False
     if n == expected:
-        return asks or not rest.rstrip().endswith(("。", "；", ";", "，", "："))
+        # the next number, with no list of the answer's own running, goes on the questions ("6、请问…询价。")
+        return asks or sub_next is None or not rest.rstrip().endswith(("。", "；", ";", "，", "："))
     return expected < n <= expected + 3 and asks
 
 

@@ -112,6 +112,21 @@ def _os_reason(e: OSError) -> str:
     return f"cannot be read: {e.strerror or e}"
 
 
+@dataclass(frozen=True)
+class _Holder:
+    """What a record identity is already held by: a record of this batch or one in the store."""
+
+    source: str
+    source_hash: str
+    fingerprint: str
+    first_date: str
+
+    @classmethod
+    def of(cls, record: Record) -> _Holder:
+        first = record.dates[0].isoformat() if record.dates else ""
+        return cls(record.source, record.source_hash, record.fingerprint, first)
+
+
 @dataclass
 class _Diff:
     to_write: list[Chunk]
@@ -147,14 +162,14 @@ class Ingestor:
                 except IrchatError as e:
                     report.errors.append(FileError(str(path), _reason(e)))
             self._adopt_company_names(parsed, company)
-            batch_keys: dict[str, str] = {}
+            parsed = self._identify(parsed, report)
             pending: list[tuple[Record, _Diff]] = []
             for record in parsed:
                 path = Path(record.source)
                 if on_file:
                     on_file(path)
                 try:
-                    pending.append((record, self._prepare_record(record, batch_keys, report)))
+                    pending.append((record, self._prepare_record(record, report)))
                 except IrchatError as e:
                     report.errors.append(FileError(str(path), _reason(e)))
                     continue
@@ -238,9 +253,8 @@ class Ingestor:
             else:
                 record.company, record.short_name = donor.company, donor.short_name
 
-    def _prepare_record(self, record: Record, batch_keys: dict[str, str], report: IngestReport) -> _Diff:
+    def _prepare_record(self, record: Record, report: IngestReport) -> _Diff:
         path = Path(record.source)
-        self._check_conflict(record, batch_keys)
         for warning in record.warnings:
             report.warnings.append(FileError(str(path), warning))
         chunks = chunk_record(record, self.index.embedder.count_tokens, self.index.embedder.max_tokens)
@@ -291,22 +305,60 @@ class Ingestor:
             report.chunks_unchanged += diff.unchanged
             report.chunks_removed += len(diff.stale)
 
-    def _check_conflict(self, record: Record, batch_keys: dict[str, str]) -> None:
-        other = batch_keys.get(record.key)
-        if other is not None and other != record.source:
-            raise ConflictError(
-                f"record {record.record} of {record.short_name or record.company} is also in {other}: "
-                "the same company and record number in two files"
-            )
-        batch_keys[record.key] = record.source
-        existing = self.index.store.get(ids=[f"{record.company_key}:{record.record}:meta"])
-        for old in existing:
-            if old.source != record.source and old.source_hash != record.source_hash:
-                raise ConflictError(
-                    f"record {record.record} of {record.short_name or record.company} is already indexed "
-                    f"from {old.source}: the same company and record number in two different files "
-                    f"(remove it first with `irchat remove {record.company_key} {record.record}`)"
+    def _identify(self, records: list[Record], report: IngestReport) -> list[Record]:
+        """Give every record an identity no other meeting has, and keep each record once.
+
+        A number the company printed on two meetings stays with the earlier one; the later is told apart by its
+        date (``2021-012 (2021-11-02)``). The same record in two files (same text, or the same bytes) is indexed
+        once; two different texts of one meeting under one number are a conflict."""
+        taken: dict[str, _Holder] = {}
+        kept: set[int] = set()
+        order = {id(r): i for i, r in enumerate(records)}
+        for record in sorted(records, key=lambda r: (r.dates[:1], order[id(r)])):
+            try:
+                if self._place(record, taken, report):
+                    kept.add(id(record))
+            except IrchatError as e:
+                report.errors.append(FileError(record.source, _reason(e)))
+        return [r for r in records if id(r) in kept]
+
+    def _place(self, record: Record, taken: dict[str, _Holder], report: IngestReport) -> bool:
+        """Settle ``record``'s identity against the batch so far and the store; False for a duplicate."""
+        while True:
+            in_batch = record.key in taken
+            holder = taken.get(record.key) or self._stored_holder(record)
+            if holder is None or (holder.source == record.source and not in_batch):
+                taken[record.key] = _Holder.of(record)
+                return True
+            if holder.source == record.source or holder.source_hash == record.source_hash:
+                return False  # the same file reached twice
+            if holder.fingerprint == record.fingerprint:
+                report.warnings.append(
+                    FileError(
+                        record.source, f"the same record as {holder.source} (same meeting, same text): indexed once"
+                    )
                 )
+                return False
+            day = record.dates[0].isoformat() if record.dates else ""
+            if not day or day == holder.first_date or record.record.endswith(f"({day})"):
+                name = record.short_name or record.company
+                where = "is also in" if in_batch else "is already indexed from"
+                quoted = f"'{record.record}'" if " " in record.record else record.record
+                remove = f" (remove it first with `irchat remove {record.company_key} {quoted}`)"
+                raise ConflictError(
+                    f"record {record.record} of {name} {where} {holder.source}: the same company and record number "
+                    f"in two different files, with different text for the same meeting{'' if in_batch else remove}"
+                )
+            printed = record.number or record.record
+            record.warnings.append(
+                f"record number {printed} is also printed on the meeting of {holder.first_date} ({holder.source}): "
+                f"this meeting is identified as '{printed} ({day})'"
+            )
+            record.record = f"{printed} ({day})"
+
+    def _stored_holder(self, record: Record) -> _Holder | None:
+        found = self.index.store.get(ids=[f"{record.company_key}:{record.record}:meta"])
+        return _Holder(found[0].source, found[0].source_hash, found[0].fingerprint, found[0].date) if found else None
 
     def _diff(self, record: Record, chunks: list[Chunk]) -> _Diff:
         old = self.index.store.hashes(where={"record_key": record.key})

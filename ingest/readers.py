@@ -20,37 +20,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.form import FORM_LABELS, symbol_glyph
 from rag.errors import ParseError
 
 SUPPORTED_SUFFIXES = (".txt", ".docx", ".pdf")
-
-# Row labels of the exchange's 投资者关系活动记录表 template and its common variants, as printed.
-FORM_LABELS = (
-    "投资者关系活动类别",
-    "参与单位名称及人员姓名",
-    "参与单位名称",
-    "参与单位",
-    "参与人员",
-    "参会人员",
-    "来访单位及人员",
-    "时间",
-    "会议时间",
-    "活动时间",
-    "调研时间",
-    "地点",
-    "会议地点",
-    "活动地点",
-    "调研地点",
-    "上市公司接待人员姓名",
-    "上市公司接待人员",
-    "接待人员",
-    "投资者关系活动主要内容介绍",
-    "投资者关系活动主要内容",
-    "主要内容介绍",
-    "附件清单（如有）",
-    "附件清单",
-    "日期",
-)
 
 
 @dataclass
@@ -434,7 +407,10 @@ _PAGE_NUMBER = re.compile(
 # Lines that start a new paragraph whatever the geometry says (a question right after a full-width line):
 # a Q/A mark, or a list number. Text wrapped at a number ("…；" / "240、…") looks the same as the latter,
 # so a number gives way where the layout says the line goes on (see _paragraphs); a Q/A mark never does.
-_QA_MARK = re.compile(r"^(?:[QAＱＡ]\d{0,3}\s*[：:;；]|问\s*[：:]|答\s*[：:]|问题\s*\d{0,3}\s*[：:]|回答\s*[：:])")
+_QA_MARK = re.compile(
+    r"^(?:[QAＱＡ]\d{0,3}\s*[：:;；]|[QＱ]\d{1,3}\s*[、.．]|问\s*[：:]|答\s*[：:]|问题\s*\d{0,3}\s*[：:]|问题\s*\d{1,3}\s*(?:[、.．]|$)"
+    r"|(?:回答|回复|答复)\s*[：:])"
+)
 _NUMBER_MARK = re.compile(r"^(?:\d{1,3}\s*(?:[、)）]|[．.](?!\d{1,3}(?!\d)))|[（(]\d{1,2}[）)])")
 
 
@@ -537,6 +513,7 @@ def _page_chars(page) -> list[_Char]:
         rect = pdfium_c.FS_RECTF()
         get_box = pdfium_c.FPDFText_GetLooseCharBox
         is_generated = pdfium_c.FPDFText_IsGenerated
+        font_buf = ctypes.create_string_buffer(128)
         chars: list[_Char] = []
         for i, ch in enumerate(units):
             if ch in _SKIP_CHARS:
@@ -547,6 +524,8 @@ def _page_chars(page) -> list[_Char]:
                 if is_generated(raw, i):
                     continue  # pdfium's guesses (Word's CJK/Latin autospace gaps): not in the text
                 ch = " "
+            elif _MAYBE_SYMBOL.match(ch):
+                ch = _symbol(raw, i, ch, font_buf)
             if not get_box(raw, i, ctypes.byref(rect)):
                 continue
             y0, y1 = (rect.bottom, rect.top) if rect.bottom <= rect.top else (rect.top, rect.bottom)
@@ -556,6 +535,23 @@ def _page_chars(page) -> list[_Char]:
         return chars
     finally:
         textpage.close()
+
+
+# What a symbol font's tick or box comes out as in a text layer: a private-use code point (U+F000 + the font's
+# byte) or the Latin-1 letter of the byte. Only these are worth asking pdfium for the font.
+_MAYBE_SYMBOL = re.compile("[\uf000-\uf0ff\u00a0-\u00ffA-Za-z]")
+
+
+def _symbol(raw, i: int, ch: str, buf) -> str:
+    """``ch`` as the tick or box its symbol font draws (Wingdings' ``\uf052`` → ☑), else ``ch`` itself."""
+    import pypdfium2.raw as pdfium_c
+
+    flags = ctypes.c_int()
+    size = pdfium_c.FPDFText_GetFontInfo(raw, i, buf, len(buf), ctypes.byref(flags))
+    if size <= 1 or size > len(buf):
+        return ch
+    font = buf.raw[: size - 1].decode("utf-8", errors="replace")
+    return symbol_glyph(ch, font) or ch
 
 
 _SKIP_CHARS = frozenset("\r\n\x00\u200b\u200c\u200d\ufeff\u00ad\uffff\ufffd") | frozenset(
@@ -981,9 +977,17 @@ def _column_margins(pages: list[_PageItems]) -> dict[float | None, tuple[float, 
         # a few lines overrun the margin (into the cell padding); the bulk of full lines defines it
         if not rights[key]:  # every line of the column hangs over its rule, which is then the margin
             rights[key] = [float(key or 0)]
-        widest = max(rights[key])
-        ends = sorted(x for x in rights[key] if x >= widest - 3 * size)
-        out[key] = (min(lefts[key]), ends[int(0.8 * (len(ends) - 1))])
+        found = sorted(rights[key])
+        ends = [x for x in found if x >= found[-1] - 3 * size]
+        # A handful of lines running far past the rest (text set wider than its cell) are not the margin: it is
+        # where a tenth of the lines at least end.
+        while len(ends) < 0.1 * len(found) and len(ends) < len(found):
+            found = found[: len(found) - len(ends)]
+            ends = [x for x in found if x >= found[-1] - 3 * size]
+        # the left edge likewise: a stray line or two further left (another table's cell) does not move it
+        starts = sorted(lefts[key])
+        left = starts[int(0.05 * (len(starts) - 1))] if key is not None else starts[0]
+        out[key] = (left, ends[int(0.8 * (len(ends) - 1))])
     return out
 
 
@@ -995,7 +999,11 @@ def _paragraphs(lines: list[_Line], margins: dict[float | None, tuple[float, flo
     start indented (wrapping put "240、" there).
     """
     lines = [ln for ln in lines if ln.text.strip()]
-    at_left = [ln.x0 <= margins.get(_column_key(ln), (ln.x0, ln.x1))[0] + 0.9 * ln.size for ln in lines]
+    own = _own_left(lines, margins)
+    at_left = [
+        ln.x0 <= (own if own is not None else margins.get(_column_key(ln), (ln.x0, ln.x1))[0]) + 0.9 * ln.size
+        for ln in lines
+    ]
     # (line breaking keeps "。" with the word before it, so a full line can stop two glyphs short)
     room = [margins.get(_column_key(ln), (ln.x0, ln.x1))[1] - ln.x1 for ln in lines]
     full = [r <= 2.5 * ln.size for r, ln in zip(room, lines, strict=True)]
@@ -1021,6 +1029,10 @@ def _paragraphs(lines: list[_Line], margins: dict[float | None, tuple[float, flo
             elif wraps and _NUMBER_MARK.match(text):
                 # a list item never follows a "，" or "、"; after a full line it starts indented if others do
                 wraps = open_end[k - 1] or (indented and at_left[k])
+            elif wraps and _asks(paras[-1][0]) and lines[k - 1].text.rstrip().endswith(("？", "?")):
+                # a numbered question that fills its last line still ends at its question mark: what follows
+                # is the answer (records that print answers without a mark)
+                wraps = False
             if wraps:
                 joined = paras[-1][0]
                 latin = re.search(r"[A-Za-z0-9,.;:)]$", joined) and re.match(r"[A-Za-z0-9(]", text)
@@ -1029,6 +1041,22 @@ def _paragraphs(lines: list[_Line], margins: dict[float | None, tuple[float, flo
                 continue
         paras.append((text, ln.page))
     return paras
+
+
+def _own_left(lines: list[_Line], margins: dict[float | None, tuple[float, float]]) -> float | None:
+    """The left edge of a cell's text when the cell sets all its text clearly right of its column's edge (a
+    record's body against the form's metadata rows above it, in one column): its own leftmost line."""
+    if len(lines) < 2 or lines[0].column_right is None:
+        return None
+    own = min(ln.x0 for ln in lines)
+    column = margins.get(_column_key(lines[0]), (own, 0.0))[0]
+    size = statistics.median(ln.size for ln in lines)
+    return own if own > column + 2 * size else None
+
+
+def _asks(paragraph: str) -> bool:
+    """A paragraph opened by a question's number or mark ("3、…", "Q3、…", "问：…")."""
+    return bool(_NUMBER_MARK.match(paragraph) or re.match(r"[QＱ]\d{0,3}\s*[、.．：:]|问\s*[：:]|问题\s*\d", paragraph))
 
 
 def _column_key(ln: _Line) -> float | None:

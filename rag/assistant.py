@@ -7,7 +7,9 @@ from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
-from rag.extractive import ExtractiveAnswerer
+from rag.answering.answerer import ExtractiveAnswerer
+from rag.answering.model import AnswerModel
+from rag.answering.question import analyse
 from rag.index import Index
 from rag.lang import detect_language
 from rag.protocols import Answerer
@@ -28,16 +30,18 @@ class Assistant:
         index: Index | None = None,
         retriever: HybridRetriever | None = None,
         k: int = 8,
-        thresholds: dict[str, float] | None = None,
     ):
         self.settings = settings or (index.settings if index else Settings())
         self.index = index or Index(self.settings)
         self.retriever = retriever or HybridRetriever(self.index)
         self.k = k
-        self.extractive = ExtractiveAnswerer(thresholds, idf=self._idf, glossary=self.retriever.glossary)
-
-    def _idf(self, token: str) -> float:
-        return self.index.ensure_lexical().idf(token)
+        model = AnswerModel.load(self.settings.answer_model) if self.settings.answer_model else None
+        self.extractive = ExtractiveAnswerer(
+            self.index.embedder,
+            model=model,
+            glossary=self.retriever.glossary,
+            threshold=self.settings.answer_threshold,
+        )
 
     @cached_property
     def llm(self) -> Answerer | None:
@@ -46,7 +50,7 @@ class Assistant:
             return None
         from rag.llm import LLMAnswerer
 
-        return LLMAnswerer(self.settings, fallback=self.extractive)
+        return LLMAnswerer(self.settings, fallback=_Fallback(self), embedder=self.index.embedder)
 
     @property
     def mode(self) -> str:
@@ -102,13 +106,13 @@ class Assistant:
     ) -> Answer:
         """A short answer in the question's language where every claim cites its record and question."""
         hits, lang, query = self._retrieve(question, history, filters)
-        self.extractive.with_company = self.with_company
+        with_company = self.with_company
         if self.llm is not None:
-            self.llm.with_company = self.with_company  # type: ignore[attr-defined]
-            answer = self.llm.answer(question, hits, lang)
+            answer = self.llm.answer(question, hits, lang, with_company=with_company)  # type: ignore[attr-defined]
         else:
-            names = [n for c in query.companies for n in c.names]
-            answer = self.extractive.answer(question, hits, lang, query_text=query.lexical_text, company_names=names)
+            asked = query.question or analyse(question)
+            several = len(self.retriever.companies()) > 1
+            answer = self.extractive.answer(asked, hits, with_company=with_company, several_companies=several)
         answer.question = question
         return answer
 
@@ -120,5 +124,20 @@ class Assistant:
             yield self.ask(question, history, filters)
             return
         hits, lang, _ = self._retrieve(question, history, filters)
-        self.llm.with_company = self.with_company  # type: ignore[attr-defined]
-        yield from self.llm.stream(question, hits, lang)  # type: ignore[attr-defined]
+        yield from self.llm.stream(question, hits, lang, with_company=self.with_company)  # type: ignore[attr-defined]
+
+
+class _Fallback:
+    """The extractive answer the LLM answerer falls back on, for a question it holds only as text."""
+
+    mode = "extractive"
+
+    def __init__(self, assistant: Assistant):
+        self.assistant = assistant
+
+    def answer(self, question: str, hits: Sequence[Hit], lang: str) -> Answer:
+        asked = self.assistant.retriever.prepare(question).question or analyse(question)
+        several = len(self.assistant.retriever.companies()) > 1
+        return self.assistant.extractive.answer(
+            asked, hits, with_company=self.assistant.with_company, several_companies=several
+        )

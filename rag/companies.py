@@ -8,8 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
+from rag.errors import ConfigError
 from rag.types import Chunk
 
 
@@ -35,54 +37,126 @@ class Company:
 
 @lru_cache(maxsize=1)
 def default_aliases() -> dict[str, list[str]]:
-    """Extra names by stock code shipped in ``rag/data/companies.json``."""
+    """Extra names by stock code shipped in ``rag/data/companies.json`` (none: names come from the records, their
+    pinyin, and the user's alias file)."""
     data = json.loads((resources.files("rag") / "data" / "companies.json").read_text(encoding="utf-8"))
-    return {k: v for k, v in data.items() if not k.startswith("_")}
+    return {k: list(v) for k, v in data.items() if not k.startswith("_")}
 
 
-@dataclass(frozen=True)
-class Unit:
-    """A subsidiary, brand or product line of an indexed company (海康机器人, 库卡, 萤石网络): a question naming
-    one asks about it, not about its parent."""
-
-    parent: str
-    name: str
-    aliases: tuple[str, ...] = ()
-
-    @property
-    def names(self) -> list[str]:
-        """Every name it goes by, longest first."""
-        return sorted({self.name, *self.aliases}, key=len, reverse=True)
-
-    @property
-    def chinese_names(self) -> list[str]:
-        """The names the (Chinese) records use, longest first."""
-        return [n for n in self.names if not n.isascii() or n.isupper()]
+def read_aliases(path: Path | None) -> dict[str, list[str]]:
+    """The user's alias file (``{"002415": ["Hikvision", "Hik"]}``); {} when there is none."""
+    if path is None or not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"cannot read the alias file {path}: {e}; fix or remove it (IRCHAT_ALIASES)") from e
+    if not isinstance(data, dict) or not all(isinstance(v, list) for k, v in data.items() if not k.startswith("_")):
+        raise ConfigError(f"the alias file {path} must map stock codes to lists of names")
+    return {str(k): [str(n) for n in v] for k, v in data.items() if not k.startswith("_")}
 
 
-@lru_cache(maxsize=1)
-def default_units() -> tuple[Unit, ...]:
-    """Subsidiaries and brands by parent shipped in ``rag/data/companies.json`` (key ``_subsidiaries``)."""
-    data = json.loads((resources.files("rag") / "data" / "companies.json").read_text(encoding="utf-8"))
-    return tuple(
-        Unit(code, name, tuple(aliases))
-        for code, units in data.get("_subsidiaries", {}).items()
-        for name, aliases in units.items()
-    )
+def write_alias(path: Path, code: str, names: Iterable[str], *, remove: bool = False) -> dict[str, list[str]]:
+    """Add (or remove) names of the company ``code`` in the alias file at ``path``; returns the file's content."""
+    data = read_aliases(path)
+    current = data.get(code, [])
+    if remove:
+        gone = {n.lower() for n in names}
+        current = [n for n in current if n.lower() not in gone]
+    else:
+        current += [n for n in names if n.lower() not in {c.lower() for c in current}]
+    if current:
+        data[code] = current
+    else:
+        data.pop(code, None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return data
 
 
-def units_mentioned(text: str, units: Iterable[Unit] | None = None) -> list[Unit]:
-    """Units named in ``text`` (any of their names; Latin ones on word boundaries), in order of mention."""
-    units = default_units() if units is None else tuple(units)
-    found: list[tuple[int, Unit]] = []
-    for unit in units:
-        for name in unit.names:
-            pattern = rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])" if name.isascii() else re.escape(name)
-            m = re.search(pattern, text, flags=re.IGNORECASE)
-            if m:
-                found.append((m.start(), unit))
-                break
-    return [u for _, u in sorted(found, key=lambda f: f[0])]
+# A short form that jieba's dictionary counts this often is an ordinary word ("浪潮", wave; "九天"): taken for a
+# company it would match questions about something else.
+ORDINARY_WORD = 300
+
+
+def abbreviations(short_name: str) -> list[str]:
+    """The short form investors write for a company of three or more characters: its first two (海康 for 海康威视,
+    高澜 for 高澜股份), unless that is an ordinary word."""
+    chinese = re.sub(r"[^\u4e00-\u9fff]", "", short_name)
+    if len(chinese) < 3:
+        return []
+    head = chinese[:2]
+    return [] if _word_frequency(head) >= ORDINARY_WORD else [head]
+
+
+def _spells(word: str, short_name: str) -> bool:
+    """Whether ``word`` (lower case) starts with the pinyin of the first two characters of ``short_name``, or is
+    one letter off it (a swap counts as one), for pinyin of five letters or more."""
+    from pypinyin import Style, lazy_pinyin
+
+    chinese = re.sub(r"[^\u4e00-\u9fff]", "", short_name)
+    if len(chinese) < 2:
+        return False
+    head = "".join(lazy_pinyin(chinese[:2], style=Style.NORMAL))
+    if len(head) < 4:
+        return False
+    if word.startswith(head):
+        return True
+    return len(head) >= 5 and _edits(word[: len(head)], head) <= 1
+
+
+def _edits(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours."""
+    d = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) + 1):
+        d[i][0] = i
+    for j in range(len(b) + 1):
+        d[0][j] = j
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)]
+
+
+def _inside_a_word(text: str, start: int, name: str) -> bool:
+    """Whether a two-character Chinese name found at ``start`` is the end of an ordinary word's first half
+    (美的 in 完美的, 华大 in 中华大地): the character before it and its first make a common word."""
+    if len(name) != 2 or not re.fullmatch(r"[\u4e00-\u9fff]{2}", name) or start == 0:
+        return False
+    return _word_frequency(text[start - 1] + name[0]) >= ORDINARY_WORD // 3
+
+
+@lru_cache(maxsize=4096)
+def _word_frequency(word: str) -> int:
+    from rag.tokenize import _segmenter
+
+    segmenter = _segmenter()
+    dictionary = getattr(segmenter, "FREQ", None) or getattr(getattr(segmenter, "dt", None), "FREQ", {})
+    return int(dictionary.get(word) or 0)
+
+
+def pinyin_names(short_name: str) -> list[str]:
+    """English spellings of a company's short name that many companies use as their English name: its pinyin
+    ("Haitian Ruisheng", "Tongfu"), whole or its first two characters, with and without spaces."""
+    from pypinyin import Style, lazy_pinyin
+
+    chinese = re.sub(r"[^\u4e00-\u9fff]", "", short_name)
+    if len(chinese) < 2:
+        return []
+    syllables = lazy_pinyin(chinese, style=Style.NORMAL)
+    out = []
+    for words in (syllables, syllables[:2]):
+        if len(words) >= 2:
+            out += ["".join(words), " ".join(words)]
+    # the first two syllables, then the rest as a second word ("Haitian Ruisheng")
+    if len(syllables) >= 4:
+        out.append("".join(syllables[:2]) + " " + "".join(syllables[2:]))
+    return list(dict.fromkeys(n.capitalize() for n in out))
 
 
 class CompanyDirectory:
@@ -105,7 +179,8 @@ class CompanyDirectory:
 
     @classmethod
     def from_records(cls, records: Iterable[Chunk], aliases: dict[str, list[str]] | None = None) -> CompanyDirectory:
-        """Build from record-level chunks (one per indexed record) plus extra aliases by stock code."""
+        """Build from record-level chunks (one per indexed record) plus extra aliases by stock code, and the
+        pinyin of each short name (a name that another company's pinyin also gives is left out)."""
         aliases = default_aliases() if aliases is None else aliases
         by_key: dict[str, Company] = {}
         for chunk in records:
@@ -117,6 +192,13 @@ class CompanyDirectory:
                     short_name=chunk.short_name,
                     aliases=list(aliases.get(chunk.stock_code, [])),
                 )
+        spelled: dict[str, list[Company]] = {}
+        for company in by_key.values():
+            for name in pinyin_names(company.short_name) + abbreviations(company.short_name):
+                spelled.setdefault(name.lower(), []).append(company)
+        for company in by_key.values():
+            extra = pinyin_names(company.short_name) + abbreviations(company.short_name)
+            company.aliases += [n for n in extra if len(spelled[n.lower()]) == 1 and n not in company.aliases]
         return cls(by_key.values())
 
     def __len__(self) -> int:
@@ -136,12 +218,36 @@ class CompanyDirectory:
         return found
 
     def mentioned(self, text: str) -> list[Company]:
-        """Companies named in ``text``, in order of first mention."""
+        """Companies named in ``text``, in order of first mention; else the one a capitalised word spells nearly
+        in pinyin (:meth:`spelled`)."""
+        exact = self._exact(text)
+        return exact or self.spelled(text)
+
+    def spelled(self, text: str) -> list[Company]:
+        """The company a capitalised word of ``text`` spells almost as the pinyin of its short name's first two
+        characters (Goaland for 高澜 gaolan, Kematek for 珂玛 kema): many companies' English names are their
+        pinyin, a letter off or with a suffix. Only a word no other company's pinyin comes as close to counts."""
+        out: list[Company] = []
+        for _, company in self.spellings(text):
+            if all(company is not c for c in out):
+                out.append(company)
+        return out
+
+    def spellings(self, text: str) -> list[tuple[str, Company]]:
+        """The words :meth:`spelled` reads as a company, each with the company."""
+        found: list[tuple[str, Company]] = []
+        for word in re.findall(r"\b[A-Z][a-z]{3,}\b", text):
+            close = [c for c in self.companies if _spells(word.lower(), c.short_name)]
+            if len(close) == 1 and all(close[0] is not c for _, c in found):
+                found.append((word, close[0]))
+        return found
+
+    def _exact(self, text: str) -> list[Company]:
         if self._pattern is None:
             return []
         seen: dict[int, Company] = {}
         for m in self._pattern.finditer(text):
             company = self._by_name.get(m.group(0).lower())
-            if company is not None:
+            if company is not None and not _inside_a_word(text, m.start(), m.group(0)):
                 seen.setdefault(id(company), company)
         return list(seen.values())

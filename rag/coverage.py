@@ -434,6 +434,21 @@ def named_organisations(question: str, names: Iterable[str] = (), glossary: Glos
     return list(dict.fromkeys(found))
 
 
+def proper_names(question: str, names: Iterable[str] = ()) -> list[str]:
+    """Capitalised Latin words of ``question`` that are not ordinary words, months or question words, as written
+    (``names``, the indexed companies' own, aside)."""
+    text = _strip_names(question, names)
+    first = {m.group(1) for m in _SENTENCE_START.finditer(text)}
+    out = []
+    for raw in _LATIN.findall(text):
+        w = re.sub(r"['’]s$", "", raw).strip(".'’")
+        # a sentence's first word is capitalised anyway; a name in it still shows inner capitals (DeepSeek)
+        opens = raw in first and w[1:].lower() == w[1:]
+        if len(w) >= 3 and w[:1].isupper() and w.lower() not in _ORDINARY and not opens:
+            out.append(w)
+    return list(dict.fromkeys(out))
+
+
 def unknown_organisation(
     question: str,
     idf: Callable[[str], float],

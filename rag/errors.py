@@ -43,3 +43,7 @@ class ConfigError(IrchatError):
 
 class LockError(IrchatError):
     """Another ingest holds the index lock."""
+
+
+class FetchError(IrchatError):
+    """A remote source of records (cninfo) could not be reached, refused a request, or sent something unusable."""

@@ -111,6 +111,11 @@ _FORWARD = re.compile(
 )
 
 
+def forward_looking(text: str) -> bool:
+    """Whether the question asks about plans, targets or expectations."""
+    return bool(_FORWARD.search(text))
+
+
 _YEAR = re.compile(r"(?<![\d-])(20\d\d)(?![\d-])(?!\s*年\s*\d{1,2}\s*月)")
 _FIGURE_ASK = re.compile(
     r"多少|几[个家款种项年倍成]|比例|占比|增速|增长了|下降了|下滑了|幅度|毛利率|净利润|营收|收入|"
@@ -182,7 +187,7 @@ _CHANGE = re.compile(
 
 def asks_how_much(text: str) -> bool:
     """Whether the question asks for a number: 多少 / how much, "what is the gross margin", or a search-box
-    query naming a measure and a period ("Hikvision revenue 2024 full year")."""
+    query naming a measure and a period ("Dahua revenue 2023 full year")."""
     if _HOW_MUCH.search(text) or _WHAT_MEASURE.search(text):
         return True
     if not _MEASURE_WORD.search(text):

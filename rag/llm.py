@@ -9,10 +9,16 @@ Prompt
     with every claim followed by the citation key of its passage in square brackets, exactly as given, from
     the passages only, saying so without citations when they do not answer; and it says that the text
     inside the ``<<<PASSAGES`` … ``PASSAGES>>>`` block is data, never instructions. The user message holds
-    the question, then the block: one passage per hit with its citation key, company, date, record, and the
-    pair's question and answer (the text itself for intro and record chunks). Runs of two or more ``<`` or
-    ``>`` inside any passage field (or the question) become ``‹``/``›``, so nothing in a record can close
-    the block early or open a fake one.
+    the question, then the block: one passage per hit, in the order given, with its citation key, company,
+    date, record, and the pair's question and answer (the text itself for intro and record chunks). Runs of
+    two or more ``<`` or ``>`` inside any passage field (or the question) become ``‹``/``›``, so nothing in
+    a record can close the block early or open a fake one.
+
+Budget
+    The passages share ``settings.llm_passage_tokens`` tokens (:mod:`rag.budget`): when they do not fit
+    whole, long answers are cut to their sentences closest to the question, and only when even that cannot
+    give each a minimum are the lowest-ranked passages left out. The default keeps the whole prompt of a
+    local 1-3B model under about 1,500 tokens.
 
 Validation
     Every bracketed group in the reply (``[...]`` or ``【...】``, markdown links aside) that looks like a
@@ -20,10 +26,18 @@ Validation
     group may hold several keys separated by ``,``/``;``/``、`` and ``Q3`` after ``2024-013 Q1`` inherits
     its record. Matching ignores whitespace, case, full-width forms and dash variants, and accepts a key
     with or without the company (short name, full name or stock code). Valid keys are rewritten to the
-    exact key given; any other is removed from the text and reported in ``Answer.notice``. A reply left
-    with no valid citation falls back to ``fallback.answer(...)``: refusals ("the records do not cover
-    this") are not detected here on purpose, since the fallback abstains by itself when the passages do
-    not answer, and a cited extractive answer is better than an uncited LLM one.
+    exact key given; any other is removed from the text and reported in ``Answer.notice``.
+
+Attribution
+    Small models often answer well but cite nothing, or cite keys they were never given. Each claim of the
+    reply is then checked by :func:`rag.attribution.attribute`: a claim cited with a valid key stays when
+    the cited passage states its figures; an uncited claim (or one whose citation does not state its
+    figures) gets the key of the passage that states its figures and says what it says; any other claim
+    is dropped, and the notice counts what was attributed and dropped. When the claim answering the
+    question is dropped, or nothing is left, the reply falls back to ``fallback.answer(...)``. Refusals
+    ("the records do not cover this") cannot be attributed and fall back too, on purpose: the fallback
+    abstains by itself when the passages do not answer, and a cited extractive answer is better than an
+    uncited LLM one.
 
 Failure
     A timeout, refused connection, HTTP error, broken or malformed stream, empty or filtered reply never
@@ -54,6 +68,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -62,13 +77,15 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
+from rag.attribution import Attribution, attribute
+from rag.budget import fit_passages
 from rag.errors import ConfigError
 from rag.lang import detect_language
-from rag.protocols import Answerer
+from rag.protocols import Answerer, Embedder
 from rag.settings import Settings
 from rag.types import Answer, Citation, Hit
 
-__all__ = ["CLOSE", "OPEN", "LLMAnswerer", "neutralise"]
+__all__ = ["CLOSE", "OPEN", "LLMAnswerer", "Review", "neutralise"]
 
 log = logging.getLogger(__name__)
 
@@ -158,36 +175,6 @@ def _content_text(content: Any) -> str:
     return "" if content is None else str(content)
 
 
-_DROP = "\x00"
-_ENDS = "。！？!?"
-# Where a claim starts: after a sentence end (or a Chinese clause end), a line break, or the citation of
-# the claim before it. English commas are not claim boundaries: they sit inside sentences and figures.
-_CLAIM_START = re.compile(r"[。！？!?；;，\n\]]|\.(?=\s)")
-
-
-def _drop_unbacked(text: str) -> str:
-    """Remove each claim whose only citations were invalid (marked ``_DROP``): an uncited claim is not kept."""
-    while _DROP in text:
-        at = text.index(_DROP)
-        head = text[:at].rstrip()
-        if head.endswith("]"):
-            # Cited already by the citation just before: only the unknown one goes.
-            text = head + text[at + 1 :]
-            continue
-        # The claim's own end mark ("…增长500%。[bad]") belongs to it; look for its start before that.
-        body = head[:-1] if head[-1:] in _ENDS + "." else head
-        start = max((m.end() for m in _CLAIM_START.finditer(body)), default=0)
-        before, after = text[:start], text[at + 1 :]
-        tail = after.lstrip()
-        if tail[:1] in _ENDS + "." and (not before.strip() or before.rstrip()[-1] in _ENDS + ".，,；;]"):
-            # The claim's end mark came after its citation: it goes too, and so does a clause mark before it.
-            after = tail[1:]
-            if before.rstrip()[-1:] in "，,；;":
-                before = before.rstrip()[:-1] + tail[0]
-        text = before + after
-    return text
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
@@ -221,7 +208,10 @@ class _Citations:
         return norm in self.table or any(r and r in norm for r in self.records)
 
     def check(self, text: str) -> tuple[str, list[Citation], list[str]]:
-        """``text`` with valid citations canonicalised and others removed; valid (ordered, unique), removed."""
+        """``text`` with valid citations canonicalised and others removed; valid (ordered, unique), removed.
+
+        A claim whose only citations were invalid stays, uncited: attribution (rag/attribution.py) finds its
+        passage or drops it."""
         valid: list[Citation] = []
         removed: list[str] = []
 
@@ -246,20 +236,38 @@ class _Citations:
                 if cit not in valid:
                     valid.append(cit)
             if not kept:
-                return _DROP
+                return ""
             return m.group("ws") + "".join(self.key(c) for c in kept)
 
-        out = _drop_unbacked(_BRACKET.sub(replace, text))
+        out = _BRACKET.sub(replace, text)
         out = "\n".join(line.rstrip() for line in out.strip().splitlines())
         return out, valid, removed
 
 
-class LLMAnswerer:
-    """Answers with an LLM, every citation checked against the passages; falls back on any failure.
+@dataclass
+class Review:
+    """What became of one reply: the answer given, and the attribution of its claims (None when it fell back
+    before any, on an error or an empty reply)."""
 
-    ``fallback`` answers whenever the LLM cannot (error, no valid citation); ``with_company`` puts the
+    answer: Answer
+    attribution: Attribution | None = None
+    removed: list[str] = dataclasses.field(default_factory=list)
+    """Citations the model wrote that name no passage it was given."""
+
+    @property
+    def fell_back(self) -> bool:
+        """Whether the answer is the fallback's rather than the LLM's."""
+        return self.answer.mode != LLMAnswerer.mode
+
+
+class LLMAnswerer:
+    """Answers with an LLM, every claim cited from the passages; falls back on any failure.
+
+    ``fallback`` answers whenever the LLM cannot (error, answer not attributable); ``with_company`` puts the
     company into the citation keys (``[海康威视 2024-013 Q5]``), for answers drawn from several companies;
-    ``llm`` replaces the ``ChatOpenAI`` built from ``settings`` (any langchain chat model).
+    ``embedder`` (the index's multilingual one) attributes English claims to Chinese passages and picks
+    English questions' best sentences when passages are cut; ``llm`` replaces the ``ChatOpenAI`` built from
+    ``settings`` (any langchain chat model).
     """
 
     mode = "llm"
@@ -270,6 +278,7 @@ class LLMAnswerer:
         fallback: Answerer,
         *,
         with_company: bool = False,
+        embedder: Embedder | None = None,
         llm: Any | None = None,
     ):
         if not settings.llm_base_url and llm is None:
@@ -277,6 +286,7 @@ class LLMAnswerer:
         self.settings = settings
         self.fallback = fallback
         self.with_company = with_company
+        self.embedder = embedder
         self._secret = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
         self.endpoint = _public_url(settings.llm_base_url or "")
         """The endpoint as it may be shown: scheme, host, port and path only."""
@@ -301,7 +311,14 @@ class LLMAnswerer:
         language = LANGUAGES.get(lang, "the language of the question")
         example = cites.key(hits[0].chunk.citation) if hits else "[2024-013 Q5]"
         system = SYSTEM_PROMPT.format(language=language, open=OPEN, close=CLOSE, example=example)
-        passages = "\n\n".join(_render(i, hit, cites) for i, hit in enumerate(hits, 1))
+        excerpts = fit_passages(
+            question,
+            hits,
+            self.settings.llm_passage_tokens,
+            lambda i, hit, body: _render(i, hit, cites, body),
+            embedder=self.embedder,
+        )
+        passages = "\n\n".join(_render(i, e.hit, cites, e.text) for i, e in enumerate(excerpts, 1))
         user = USER_PROMPT.format(
             question=neutralise(question.strip()), open=OPEN, close=CLOSE, passages=passages, language=language
         )
@@ -358,36 +375,52 @@ class LLMAnswerer:
         finish: str | None,
         with_company: bool | None,
     ) -> Answer:
-        """Validate a complete reply: canonical citations, unknown ones removed, fallback when none is left."""
+        return self.review(question, hits, lang, text, finish, with_company=with_company).answer
+
+    def review(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        lang: str,
+        text: str,
+        finish: str | None = "stop",
+        *,
+        with_company: bool | None = None,
+    ) -> Review:
+        """Check a complete reply: citations canonicalised or removed, every claim cited or attributed or
+        dropped (:mod:`rag.attribution`); the fallback's answer when the claim answering the question is lost."""
+        hits = list(hits)
         if finish == "content_filter":
-            return self._fall_back(question, hits, lang, "the LLM endpoint filtered the reply", None)
+            return Review(self._fall_back(question, hits, lang, "the LLM endpoint filtered the reply", None))
         if not text.strip():
-            return self._fall_back(question, hits, lang, "the LLM returned an empty reply", None)
+            return Review(self._fall_back(question, hits, lang, "the LLM returned an empty reply", None))
         cites = _Citations(hits, self.with_company if with_company is None else with_company)
         checked, valid, removed = cites.check(text)
-        if not valid:
-            if removed:
-                reason = f"the LLM cited only passages that were not retrieved ({', '.join(removed)})"
-            else:
-                reason = "the LLM's reply cited none of the retrieved passages"
-            return self._fall_back(question, hits, lang, reason, None)
+        attribution = attribute(checked, hits, lang, self.embedder, question=question)
+        if not attribution.answered or not attribution.citations:
+            reason = _unattributed(attribution, valid, removed)
+            return Review(self._fall_back(question, hits, lang, reason, None), attribution, removed)
         notices = []
         if removed:
-            notices.append(
-                f"removed {_plural(len(removed), 'citation')} not among the retrieved passages: {', '.join(removed)}"
-                " (and the claims that cited only those)"
-            )
+            listed = ", ".join(removed)
+            notices.append(f"removed {_plural(len(removed), 'citation')} not among the retrieved passages: {listed}")
+        if attribution.attributed:
+            n = _plural(len(attribution.attributed), "sentence")
+            notices.append(f"cited {n} from the passages that state them")
+        if attribution.dropped:
+            notices.append(f"dropped {_plural(len(attribution.dropped), 'sentence')} no retrieved passage supports")
         if finish == "length":
             notices.append("the reply was cut off at the model's length limit")
-        return Answer(
+        answer = Answer(
             question=question,
-            text=checked,
+            text=attribution.render(cites.key),
             lang=lang,
             mode=self.mode,
-            citations=valid,
+            citations=attribution.citations,
             passages=hits,
             notice="; ".join(notices),
         )
+        return Review(answer, attribution, removed)
 
     # -- follow-ups --------------------------------------------------------------------------------------
 
@@ -488,8 +521,23 @@ class LLMAnswerer:
         return _SK.sub("sk-***", _BEARER.sub(r"\1***", text))
 
 
-def _render(i: int, hit: Hit, cites: _Citations) -> str:
-    """One passage of the data block."""
+def _unattributed(attribution: Attribution, valid: list[Citation], removed: list[str]) -> str:
+    """Why a reply cannot be shown: what the model cited, and why its answer could not be attributed."""
+    if attribution.answer is None:
+        return "the LLM's reply says nothing that can be cited"
+    why = attribution.claims[attribution.answer].reason
+    detail = f" ({why})" if why else ""
+    if valid:
+        return f"the LLM's answer could not be attributed to a retrieved passage{detail}"
+    if removed:
+        head = f"the LLM cited only passages that were not retrieved ({', '.join(removed)})"
+    else:
+        head = "the LLM's reply cited none of the retrieved passages"
+    return f"{head} and its answer could not be attributed to one{detail}"
+
+
+def _render(i: int, hit: Hit, cites: _Citations, body: str | None = None) -> str:
+    """One passage of the data block; ``body`` (an excerpt of the answer) stands for the answer when given."""
     c = hit.chunk
     company = c.short_name or c.company
     if c.company and c.short_name and c.company != c.short_name:
@@ -504,10 +552,10 @@ def _render(i: int, hit: Hit, cites: _Citations) -> str:
     if c.kind == "qa" and (c.question_text or c.answer_text):
         part = f" (part {c.part + 1} of {c.n_parts})" if c.n_parts > 1 else ""
         lines.append(f"question {c.question}{part}: {c.question_text}")
-        lines.append(f"answer: {c.answer_text}")
+        lines.append(f"answer: {c.answer_text if body is None else body}")
     else:
         label = {"intro": "opening presentation", "record": "record details"}.get(c.kind, "text")
-        lines.append(f"{label}: {c.text}")
+        lines.append(f"{label}: {c.text if body is None else body}")
     return neutralise("\n".join(lines))
 
 

@@ -1,5 +1,6 @@
 """Rehearsal for the investor-relations team: everything said before on a topic, and a check of a draft answer
-against it, sentence by sentence (rules only, no LLM; the same index and draft always give the same result).
+against it, sentence by sentence (no LLM: the answer model finds the past passages a sentence speaks of, the
+figure extractor compares what they state; the same index and draft always give the same result).
 
 ``Rehearsal(assistant).topic_history("境外收入")`` lists past answers on the topic grouped by record, newest
 record first. ``Rehearsal(assistant).check_draft(draft)`` marks each sentence of a draft ``supported`` (a past
@@ -18,8 +19,8 @@ from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
+from rag.answering.features import Candidate
 from rag.coverage import query_terms
-from rag.extractive import AGREEMENT_MARGIN, DEFAULT_THRESHOLDS
 from rag.figures import (
     Figure,
     direction,
@@ -28,9 +29,9 @@ from rag.figures import (
     metric_subject,
     periods,
     periods_compatible,
-    same_metric,
 )
 from rag.lang import detect_language
+from rag.sentences import split_sentences
 from rag.tokenize import tokenize
 from rag.types import Chunk, Hit
 
@@ -42,37 +43,27 @@ __all__ = ["DraftCheck", "HistoryItem", "RecordGroup", "Rehearsal", "SentenceChe
 Status = Literal["supported", "figure_differs", "never_said"]
 
 # Idf-weighted share of a topic's terms that the question or one or two consecutive sentences of a past answer
-# must contain for it to be listed in the topic's history. The extractive answerer needs only 0.12 of its best
-# passage (rag/extractive.py, DEFAULT_COVERAGE) because similarity decides there; a history lists every passage
-# that passes, so each must speak to the topic. Over the bundled records, 0.55 keeps "海外收入" for 境外收入
-# (0.56) and drops passages that say "overseas" but not "revenue" for "overseas revenue" (0.53).
+# must contain for it to be listed in the topic's history, when the answer model alone does not list it.
 TOPIC_COVERAGE = 0.55
-# A passage with few of the topic's words still belongs when dense retrieval ranks it this high and its
-# similarity clears the extractive answerer's threshold ("海外业务的收入占比" for 境外收入).
-DENSE_TOP = 3
+# A past passage the answer model gives at least this share of its answering threshold is on the topic (a topic
+# history lists every passage on it, not only the one that would be cited).
+TOPIC_SHARE = 0.5
 # Share of a draft sentence's terms (figures aside) that one or two consecutive past sentences must contain
 # for the sentence to count as said before.
-SUPPORT_COVERAGE = 0.6
-# Metric subjects at least this similar (rag.figures.metric_similarity) are the same metric:
-# 境外收入 / 境外业务收入 is 0.8, 收入 / 境外业务收入 0.5.
-METRIC_MATCH = 0.6
-# ... and neither subject adds more than this many characters (or words) to what they share: 毛利率 is not
-# 创新业务毛利率, a part of the company is not the company.
-METRIC_EXTRA = 2
-# ... or this share of the passage, when every figure of the sentence matches a past figure for the same metric
-# and period.
-FIGURE_SUPPORT = 0.5
-# ... with at least this share of that in the statement itself ("……增长50%，主要来自美国客户" has the figure's
-# passage but not the added claim).
-FIGURE_STATEMENT_SHARE = 0.6
+SUPPORT_COVERAGE = 0.5
+# A past sentence speaks of what a draft sentence's figure measures when it holds this share of the draft
+# sentence's other terms: its comparable figure is then the past figure for the same measure.
+ALIGN_COVERAGE = 0.3
+# Past passages the answer model gives at least this share of its answering threshold are evidence for or
+# against a draft sentence; at most EVIDENCE of them are read.
+EVIDENCE_SHARE = 0.5
+EVIDENCE = 3
 # Coverage a pair of consecutive past sentences gives up against a single sentence when choosing what to quote.
 PAIR_PENALTY = 0.1
 # Passages retrieved per draft sentence.
-CHECK_K = 8
+CHECK_K = 16
 
-_SENTENCE_END = re.compile(r"[。！？!?；;]+[”’」』）)\"']*|\n+|(?<!\b[A-Z])\.(?=\s|$)[”’\")]*")
 _CITATION = re.compile(r"\[[^\[\]\n]{1,60}\]")
-_CONTENT = re.compile(r"[\u3400-\u9fff]|[A-Za-z]{2,}")
 _DIGIT = re.compile(r"[0-9０-９]")
 _CJK_PAIR = re.compile(r"[\u3400-\u9fff]{2}")
 _UP = re.compile(r"增长|增加|提升|提高|上升|上涨|扩大|改善|(?<![A-Za-z])(?:grow|grew|rise|rose|increas)", re.I)
@@ -87,25 +78,6 @@ _NEGATION = re.compile(
     r"没有|未曾|尚未|并未|并非|不会|不是|不再|不能|无法|未能|(?<![A-Za-z])(?:not|never|no longer|none)(?![A-Za-z])|n't",
     re.I,
 )
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Spans of the sentences of ``text`` (Chinese and English punctuation, line breaks), trimmed."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for m in _SENTENCE_END.finditer(text):
-        spans.append((start, m.end()))
-        start = m.end()
-    spans.append((start, len(text)))
-    out = []
-    for s, e in spans:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if len(_CONTENT.findall(text[s:e])) >= 2:
-            out.append((s, e))
-    return out
 
 
 # -- results -----------------------------------------------------------------------------------------
@@ -280,14 +252,6 @@ class _Statement:
         return self.unit.single
 
 
-@dataclass
-class _FigureMatch:
-    statement: _Statement
-    figure: Figure
-    similarity: float
-    agrees: bool
-
-
 def _body(chunk: Chunk) -> str:
     return chunk.answer_text or chunk.text
 
@@ -303,34 +267,25 @@ def _strip(text: str, names: Iterable[str]) -> str:
 
 
 class Rehearsal:
-    """Topic history and draft checks over an :class:`~rag.assistant.Assistant`'s index."""
+    """Topic history and draft checks over an :class:`~rag.assistant.Assistant`'s index and answer model."""
 
     def __init__(
         self,
         assistant: Assistant,
         *,
-        thresholds: dict[str, float] | None = None,
         topic_coverage: float = TOPIC_COVERAGE,
         support_coverage: float = SUPPORT_COVERAGE,
-        figure_support: float = FIGURE_SUPPORT,
-        metric_match: float = METRIC_MATCH,
-        metric_extra: int = METRIC_EXTRA,
+        align_coverage: float = ALIGN_COVERAGE,
         check_k: int = CHECK_K,
     ):
         self.assistant = assistant
         self.retriever = assistant.retriever
-        self.thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
         self.topic_coverage = topic_coverage
         self.support_coverage = support_coverage
-        self.figure_support = figure_support
-        self.metric_match = metric_match
-        self.metric_extra = metric_extra
+        self.align_coverage = align_coverage
         self.check_k = check_k
 
     # -- shared --------------------------------------------------------------------------------------
-
-    def _threshold(self, lang: str) -> float:
-        return self.thresholds.get(lang, min(self.thresholds.values()))
 
     def _idf(self) -> Callable[[str], float]:
         return self.assistant.index.ensure_lexical().idf
@@ -373,39 +328,35 @@ class Rehearsal:
             return 0.0
         return sum(c.weight for c in concepts if c.found_in(tokens, text)) / total
 
+    def _judged(self, text: str, filters: dict[str, Any] | None, k: int) -> list[tuple[Candidate, float]]:
+        """The passages retrieved for ``text`` with the answer model's probability that each speaks to it, most
+        likely first (a record's metadata aside)."""
+        query = self.retriever.prepare(text, filters)
+        hits = [h for h in self.retriever.search_prepared(query, k) if h.chunk.kind != "record"]
+        if not hits or query.question is None:
+            return []
+        judged = self.assistant.extractive.judge(query.question, hits, limit=k)
+        ranked = sorted(zip(judged.candidates, judged.probabilities, strict=True), key=lambda cp: -cp[1])
+        return [(c, float(p)) for c, p in ranked]
+
     # -- topic history -------------------------------------------------------------------------------
 
     def topic_history(self, question: str, filters: dict[str, Any] | None = None, k: int = 30) -> list[RecordGroup]:
         """Every past answer on the topic of ``question`` among the best ``k`` passages, grouped by record,
         newest record first (by date, then record number); each group in the record's question order."""
-        hits = [h for h in self.retriever.search(question, k, filters) if h.chunk.kind != "record"]
+        judged = self._judged(question, filters, k)
         names = self._names()
         concepts = self._concepts(question, names)
-        if not hits or not concepts:
+        if not judged or not concepts:
             return []
-        floor = self._threshold(detect_language(question))
+        floor = TOPIC_SHARE * self.assistant.extractive.threshold
         with_company = self.assistant.with_company
-        kept: dict[str, tuple[Hit, float, list[Hit]]] = {}
-        for hit in hits:
-            cov = self._topic_coverage(concepts, hit.chunk)
-            dense_top = hit.ranks.get("dense", 99) <= DENSE_TOP and (hit.similarity or 0.0) >= floor
-            relevant = cov >= self.topic_coverage or (dense_top and cov > 0)
-            # Below the answerer's lowest similarity (its threshold less the agreement margin) a passage is
-            # off topic whatever words it shares.
-            if hit.similarity is not None and hit.similarity < floor - AGREEMENT_MARGIN:
-                relevant = False
-            if not relevant:
-                continue
-            key = hit.chunk.citation.key(with_company=True)
-            if key in kept:
-                best, best_cov, parts = kept[key]
-                kept[key] = (best, max(best_cov, cov), [*parts, hit])
-            else:
-                kept[key] = (hit, cov, [hit])
-
         groups: dict[str, RecordGroup] = {}
-        for best, cov, parts in kept.values():
-            c = best.chunk
+        for cand, p in judged:
+            cov = self._topic_coverage(concepts, cand.chunk)
+            if p < floor and cov < self.topic_coverage:
+                continue
+            c = cand.chunk
             group = groups.get(c.record_key)
             if group is None:
                 group = groups[c.record_key] = RecordGroup(
@@ -423,11 +374,11 @@ class Rehearsal:
                     record=c.record,
                     question=c.question if c.kind == "qa" else None,
                     question_text=c.question_text,
-                    text=self._full_text(parts),
+                    text=self._full_text(cand.parts),
                     date=c.date,
                     kind=c.kind,
-                    score=best.score,
-                    similarity=best.similarity,
+                    score=p,
+                    similarity=cand.hit.similarity,
                     coverage=cov,
                 )
             )
@@ -443,10 +394,9 @@ class Rehearsal:
         units = [chunk.question_text, *texts, *(a + b for a, b in itertools.pairwise(texts))]
         return max((self._coverage(concepts, set(tokenize(u)), u) for u in units if u), default=0.0)
 
-    def _full_text(self, parts: list[Hit]) -> str:
+    def _full_text(self, chunks: list[Chunk]) -> str:
         """A pair's whole answer (a long one is split into parts); of an opening presentation, the parts found."""
-        chunk = parts[0].chunk
-        chunks = [h.chunk for h in parts]
+        chunk = chunks[0]
         if chunk.kind == "qa" and chunk.n_parts > 1 and len({c.part for c in chunks}) < chunk.n_parts:
             stored = self.assistant.index.store.get(
                 where={"record_key": chunk.record_key, "kind": "qa", "question": chunk.question}
@@ -476,9 +426,6 @@ class Rehearsal:
             result.sentences.append(check)
         return result
 
-    def _statements(self, hits: Sequence[Hit], cache: dict[str, list[_Unit]]) -> list[_Statement]:
-        return [_Statement(hit, rank, unit) for rank, hit in enumerate(hits) for unit in self._units(hit.chunk, cache)]
-
     @staticmethod
     def _units(chunk: Chunk, cache: dict[str, list[_Unit]]) -> list[_Unit]:
         """The sentences and sentence pairs of a passage; periods a sentence does not name come from its passage
@@ -503,169 +450,98 @@ class Rehearsal:
     def _check_sentence(
         self, sentence: str, filters: dict[str, Any], names: Sequence[str], cache: dict[str, list[_Unit]]
     ) -> SentenceCheck:
-        hits = [h for h in self.retriever.search(sentence, self.check_k, filters) if h.chunk.kind != "record"]
-        statements = self._statements(hits, cache)
+        """The answer model finds the past passages the sentence speaks of (as it finds those a question asks
+        about); their sentences say whether the draft's claim and figures were made, or which figure was."""
+        judged = self._judged(sentence, filters, self.check_k)
+        threshold = self.assistant.extractive.threshold
+        evidence = [(c, p) for c, p in judged if p >= EVIDENCE_SHARE * threshold][:EVIDENCE]
+        statements = [
+            _Statement(c.hit, rank, unit)
+            for rank, (c, _) in enumerate(evidence)
+            for part in c.parts
+            for unit in self._units(part, cache)
+        ]
         with_company = self.assistant.with_company
         concepts = self._concepts(sentence, names, drop_figures=True)
         scored = sorted(
             ((self._coverage(concepts, s.tokens, s.text), s) for s in statements),
-            # A sentence pair must say more than its better sentence to be quoted instead of it.
             key=lambda cs: (-(cs[0] - (0 if cs[1].single else PAIR_PENALTY)), cs[1].rank, not cs[1].single),
         )
-        best_cov, best = scored[0] if scored else (0.0, None)
         draft_figures = extract_figures(sentence)
-        # A statement with the sentence's words does not back it when it says the opposite ("不会影响" for
-        # "会影响", "提升" for "下降") or lacks a number the sentence gives outside its figures ("22 centers").
-        supporting: list[_Statement] = []
-        rejected = ""
-        for cov, s in scored:
-            if cov < self.support_coverage:
-                break
-            why = _contradiction(sentence, draft_figures, s.text)
-            if why:
-                rejected = rejected or f"{s.hit.chunk.citation.key(with_company)} has {cov:.0%} of its terms but {why}"
-            else:
-                supporting.append(s)
-
         draft_periods = periods(sentence)
-        matches = {id(f): self._figure_matches(f, sentence, draft_periods, statements, names) for f in draft_figures}
-
-        # A figure is backed when a past statement gives a figure for the same metric that implies it (50.00% backs
-        # 50%; 超过300家 does not back 超过391家). When no past figure's metric matches (worded too differently),
-        # a statement that says the rest of the sentence backs it if its one figure of that unit implies it.
-        unbacked: list[Figure] = []
-        differing: list[tuple[Figure, _FigureMatch]] = []
+        # Each figure of the draft against the figures of the same kind in the past sentences that speak of the
+        # same thing (most of the draft sentence's other words), most likely passage first.
+        differing: tuple[Figure, Figure, _Statement] | None = None
+        backed: dict[int, tuple[Figure, _Statement]] = {}
         for f in draft_figures:
-            found = matches[id(f)]
-            if found:
-                if not any(m.agrees for m in found):
-                    differing.append((f, found[0]))
-                continue
-            if not any(_sole_comparable(f, s.figures) for s in supporting):
-                unbacked.append(f)
-
-        if differing:
-            f, m = differing[0]
-            key = m.statement.hit.chunk.citation.key(with_company)
+            for cov, s in scored:
+                if cov < self.align_coverage:
+                    break
+                if not s.single or not periods_compatible(draft_periods, s.periods):
+                    continue
+                comparable = [g for g in s.figures if g.comparable(f) and _same_direction(f, g)]
+                if not comparable:
+                    continue
+                agreeing = next((g for g in comparable if g.implies(f)), None)
+                if agreeing is not None:
+                    backed[id(f)] = (agreeing, s)
+                    break
+                if differing is None:
+                    closest = max(comparable, key=lambda g: _metric_closeness(f, g, names))
+                    differing = (f, closest, s)
+        unbacked = [f for f in draft_figures if id(f) not in backed]
+        if differing is not None and unbacked and differing[0] in unbacked:
+            f, g, s = differing
+            key = s.hit.chunk.citation.key(with_company)
             return SentenceCheck(
                 sentence,
                 "figure_differs",
                 citation=key,
-                past_text=m.statement.text,
-                draft_figure=f,
-                past_figure=m.figure,
-                note=_differs_note(f, m.figure, key, names),
-                score=self._coverage(concepts, m.statement.tokens, m.statement.text),
-            )
-        if draft_figures and not unbacked and not supporting:
-            # Every figure matches a past figure for the same metric and period: the statement giving the first
-            # one backs the sentence when its passage has most of the sentence's other words ("Hikvision's Q1
-            # revenue grew 4.01%"; "上半年" may be named sentences before the figure).
-            for m in matches[id(draft_figures[0])]:
-                body = _body(m.statement.hit.chunk)
-                in_passage = self._coverage(concepts, set(tokenize(body)), body)
-                in_statement = self._coverage(concepts, m.statement.tokens, m.statement.text)
-                if (
-                    m.agrees
-                    and in_passage >= self.figure_support
-                    and in_statement >= self.figure_support * FIGURE_STATEMENT_SHARE
-                    and not _contradiction(sentence, draft_figures, m.statement.text)
-                ):
-                    supporting = [m.statement]
-                    break
-        if supporting and not unbacked:
-            chosen = self._citing(supporting, draft_figures, matches)
-            f, g = self._figure_pair(draft_figures, matches, chosen)
-            return SentenceCheck(
-                sentence,
-                "supported",
-                citation=chosen.hit.chunk.citation.key(with_company),
-                past_text=chosen.text,
+                past_text=s.text,
                 draft_figure=f,
                 past_figure=g,
-                score=self._coverage(concepts, chosen.tokens, chosen.text),
+                note=_differs_note(f, g, key, names),
+                score=self._coverage(concepts, s.tokens, s.text),
             )
-        if unbacked and supporting:
+        if draft_figures and not unbacked:
+            g, s = backed[id(draft_figures[0])]
+            if not _contradiction(sentence, draft_figures, s.text):
+                return SentenceCheck(
+                    sentence,
+                    "supported",
+                    citation=s.hit.chunk.citation.key(with_company),
+                    past_text=s.text,
+                    draft_figure=draft_figures[0],
+                    past_figure=g,
+                    score=self._coverage(concepts, s.tokens, s.text),
+                )
+        best_p = evidence[0][1] if evidence else 0.0
+        rejected = ""
+        if not draft_figures and best_p >= threshold:
+            for cov, s in scored:
+                if cov < self.support_coverage:
+                    break
+                why = _contradiction(sentence, draft_figures, s.text)
+                if not why:
+                    return SentenceCheck(
+                        sentence,
+                        "supported",
+                        citation=s.hit.chunk.citation.key(with_company),
+                        past_text=s.text,
+                        score=cov,
+                    )
+                rejected = rejected or f"{s.hit.chunk.citation.key(with_company)} has {cov:.0%} of its terms but {why}"
+        if unbacked:
             note = f"no past statement gives {unbacked[0].display()} for {_subject_words(unbacked[0], names)}"
         elif rejected:
             note = rejected
-        elif best is not None:
-            note = (
-                f"the closest past statement, {best.hit.chunk.citation.key(with_company)}, "
-                f"has {best_cov:.0%} of the sentence's terms"
-            )
+        elif scored:
+            cov, best = scored[0]
+            key = best.hit.chunk.citation.key(with_company)
+            note = f"the closest past statement, {key}, has {cov:.0%} of its terms"
         else:
             note = "no past statement found"
-        return SentenceCheck(sentence, "never_said", note=note, score=best_cov)
-
-    def _figure_matches(
-        self,
-        figure: Figure,
-        sentence: str,
-        draft_periods: frozenset[str],
-        statements: Sequence[_Statement],
-        names: Sequence[str],
-    ) -> list[_FigureMatch]:
-        """Past figures for the same metric (comparable unit, same period where both name one), best first."""
-        subject = metric_subject(figure.metric_text, names)
-        english = detect_language(subject) == "en"
-        found: list[_FigureMatch] = []
-        for s in statements:
-            if not s.single or not periods_compatible(draft_periods, s.periods):
-                continue
-            for g in s.figures:
-                if not figure.comparable(g):
-                    continue
-                past = metric_subject(g.metric_text, names)
-                mine = self._render(subject, past) if english else subject
-                if not same_metric(mine, past, min_similarity=self.metric_match, max_extra=self.metric_extra):
-                    continue
-                mine_dir, past_dir = direction(figure.metric_text), direction(g.metric_text)
-                if (mine_dir == 0) != (past_dir == 0):
-                    continue  # a change (增长50%) and a level (占比50%, 增长至4,369.53万元) are different metrics
-                sim = metric_similarity(mine, past)
-                opposite = mine_dir * past_dir < 0
-                found.append(_FigureMatch(s, g, sim, g.implies(figure) and not opposite))
-        found.sort(key=lambda m: (-m.similarity, m.statement.rank))
-        return found
-
-    def _render(self, subject: str, past: str) -> str:
-        """An English metric subject in the Chinese words of ``past`` where the glossary knows them."""
-        glossary = self.retriever.glossary
-        if glossary is None:
-            return subject
-        out = []
-        rest = subject.lower()
-        for term in glossary.matches(subject):
-            renderings = sorted(glossary.terms[term], key=len, reverse=True)
-            out.append(next((r for r in renderings if r in past), renderings[-1]))
-            rest = rest.replace(term, " ")
-        return "".join(out) + " " + rest
-
-    @staticmethod
-    def _citing(
-        supporting: list[_Statement], figures: list[Figure], matches: dict[int, list[_FigureMatch]]
-    ) -> _Statement:
-        """Of the statements that say the sentence, the first that also gives its figures."""
-        agreeing = {id(m.statement.hit): m for f in figures for m in matches[id(f)] if m.agrees}
-        for s in supporting:
-            if id(s.hit) in agreeing:
-                return s
-        return supporting[0]
-
-    @staticmethod
-    def _figure_pair(
-        figures: list[Figure], matches: dict[int, list[_FigureMatch]], chosen: _Statement
-    ) -> tuple[Figure | None, Figure | None]:
-        for f in figures:
-            for m in matches[id(f)]:
-                if m.agrees and m.statement.hit is chosen.hit:
-                    return f, m.figure
-        for f in figures:
-            for g in chosen.figures:
-                if g.implies(f):
-                    return f, g
-        return (figures[0], None) if figures else (None, None)
+        return SentenceCheck(sentence, "never_said", note=note, score=scored[0][0] if scored else 0.0)
 
 
 def _subject_words(figure: Figure, names: Sequence[str]) -> str:
@@ -683,9 +559,14 @@ def _differs_note(draft: Figure, past: Figure, key: str, names: Sequence[str]) -
     return f"the draft gives {draft.display()} for {what}; {key} gave {past.display()}"
 
 
-def _sole_comparable(figure: Figure, past: Sequence[Figure]) -> bool:
-    comparable = [g for g in past if g.comparable(figure)]
-    return len(comparable) == 1 and comparable[0].implies(figure)
+def _same_direction(a: Figure, b: Figure) -> bool:
+    """A change (增长50%) and a level (占比50%, 增长至4,369.53万元) are different measures; so are a rise and a fall."""
+    da, db = direction(a.metric_text), direction(b.metric_text)
+    return (da == 0) == (db == 0)
+
+
+def _metric_closeness(a: Figure, b: Figure, names: Sequence[str]) -> float:
+    return metric_similarity(metric_subject(a.metric_text, names), metric_subject(b.metric_text, names))
 
 
 def _contradiction(sentence: str, figures: Sequence[Figure], past: str) -> str:

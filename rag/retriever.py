@@ -10,17 +10,20 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from rag.companies import Company, CompanyDirectory
+from rag.answering.question import Question, analyse
+from rag.companies import Company, CompanyDirectory, default_aliases, read_aliases
 from rag.glossary import Glossary, default_glossary
 from rag.index import Index
-from rag.intent import asks_metadata, figure_periods, in_months, mentioned_months, reporting_window
-from rag.lang import detect_language
+from rag.intent import in_months, reporting_window
 from rag.store import build_where
 from rag.types import Chunk, Hit
 
 Mode = Literal["hybrid", "dense", "bm25"]
 # Weights of the rankings fused by RRF, per question language; a ranking not named weighs 1.0.
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {}
+# A question about who attended, when or where is answered by the record's metadata chunk: its ranking counts
+# twice, so the chunk surfaces whatever the words of the question match.
+_WEIGHT = {"meta": 2.0}
 FILTER_KEYS = ("company", "record", "date_from", "date_to", "activity_type", "kind")
 # A filter matching at most this many chunks is resolved to ids once and searched by id: at 125k chunks one
 # company's 679 chunks take ~15 ms by ids against ~65 ms through ``where`` (benchmarks/scale.py). Above it
@@ -48,6 +51,8 @@ class Query:
     metadata: bool = False
     periods: list[tuple[int, str]] = field(default_factory=list)
     records: list[str] = field(default_factory=list)
+    question: Question | None = None
+    """The question as the answerer reads it (analysed once, here)."""
 
 
 class HybridRetriever:
@@ -91,7 +96,8 @@ class HybridRetriever:
         with self._lock:
             if self._directory is None or generation != self._directory_generation:
                 records = self.index.records()
-                self._directory = CompanyDirectory.from_records(records)
+                aliases = {**default_aliases(), **read_aliases(self.index.settings.aliases_file)}
+                self._directory = CompanyDirectory.from_records(records, aliases)
                 self._record_numbers = sorted({c.record for c in records if c.record}, key=len, reverse=True)
                 self._directory_generation = generation
             return self._directory
@@ -99,7 +105,8 @@ class HybridRetriever:
     def named_records(self, text: str) -> list[str]:
         """Record numbers of indexed records that the text names ("编号2024-013的那场交流")."""
         self.companies()
-        return [r for r in self._record_numbers if re.search(rf"(?<![\w-]){re.escape(r)}(?![\w-])", text)]
+        # (Chinese characters count as \w: "编号2024-013的" names 2024-013, "12024-013" does not)
+        return [r for r in self._record_numbers if re.search(rf"(?<![0-9A-Za-z-]){re.escape(r)}(?![0-9A-Za-z-])", text)]
 
     # -- query preparation ---------------------------------------------------------------------------
 
@@ -120,6 +127,7 @@ class HybridRetriever:
                 companies.append(company)
         else:
             companies = directory.mentioned(text)
+        spelled = [] if "company" in filters else [(w, c) for w, c in directory.spellings(text) if c in companies]
 
         where: dict[str, Any] = {}
         if companies:
@@ -135,27 +143,30 @@ class HybridRetriever:
             if key in filters:
                 where[key] = filters[key]
 
-        lang = detect_language(text)
-        lexical_text = dense_text = text
-        if lang == "en" and self.glossary is not None:
-            # The records name companies in Chinese; English names and terms get their Chinese renderings.
-            names = [c.short_name for c in companies if c.short_name]
-            extra = [*names, *self.glossary.render(text)]
-            lexical_text = " ".join([text, *extra])
-            if self.expand_dense:
-                dense_text = " ".join([text, *extra])
+        lexical = self.index.ensure_lexical()
+        question = analyse(
+            text,
+            companies=companies,
+            known_names=[n for c in directory.companies for n in c.names],
+            records=self.named_records(text),
+            spelled=spelled,
+            glossary=self.glossary,
+            idf=lexical.idf if len(lexical) else None,
+        )
+        dense_text = question.dense_text if self.expand_dense else text
         return Query(
             text,
-            lang,
-            lexical_text,
+            question.lang,
+            question.lexical_text,
             where,
             filters.get("activity_type"),
             companies,
             dense_text,
-            months=mentioned_months(text),
-            metadata=asks_metadata(text),
-            periods=figure_periods(text),
-            records=self.named_records(text),
+            months=list(question.months),
+            metadata=bool(question.metadata),
+            periods=list(question.periods),
+            records=list(question.records),
+            question=question,
         )
 
     # -- search --------------------------------------------------------------------------------------
@@ -269,7 +280,8 @@ class HybridRetriever:
 
     def _scores(self, ranks: dict[str, dict[str, int]], weights: dict[str, float]) -> dict[str, float]:
         return {
-            cid: sum(weights.get(name, 1.0) / (self.rrf_k + r) for name, r in rs.items()) for cid, rs in ranks.items()
+            cid: sum(weights.get(name, _WEIGHT.get(name, 1.0)) / (self.rrf_k + r) for name, r in rs.items())
+            for cid, rs in ranks.items()
         }
 
     def _boost(
@@ -287,6 +299,21 @@ class HybridRetriever:
         if missing:
             chunks.update({c.id: c for c in self.index.store.get(ids=missing)})
         order = sorted((cid for cid in ranks if cid in chunks), key=lambda cid: -scores[cid])
+        if q.metadata:
+            # The record's own metadata chunk says who, when and where: it joins the candidates first, so that
+            # the months the question names rank it too.
+            best: dict[str, float] = {}
+            for cid in order:
+                best.setdefault(chunks[cid].record_key, scores[cid])
+            records = [c for c in self._record_chunks(where, q.activity_type) if c.record_key in best]
+            records.sort(
+                key=lambda c: (not in_months(c.date, c.date_end, q.months), -best[c.record_key], c.id),
+            )
+            for rank, chunk in enumerate(records, 1):
+                chunks[chunk.id] = chunk
+                ranks.setdefault(chunk.id, {})["meta"] = rank
+            # (ahead of what was said: for who, when and where, the metadata is the answer)
+            order = [c.id for c in records] + [cid for cid in order if cid not in {c.id for c in records}]
         if q.months:
             dated = [cid for cid in order if in_months(chunks[cid].date, chunks[cid].date_end, q.months)]
             for rank, cid in enumerate(dated, 1):
@@ -306,17 +333,6 @@ class HybridRetriever:
                     period_rank[cid] = min(period_rank.get(cid, rank), rank)
             for cid, rank in period_rank.items():
                 ranks[cid]["period"] = rank
-        if q.metadata:
-            best: dict[str, float] = {}
-            for cid in order:
-                best.setdefault(chunks[cid].record_key, scores[cid])
-            records = [c for c in self._record_chunks(where, q.activity_type) if c.record_key in best]
-            records.sort(
-                key=lambda c: (not in_months(c.date, c.date_end, q.months), -best[c.record_key], c.id),
-            )
-            for rank, chunk in enumerate(records, 1):
-                chunks[chunk.id] = chunk
-                ranks.setdefault(chunk.id, {})["meta"] = rank
 
     def _record_chunks(self, where: dict[str, Any] | None, activity_type: str | None) -> list[Chunk]:
         # One metadata chunk per record: few enough to read, cached until the store changes.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rag.types import Answer, Citation, Hit
+from rag.types import Answer, Chunk, Citation, Hit
 
 
 def hit_to_dict(hit: Hit, with_company: bool = False) -> dict[str, Any]:
@@ -37,6 +37,8 @@ def citation_to_dict(citation: Citation, with_company: bool = False) -> dict[str
         "record": citation.record,
         "question": citation.question,
         "kind": citation.kind,
+        "stock_code": citation.stock_code,
+        "passage": citation.passage,
     }
 
 
@@ -50,4 +52,21 @@ def answer_to_dict(answer: Answer, with_company: bool = False) -> dict[str, Any]
         "citations": [citation_to_dict(c, with_company) for c in answer.citations],
         "passages": [hit_to_dict(h, with_company) for h in answer.passages],
         "notice": answer.notice,
+        "reason": answer.reason,
+        "confidence": None if answer.confidence is None else round(answer.confidence, 4),
+    }
+
+
+def record_to_dict(record: Chunk) -> dict[str, Any]:
+    """One indexed record (its metadata chunk) as ``irchat records --json`` prints it."""
+    return {
+        "company": record.short_name or record.company,
+        "company_full": record.company,
+        "stock_code": record.stock_code,
+        "record": record.record,
+        "date": record.date,
+        "date_end": record.date_end,
+        "activity_type": record.activity_type,
+        "pairs": record.n_pairs,
+        "source": record.source,
     }

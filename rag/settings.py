@@ -54,6 +54,24 @@ class Settings(BaseSettings):
     llm_model: str = "deepseek-chat"
     llm_api_key: SecretStr | None = None
     llm_timeout: float = 30.0
+    llm_passage_tokens: int = Field(
+        default=1000,
+        description="Tokens (o200k) the passages may take in an LLM prompt; long answers are cut to their best "
+        "sentences to fit. 1000 keeps a prompt under ~1,500 tokens, what a local 1-3B model reads in tens of "
+        "seconds on a CPU; 0 sends every passage whole.",
+    )
+
+    aliases: Path | None = Field(
+        default=None,
+        description="Alias file: more names of companies by stock code (JSON); default DATA_DIR/aliases.json.",
+    )
+    answer_model: Path | None = Field(
+        default=None, description="Answer model folder (irchat train --out); default the one shipped with irchat."
+    )
+    answer_threshold: float | None = Field(
+        default=None,
+        description="Calibrated probability the best passage needs to be answered from; default the model's own.",
+    )
 
     host: str = "127.0.0.1"
     port: int = 7860
@@ -61,6 +79,19 @@ class Settings(BaseSettings):
     max_upload_mb: float = 20.0
     max_file_mb: float = 50.0
     lock_timeout: float = Field(default=600.0, description="Seconds an ingest waits for another to finish.")
+
+    # irchat fetch: cninfo's public endpoints (settings so a mirror or a test stand-in can take their place).
+    cninfo_base_url: str = Field(
+        default="http://www.cninfo.com.cn",
+        description="cninfo site: the announcement query and the stock list (code to orgId) live under it.",
+    )
+    cninfo_static_url: str = Field(
+        default="http://static.cninfo.com.cn", description="cninfo's file host: announcements' adjunctUrl paths."
+    )
+    cninfo_delay: float = Field(default=1.0, description="Seconds between two requests to cninfo (one at a time).")
+    cninfo_retries: int = Field(default=3, description="Retries of a request that timed out or got 429/5xx.")
+    cninfo_backoff: float = Field(default=2.0, description="First retry waits this many seconds, doubling each time.")
+    cninfo_timeout: float = Field(default=30.0, description="Seconds to connect, or between two reads, before a retry.")
 
     @cached_property
     def resolved_chroma_path(self) -> Path:
@@ -76,6 +107,11 @@ class Settings(BaseSettings):
     def cache_dir(self) -> Path:
         """Embedding cache folder (vectors by content hash)."""
         return self.embed_cache_dir or self.data_dir / "embeddings"
+
+    @property
+    def aliases_file(self) -> Path:
+        """The user's alias file."""
+        return self.aliases or self.data_dir / "aliases.json"
 
     @property
     def lexical_dir(self) -> Path:
@@ -101,6 +137,7 @@ class Settings(BaseSettings):
             chroma_host=None,
             model_dir=self.resolved_model_dir,
             embed_cache_dir=self.cache_dir,
+            aliases=self.aliases_file,
         )
 
     @property

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -26,6 +28,8 @@ class Record:
 
     company: str
     record: str
+    """The record's identity within its company: the 编号 as printed, else the meeting date (``2024-08-28``); a
+    number the company printed on two meetings is told apart by the date (``2021-012 (2021-11-02)``)."""
     pairs: list[QAPair]
     short_name: str = ""
     stock_code: str = ""
@@ -40,6 +44,17 @@ class Record:
     source: str = ""
     source_hash: str = ""
     warnings: list[str] = field(default_factory=list)
+    number: str = ""
+    """The 编号 as printed ("" when none was printed)."""
+
+    @property
+    def fingerprint(self) -> str:
+        """Hash of the meeting's dates and of what was said, with spacing and character widths normalised: the same
+        record read from a .txt and from a .pdf has the same fingerprint."""
+        parts = [",".join(d.isoformat() for d in self.dates), self.intro]
+        parts += [f"{p.question}\x1f{p.answer}" for p in self.pairs]
+        text = unicodedata.normalize("NFKC", "\x1e".join(parts))
+        return hashlib.sha256(re.sub(r"\s+", "", text).encode("utf-8")).hexdigest()[:32]
 
     @property
     def company_key(self) -> str:
@@ -60,6 +75,15 @@ class Citation:
     question: int | None = None
     company: str = ""
     kind: ChunkKind = "qa"
+    stock_code: str = ""
+
+    @property
+    def passage(self) -> str:
+        """The passage it names, as the gold sets write it: ``002415 2024-8-17 Q3`` (stock code, record, part)."""
+        head = f"{self.stock_code or self.company} {self.record}"
+        if self.kind == "qa" and self.question is not None:
+            return f"{head} Q{self.question}"
+        return f"{head} intro" if self.kind == "intro" else head
 
     def key(self, with_company: bool = False) -> str:
         """Bracketed form: ``[2024-013 Q5]``, ``[海康威视 2024-12-6 Q3]``, ``[2024-8-17 intro]``, ``[2024-013]``."""
@@ -95,6 +119,8 @@ class Chunk:
     source_hash: str = ""
     tokens: int = 0
     n_pairs: int = 0
+    fingerprint: str = ""
+    """On a record's metadata chunk: :attr:`Record.fingerprint`, to tell the same record in another file."""
 
     @property
     def record_key(self) -> str:
@@ -109,6 +135,7 @@ class Chunk:
             question=self.question if self.kind == "qa" else None,
             company=self.short_name or self.company,
             kind=self.kind,
+            stock_code=self.stock_code,
         )
 
     @property
@@ -171,3 +198,8 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     passages: list[Hit] = field(default_factory=list)
     notice: str = ""
+    reason: str = "answered"
+    """Why it answered or refused: ``answered``, ``no_passage``, ``low_confidence``, ``period_not_reported``,
+    ``figure_not_given``, ``ambiguous_company``, ``company_not_indexed`` (see rag/answering/verdicts.py)."""
+    confidence: float | None = None
+    """The answer model's calibrated probability that the first cited passage answers the question."""

@@ -11,6 +11,9 @@ Registered from ``tests/conftest.py`` with ``pytest_plugins = [..., "tests.opena
   one entry per request), or set :attr:`OpenAIStub.handler` to decide from the request itself.
 - Every request is recorded in :attr:`OpenAIStub.requests` (headers and parsed JSON body), so tests can
   assert on the prompt and on the ``Authorization`` header.
+- :meth:`OpenAIStub.quote` answers like a small local model: from the passages of each request's own data
+  block, quoting sentences of a passage and citing them all, none, some, wrongly (another passage's key) or
+  with keys it was never given (:func:`quoting_reply`).
 
 A reply is rendered the way the request asks: a ``chat.completion`` JSON object, or, when the body has
 ``"stream": true``, ``text/event-stream`` chunks (``data: {...}``) ending with ``data: [DONE]``. Streams
@@ -22,6 +25,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import json
+import re
 import socket
 import socketserver
 import sys
@@ -36,6 +40,14 @@ import pytest
 
 HOST = "127.0.0.1"
 CHAT_PATH = "/v1/chat/completions"
+
+CiteStyle = Literal["all", "none", "some", "wrong", "unknown"]
+"""How :func:`quoting_reply` cites: every sentence, none, only the first, each with the key of another
+passage of the prompt, or each with a key that is not in the prompt (``[2019-999 Q9]``)."""
+UNKNOWN_KEY = "[2019-999 Q9]"
+_PASSAGE = re.compile(r"passage (\d+) \| citation key: (\[[^\]\n]+\])\n(.*?)(?=\n\npassage \d+ \||\Z)", re.S)
+_BODY = re.compile(r"^(?:answer|opening presentation|record details|text): (.*)", re.S | re.M)
+_STUB_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
 
 
 @dataclass
@@ -106,6 +118,34 @@ class StubRequest:
     def transcript(self) -> str:
         """Every message as ``role: content`` lines, in order."""
         return "\n".join(f"{m.get('role')}: {m.get('content')}" for m in self.messages)
+
+
+def prompt_passages(request: StubRequest) -> list[tuple[str, str]]:
+    """``(citation key, body)`` of each passage in the request's data block, in order."""
+    user = request.message("user")
+    block = user[user.find("<<<PASSAGES") : user.rfind("PASSAGES>>>")]
+    out = []
+    for m in _PASSAGE.finditer(block):
+        body = _BODY.search(m.group(3))
+        out.append((m.group(2), body.group(1).strip() if body else ""))
+    return out
+
+
+def quoting_reply(request: StubRequest, *, cite: CiteStyle = "all", passage: int = 1, sentences: int = 2) -> StubReply:
+    """A reply a small model might give: the first ``sentences`` sentences of passage ``passage`` (1-based) of
+    the request's data block, verbatim, cited as ``cite`` says."""
+    passages = prompt_passages(request)
+    if not passages:  # a rewrite or a translation: an empty reply leaves the question as it is
+        return StubReply(content="")
+    key, body = passages[min(passage, len(passages)) - 1]
+    other = next((k for k, _ in passages if k != key), UNKNOWN_KEY)
+    quoted = [m.group(0).strip() for m in _STUB_SENTENCE.finditer(body) if m.group(0).strip()][:sentences]
+    out = []
+    for i, sentence in enumerate(quoted):
+        text, end = (sentence[:-1], sentence[-1]) if sentence[-1] in "。！？!?；;" else (sentence, "。")
+        mark = {"all": key, "none": "", "some": key if i == 0 else "", "wrong": other, "unknown": UNKNOWN_KEY}[cite]
+        out.append(f"{text}{mark}{end}")
+    return StubReply(content="".join(out))
 
 
 class _Server(ThreadingHTTPServer):
@@ -292,6 +332,11 @@ class OpenAIStub:
     def broken_stream(self, deltas: list[str], mode: Literal["drop", "garbage", "eof"] = "drop") -> OpenAIStub:
         """Queue a stream that sends ``deltas`` and then breaks (see :class:`StubReply`)."""
         return self.push(StubReply(deltas=deltas, break_after=len(deltas), break_mode=mode))
+
+    def quote(self, cite: CiteStyle = "all", *, passage: int = 1, sentences: int = 2) -> OpenAIStub:
+        """Answer every request (once the queue is empty) from its own passages: see :func:`quoting_reply`."""
+        self.handler = lambda req: quoting_reply(req, cite=cite, passage=passage, sentences=sentences)
+        return self
 
     @property
     def last(self) -> StubRequest:

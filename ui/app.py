@@ -16,13 +16,14 @@ from typing import Any
 
 import gradio as gr
 
+from rag.answering.question import analyse
 from rag.assistant import Assistant
 from rag.catalog import Catalog
-from rag.errors import IrchatError
-from rag.serialize import answer_to_dict
+from rag.errors import ConfigError, IrchatError
 from rag.settings import Settings
 from rag.types import Answer, Chunk
 from ui import render
+from ui.mcp_tools import Tools, json_text_results
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +218,9 @@ class ChatApp:
         new = self.cited_map(answer)
         cited.update(new)
         body = render.answer_html(answer.text, new)
+        if answer.reason != "answered":
+            # a refusal says why in its text; the verdict beside it is what scripts and the tests read
+            body += f'<div class="reason" data-reason="{render.escape(answer.reason)}"></div>'
         if answer.notice:
             body += f'<div class="notice">⚠ {render.escape(answer.notice)}</div>'
         chat[-1] = {"role": "assistant", "content": body}
@@ -236,27 +240,6 @@ class ChatApp:
         if passage is None:
             return render.error_html(f"{key} is no longer in the index")
         return render.passage_html(passage, where.claims)
-
-    def ask_json(
-        self,
-        question: str,
-        company: str = "",
-        record: str = "",
-        date_from: str = "",
-        date_to: str = "",
-        history: list[dict[str, str]] | None = None,
-    ) -> dict[str, Any]:
-        """Same JSON as ``irchat ask --json``; ``record`` is a record number, ``company`` a name or code."""
-        filters = {
-            k: v
-            for k, v in {"company": company, "record": record, "date_from": date_from, "date_to": date_to}.items()
-            if v
-        }
-        try:
-            answer = self.assistant.ask(question, history=history or None, filters=filters)
-        except (IrchatError, ValueError) as e:
-            raise gr.Error(str(e)) from e
-        return answer_to_dict(answer, self.assistant.with_company)
 
     # -- records -------------------------------------------------------------------------------------
 
@@ -438,18 +421,25 @@ def build_app(assistant: Assistant | None = None, settings: Settings | None = No
                 app.refreshed, None, [table, pick, company, record], api_visibility="private"
             )
 
-        gr.api(app.ask_json, api_name="ask")
+        # The API, and with `irchat serve --mcp` the MCP tools: /ask, /search, /topic_history, /check_draft, /records.
+        for fn in Tools(assistant).functions():
+            gr.api(fn, api_name=fn.__name__)
     return demo
 
 
-def launch_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for ``Blocks.launch``: bind address, port, auth, upload limit, look."""
+def launch_options(settings: Settings, *, mcp: bool = False) -> dict[str, Any]:
+    """Keyword arguments for ``Blocks.launch``: bind address, port, auth, upload limit, look, MCP server."""
     auth = None
+    if mcp and settings.auth is not None:
+        # Gradio's login does not cover its MCP endpoint, and queued tool calls loop back through a client
+        # that has no password: refuse rather than serve tools that fail or bypass the login.
+        raise ConfigError(
+            "--mcp cannot be used with IRCHAT_AUTH: Gradio's MCP endpoint has no login. Serve MCP on 127.0.0.1 "
+            "without IRCHAT_AUTH, or put an authenticating reverse proxy in front of it"
+        )
     if settings.auth is not None:
         user, sep, password = settings.auth.get_secret_value().partition(":")
         if not sep or not user:
-            from rag.errors import ConfigError
-
             raise ConfigError("IRCHAT_AUTH must be 'user:password'")
         auth = (user, password)
     return {
@@ -462,12 +452,21 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "head": CLICK_JS,
         "show_error": True,
         "share": False,
+        "mcp_server": mcp,
     }
 
 
-def exposure_warning(settings: Settings) -> str | None:
+def exposure_warning(settings: Settings, *, mcp: bool = False) -> str | None:
     """A warning when the app would be reachable beyond this machine without a password."""
-    if settings.host in LOOPBACK or settings.auth is not None:
+    if settings.host in LOOPBACK:
+        return None
+    if mcp:
+        return (
+            f"IRCHAT_HOST={settings.host} makes the MCP endpoint reachable from other machines, and it has no "
+            "login: anyone who can reach it can read the index. Bind 127.0.0.1, or put an authenticating proxy "
+            "in front."
+        )
+    if settings.auth is not None:
         return None
     return (
         f"IRCHAT_HOST={settings.host} makes the app reachable from other machines and IRCHAT_AUTH is not set: "
@@ -475,30 +474,45 @@ def exposure_warning(settings: Settings) -> str | None:
     )
 
 
-WARM_UP_QUESTIONS = (("营业收入同比增长多少？", "zh"), ("How much did revenue grow?", "en"))
+WARM_UP_QUESTIONS = ("营业收入同比增长多少？", "How much did revenue grow?")
 
 
 def warm_up(assistant: Assistant) -> None:
-    """Load everything a question needs (embedding model, store, BM25 index, jieba, glossary) by answering two
-    questions extractively, so the first real question is as fast as the tenth. Never calls an LLM."""
-    for question, lang in WARM_UP_QUESTIONS:
-        assistant.extractive.answer(question, assistant.search(question, k=assistant.k), lang)
+    """Load everything a question needs (embedding model, store, BM25 index, jieba, glossary, answer model) by
+    answering two questions extractively, so the first real question is as fast as the tenth. Never calls an LLM."""
+    for question in WARM_UP_QUESTIONS:
+        query = assistant.retriever.prepare(question)
+        hits = assistant.retriever.search_prepared(query, assistant.k)
+        assistant.extractive.answer(query.question or analyse(question), hits)
 
 
 def serve(
-    settings: Settings | None = None, *, warn: bool = True, ready: Callable[[], None] | None = None, **launch: Any
+    settings: Settings | None = None,
+    *,
+    warn: bool = True,
+    mcp: bool = False,
+    assistant: Assistant | None = None,
+    ready: Callable[[], None] | None = None,
+    **launch: Any,
 ) -> gr.Blocks:
-    """Build and launch the app on ``IRCHAT_HOST:IRCHAT_PORT`` once it is warmed up (``ready`` is called then);
-    blocks unless ``prevent_thread_lock=True``."""
-    settings = settings or Settings()
-    warning = exposure_warning(settings)
+    """Build and launch the app on ``IRCHAT_HOST:IRCHAT_PORT`` (with ``mcp``, its tools at /gradio_api/mcp/ too)
+    over ``assistant`` (default: one built from ``settings``), once it is warmed up (``ready`` is called when it
+    listens); blocks unless ``prevent_thread_lock=True``."""
+    settings = settings or (assistant.settings if assistant else Settings())
+    options = {**launch_options(settings, mcp=mcp), **launch}
+    warning = exposure_warning(settings, mcp=mcp)
     if warning and warn:
         log.warning(warning)
-    assistant = Assistant(settings)
+    assistant = assistant or Assistant(settings)
     warm_up(assistant)
     demo = build_app(assistant)
     demo.queue(default_concurrency_limit=2)
+    # Launched without blocking so the MCP server can be adjusted before the first call, then blocked on.
+    demo.launch(**{**options, "prevent_thread_lock": True})
+    if mcp:
+        json_text_results(demo)
     if ready is not None:
         ready()
-    demo.launch(**{**launch_options(settings), **launch})
+    if not launch.get("prevent_thread_lock"):
+        demo.block_thread()
     return demo

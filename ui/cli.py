@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -79,6 +81,122 @@ def ingest(
         raise typer.Exit(1)
 
 
+def _day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        err.print(f"[red]error:[/red] {option} {value!r} is not a date (YYYY-MM-DD)")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def fetch(
+    codes: Annotated[list[str], typer.Argument(help="Six-digit A-share stock codes, e.g. 002415 300666.")],
+    since: Annotated[
+        str | None, typer.Option(help="Only announcements published on or after this date (YYYY-MM-DD).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Only announcements published on or before this date (YYYY-MM-DD).")
+    ] = None,
+    dir_: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir",
+            help="Where records go, one folder per company: DIR/<company>-<code>/ (an existing DIR/*-<code> folder "
+            "is reused). Default: IRCHAT_DATA_DIR/records.",
+        ),
+    ] = None,
+    then_ingest: Annotated[
+        bool, typer.Option("--ingest", help="Then index the companies' folders (as `irchat ingest` does).")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Download companies' investor-relations records (投资者关系活动记录表, 调研活动) from cninfo as PDFs.
+
+    Reports, notices and summaries are left out. Records fetched before (by announcement id) are skipped.
+
+    An interrupted run continues where it stopped; a file is kept only once it is a complete PDF.
+
+    One request at a time, IRCHAT_CNINFO_DELAY s apart; timeouts, 429, 5xx retried (IRCHAT_CNINFO_RETRIES).
+
+    Exit code: 0; 1 (some record or company failed, the rest was fetched); 2 (the fetch could not run).
+    """
+    from ingest.cninfo import CninfoClient
+    from ingest.fetch import Fetcher
+
+    bad = [c for c in codes if not re.fullmatch(r"\d{6}", c)]
+    if bad:
+        err.print(f"[red]error:[/red] not a six-digit stock code: {', '.join(bad)}")
+        raise typer.Exit(2)
+    first, last = _day(since, "--since"), _day(until, "--until")
+    if first and last and first > last:
+        err.print(f"[red]error:[/red] --since {first} is after --until {last}")
+        raise typer.Exit(2)
+    settings = Settings()
+    root = dir_ if dir_ is not None else settings.data_dir / "records"
+    results = []
+    with (
+        CninfoClient(settings) as client,
+        Progress(
+            TextColumn("[bold]fetch {task.fields[code]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=err,
+            transient=True,
+            disable=as_json or not err.is_terminal,
+        ) as progress,
+    ):
+        fetcher = Fetcher(client, root)
+        for code in dict.fromkeys(codes):
+            task = progress.add_task("listing…", total=None, code=code)
+
+            def step(done: int, total: int, what: str, task=task) -> None:
+                progress.update(task, completed=done, total=total, description=what)
+
+            results.append(fetcher.fetch(code, first, last, progress=step))
+            progress.remove_task(task)
+    failed = any(r.errors for r in results)
+    data: dict[str, object] = {"dir": str(root), "companies": [r.to_dict() for r in results]}
+    if not as_json:
+        for r in results:
+            for e in r.errors:
+                err.print(f"[red]error:[/red] {r.code}: {e.title + ': ' if e.title else ''}{e.error}")
+            for s in r.skipped:
+                err.print(f"[yellow]skipped:[/yellow] {r.code}: {s.title}: {s.error}")
+            if r.folder:
+                out.print(
+                    f"{r.name} ({r.code}) → {r.folder}: {r.records} records of {r.listed} announcements listed; "
+                    f"{len(r.downloaded)} downloaded, {r.present} already there, {len(r.errors)} failed"
+                )
+    if then_ingest:
+        from ingest.pipeline import Ingestor
+
+        folders = [r.folder for r in results if r.folder and Path(r.folder).is_dir()]
+        try:
+            report = Ingestor(_index()).ingest(folders) if folders else None
+        except IrchatError as e:
+            err.print(f"[red]error:[/red] {e}")
+            raise typer.Exit(2) from e
+        data["ingest"] = report.to_dict() if report else None
+        if report is not None:
+            failed = failed or bool(report.errors)
+            if not as_json:
+                for e in report.errors:
+                    err.print(f"[red]error:[/red] {e.file}: {e.error}")
+                out.print(
+                    f"ingest: {report.files} files, {report.records} records, {report.pairs} Q&A pairs; "
+                    f"{report.chunks_added} chunks added, {report.chunks_unchanged} unchanged"
+                )
+    if as_json:
+        _print_json(data)
+    if failed:
+        raise typer.Exit(1)
+
+
 @app.command()
 def records(as_json: JsonFlag = False) -> None:
     """List the indexed records: company, stock code, record, dates, pairs, source file."""
@@ -87,20 +205,9 @@ def records(as_json: JsonFlag = False) -> None:
     except IrchatError as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
-    data = [
-        {
-            "company": c.short_name or c.company,
-            "company_full": c.company,
-            "stock_code": c.stock_code,
-            "record": c.record,
-            "date": c.date,
-            "date_end": c.date_end,
-            "activity_type": c.activity_type,
-            "pairs": c.n_pairs,
-            "source": c.source,
-        }
-        for c in rows
-    ]
+    from rag.serialize import record_to_dict
+
+    data = [record_to_dict(c) for c in rows]
     if as_json:
         _print_json(data)
         return
@@ -137,6 +244,52 @@ def remove(
     out.print(f"removed {n} chunks")
     if not n:
         raise typer.Exit(1)
+
+
+@app.command()
+def alias(
+    code: Annotated[str | None, typer.Argument(help="Stock code of the company, e.g. 002415.")] = None,
+    names: Annotated[list[str] | None, typer.Argument(help="Names investors call it, e.g. Hikvision Hik.")] = None,
+    remove_: Annotated[bool, typer.Option("--remove", help="Remove these names instead of adding them.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add names a company goes by (English names, short forms) to the alias file (IRCHAT_ALIASES); with no
+    arguments, list it. Questions naming the company by these names are answered from its records."""
+    from rag.companies import read_aliases, write_alias
+
+    path = Settings().aliases_file
+    try:
+        if code is None:
+            data = read_aliases(path)
+        elif not names:
+            err.print("[red]error:[/red] give the names to add (or --remove), e.g. `irchat alias 002415 Hikvision`")
+            raise typer.Exit(2)
+        elif not re.fullmatch(r"[0-9A-Za-z]{4,8}", code):
+            err.print(f"[red]error:[/red] {code!r} is not a stock code (e.g. 002415)")
+            raise typer.Exit(2)
+        else:
+            data = write_alias(path, code, names, remove=remove_)
+    except IrchatError as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    if as_json:
+        _print_json({"file": str(path), "aliases": data})
+        return
+    out.print(f"{path}: " + ("; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(data.items())) or "no aliases"))
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train(ctx: typer.Context) -> None:
+    """Train the answer model from records and gold sets, report it leave-company-out, write it
+    (same options as `python -m evals.train --help`: --records, --gold, --out, --seed, --examples, --no-lco)."""
+    from evals.train import main as train_main
+
+    try:
+        code = train_main(list(ctx.args))
+    except (IrchatError, ValueError) as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    raise typer.Exit(code)
 
 
 def _filters(company: str | None, record: str | None, date_from: str | None, date_to: str | None) -> dict:
@@ -245,20 +398,34 @@ def ask(
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default IRCHAT_HOST, 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default IRCHAT_PORT, 7860).")] = None,
+    mcp: Annotated[
+        bool,
+        typer.Option(
+            "--mcp",
+            help="Also serve the tools ask, search, topic_history, check_draft and records to MCP clients at "
+            "/gradio_api/mcp/ (streamable HTTP; SSE at /gradio_api/mcp/sse). Not with IRCHAT_AUTH.",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the Gradio app: investor chat, IR rehearsal and records (the API endpoint is /ask)."""
+    """Serve the Gradio app: investor chat, IR rehearsal and records (API endpoints /ask, /search, …)."""
     from ui.app import exposure_warning
     from ui.app import serve as launch
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     try:
         settings = Settings(**overrides)
-        warning = exposure_warning(settings)
+        warning = exposure_warning(settings, mcp=mcp)
         if warning:
             err.print(f"[yellow]warning:[/yellow] {warning}")
         err.print("loading the embedding model and the index …")
         url = f"http://{settings.host}:{settings.port}"
-        launch(settings, warn=False, ready=lambda: out.print(f"irchat on {url} (Ctrl-C stops it)"))
+
+        def ready() -> None:
+            out.print(f"irchat on {url} (Ctrl-C stops it)")
+            if mcp:
+                out.print(f"MCP tools at {url}/gradio_api/mcp/")
+
+        launch(settings, warn=False, mcp=mcp, ready=ready)
     except IrchatError as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
@@ -290,10 +457,30 @@ def eval_(
             "its own temporary index of --records, scored as dense@MODEL and hybrid+glossary@MODEL."
         ),
     ] = None,
+    lco: Annotated[
+        bool,
+        typer.Option(
+            "--lco",
+            help="Leave-company-out: for each company, train the answer model without it and answer its gold "
+            "questions (--gold-set, default all shipped sets) over --records (or the current index); with --drafts "
+            "also check those drafts with each company's fold model.",
+        ),
+    ] = False,
+    gold_set: Annotated[
+        list[Path] | None, typer.Option(help="Gold files for --lco (default: every shipped set).")
+    ] = None,
+    drafts: Annotated[Path | None, typer.Option(help="Draft-check set for --lco (evals/gold/drafts8.jsonl).")] = None,
+    examples: Annotated[
+        Path | None, typer.Option(help="Cache of the --lco examples (built on the first run, reused after).")
+    ] = None,
 ) -> None:
     """Score retrieval configurations (and answers) on a gold set or a BEIR folder, all in one run; print a
-    summary table and the targets, and write the reports."""
+    summary table and the targets, and write the reports. With --lco, score the answer layer leave-company-out."""
     import tempfile
+
+    if lco:
+        _eval_lco(records, gold_set, drafts, examples, report)
+        return
 
     from evals.beir import evaluate as evaluate_beir
     from evals.beir import is_beir, load_beir
@@ -362,10 +549,74 @@ def eval_(
     if "answers" in data:
         m = data["answers"]["metrics"]["all"]
         out.print("answers: " + ", ".join(f"{k} {v:.3f}" for k, v in m.items() if k != "n" and v is not None))
+        for kind, counts in data["answers"].get("verdicts", {}).items():
+            out.print(f"verdicts, {kind}: " + ", ".join(f"{v} {n}" for v, n in sorted(counts.items())))
     for target in check_targets(data):
         colour = {True: "green", False: "red", None: "yellow"}[target.met]
         out.print(f"[{colour}]target[/{colour}] {target.line()}", markup=True, highlight=False)
     out.print("report: " + ", ".join(str(p) for p in paths))
+
+
+def _eval_lco(
+    records: Path | None, gold_files: list[Path] | None, drafts: Path | None, cache: Path | None, folder: Path
+) -> None:
+    """``irchat eval --lco``: the answer layer on companies it was not trained on, and the draft check."""
+    from evals.drafts import check, load_drafts
+    from evals.train import DEFAULT_GOLD, GOLD_DIR, leave_company_out, load_or_build, scratch_index
+    from rag.answering.answerer import ExtractiveAnswerer
+    from rag.assistant import Assistant
+    from rag.rehearsal import Rehearsal
+
+    gold_files = gold_files or [GOLD_DIR / g for g in DEFAULT_GOLD]
+    try:
+        index = scratch_index(records)
+        data = load_or_build(cache, None, gold_files, 0, index=index)
+        lco = leave_company_out(data)
+    except (IrchatError, ValueError) as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    cols = ("n", "answerable", "answered_right", "citation_precision", "answerable_refused", "unanswerable_refused")
+    table = Table(title="answers, leave-company-out (each company answered by a model trained without it)")
+    for col in ("fold", *cols, "threshold"):
+        table.add_column(col)
+    rows = [(f, m) for f, m in lco["folds"].items()] + [("all", lco["overall"])]
+    rows += [(f"lang {k}", m) for k, m in lco["by_lang"].items()]
+    for name, m in rows:
+        cells = [str(m[c]) if c in ("n", "answerable") else f"{m[c]:.3f}" for c in cols]
+        table.add_row(name, *cells, f"{m['threshold']:.2f}" if "threshold" in m else "")
+    out.print(table)
+    for kind, m in lco["by_kind"].items():
+        out.print(f"verdicts, {kind}: " + ", ".join(f"{v} {n}" for v, n in sorted(m["verdicts"].items())))
+    result: dict = {"lco": {k: v for k, v in lco.items() if k not in ("outcomes", "models")}}
+    result["lco"]["outcomes"] = [o.__dict__ for o in lco["outcomes"]]
+    if drafts is not None:
+        assistant = Assistant(index=index)
+        by_company: dict[str, list] = {}
+        for d in load_drafts(drafts):
+            by_company.setdefault(d.company, []).append(d)
+        rows_out = []
+        for company, items in sorted(by_company.items()):
+            fold = lco["models"].get(company)
+            if fold is not None:
+                assistant.extractive = ExtractiveAnswerer(
+                    index.embedder, model=fold, glossary=assistant.retriever.glossary
+                )
+            rows_out += check(Rehearsal(assistant), items)["rows"]
+        changed = [r for r in rows_out if r["label"] == "figure_differs"]
+        accuracy = sum(r["right"] for r in rows_out) / max(len(rows_out), 1)
+        flagged = sum(r["right"] and r["right_citation"] for r in changed) / max(len(changed), 1)
+        out.print(
+            f"draft check ({len(rows_out)} drafts, fold models): right {accuracy:.3f}; changed figures flagged with "
+            f"the right citation {flagged:.3f}"
+        )
+        for label in ("supported", "figure_differs", "never_said"):
+            got = [r for r in rows_out if r["label"] == label]
+            if got:
+                out.print(f"  {label}: {sum(r['right'] for r in got)}/{len(got)}")
+        result["drafts"] = rows_out
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "lco.json").write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    out.print(f"report: {folder / 'lco.json'}")
 
 
 def main() -> None:

@@ -114,5 +114,6 @@ class RehearsalTab:
                 draft = gr.Textbox(label="Draft answer 草稿答复", lines=6, elem_id="draft")
                 check = gr.Button("Check draft 核对", elem_id="draft-go")
                 verdicts = gr.HTML(elem_id="draft-result")
-        gr.on([topic.submit, find.click], self.history, [topic, company], past, api_name="topic_history")
-        check.click(self.check, [draft, company], verdicts, api_name="check_draft")
+        # The API's /topic_history and /check_draft (ui/mcp_tools.py) return JSON; these HTML views are the UI's.
+        gr.on([topic.submit, find.click], self.history, [topic, company], past, api_visibility="private")
+        check.click(self.check, [draft, company], verdicts, api_visibility="private")

@@ -25,6 +25,7 @@ from tests.fakes import HashEmbedder
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "data" / "records"
 HAITIAN = "haitian-688787/haitian-2024-013.txt"
+N_BUNDLED = sum(1 for p in BUNDLED.rglob("*") if p.suffix in (".txt", ".pdf", ".docx"))
 
 
 @pytest.fixture
@@ -56,15 +57,15 @@ def test_ingest_bundled_records_then_reingest_writes_nothing(settings, records):
     index = make_index(settings)
     first = Ingestor(index).ingest([records])
     assert first.errors == []
-    assert first.files == first.records == 9
-    assert first.pairs >= 9 + 10 + 43 + 6 * 5
+    assert first.files == first.records == N_BUNDLED >= 14
+    assert first.pairs >= 9 + 10 + 43 + 6 * 5 + 5 * 4
     assert first.chunks_added == index.store.count() > first.pairs
     listed = index.records()
-    assert len(listed) == 9 and sum(c.n_pairs for c in listed) == first.pairs
-    assert {c.stock_code for c in listed} == {"688787", "002415", "000333"}
+    assert len(listed) == N_BUNDLED and sum(c.n_pairs for c in listed) == first.pairs
+    assert {c.stock_code for c in listed} == {"688787", "002415", "000333", "300499", "300502", "301611"}
     # 2025-004 prints no company name: it takes the one its sibling record 2024-013 prints.
     assert {c.short_name for c in listed if c.stock_code == "688787"} == {"海天瑞声"}
-    assert {c.short_name for c in listed} == {"海天瑞声", "海康威视", "美的集团"}
+    assert {c.short_name for c in listed} == {"海天瑞声", "海康威视", "美的集团", "高澜股份", "新易盛", "珂玛科技"}
 
     embedded_before = index.embedder.texts_embedded
     again = Ingestor(index).ingest([records])
@@ -151,7 +152,7 @@ def test_bad_files_are_reported_and_the_rest_indexed(tmp_path, records):
     failed = {Path(e.file).name: e.error for e in report.errors}
     assert set(failed) == {"empty.txt", "binary.txt", "noqa.txt", "truncated.docx"}
     assert all(msg for msg in failed.values())
-    assert report.records == 9 and len(index.records()) == 9
+    assert report.records == N_BUNDLED and len(index.records()) == N_BUNDLED
 
 
 def test_missing_path_and_unsupported_type_are_errors(tmp_path):
@@ -461,11 +462,88 @@ def test_cli_ingest_json_and_records(tmp_path, records, monkeypatch):
         "chunks_removed",
         "errors",
     }
-    assert data["records"] == 9 and data["errors"][0]["file"].endswith("empty.txt")
+    assert data["records"] == N_BUNDLED and data["errors"][0]["file"].endswith("empty.txt")
 
     result = runner.invoke(cli.app, ["records", "--json"])
     assert result.exit_code == 0
     rows = json.loads(result.stdout)
-    assert len(rows) == 9
+    assert len(rows) == N_BUNDLED
     haitian = next(r for r in rows if r["record"] == "2024-013")
     assert haitian["stock_code"] == "688787" and haitian["pairs"] == 9 and haitian["source"].endswith(".txt")
+
+
+# --------------------------------------------------------------------------------------------- identities
+
+
+def _meeting(day: int, number: str = "2023-007", pairs: int = 3) -> str:
+    """A record of one company's meeting on 2023-03-``day`` printing ``number`` (a form as the Word export)."""
+    from rag.types import QAPair, Record
+    from tests.ingest.conftest import form_text
+
+    pairs_ = [QAPair(i, f"第{day}日的问题{i}？", f"第{day}日回答{i}，增长{i}0%。") for i in range(1, pairs + 1)]
+    record = Record(
+        company="示例电子股份有限公司",
+        record=number,
+        pairs=pairs_,
+        activity_types=["特定对象调研"],
+        participants=f"参会机构{day}",
+        date_text=f"2023年3月{day}日",
+        receptionists="董事会秘书",
+    )
+    return "证券代码：654321 证券简称：示例电子\n" + form_text(record)
+
+
+def test_a_number_printed_on_two_meetings_keeps_both_told_apart_by_date(tmp_path):
+    folder = tmp_path / "recs" / "example-654321"
+    folder.mkdir(parents=True)
+    # the later meeting's file sorts first: the earlier meeting still keeps the printed number
+    (folder / "a-later.txt").write_text(_meeting(9), encoding="utf-8")
+    (folder / "b-earlier.txt").write_text(_meeting(2), encoding="utf-8")
+    index = make_index(Settings(data_dir=tmp_path / "data"))
+    report = Ingestor(index).ingest([folder])
+    assert report.errors == [] and report.records == 2
+    records = {c.record: c for c in index.records()}
+    assert set(records) == {"2023-007", "2023-007 (2023-03-09)"}
+    assert records["2023-007"].source.endswith("b-earlier.txt")
+    [warning] = [w for w in report.warnings if "also printed" in w.error]
+    assert warning.file.endswith("a-later.txt") and "'2023-007 (2023-03-09)'" in warning.error
+    ids = set(snapshot(index))
+    assert "654321:2023-007 (2023-03-09):q1:p0" in ids and "654321:2023-007:q1:p0" in ids
+    # re-ingesting, all of it or the later file alone, keeps every identity and writes nothing
+    again = Ingestor(index).ingest([folder])
+    alone = Ingestor(index).ingest([folder / "a-later.txt"])
+    for r in (again, alone):
+        assert r.errors == [] and r.chunks_added == r.chunks_updated == r.chunks_removed == 0
+    assert set(snapshot(index)) == ids
+
+
+def test_the_same_record_in_two_files_is_indexed_once(tmp_path):
+    from tests.ingest.conftest import write_pdf
+
+    folder = tmp_path / "recs" / "example-654321"
+    folder.mkdir(parents=True)
+    text = _meeting(2)
+    (folder / "record.txt").write_text(text, encoding="utf-8")
+    write_pdf(text, folder / "record.pdf")
+    index = make_index(Settings(data_dir=tmp_path / "data"))
+    report = Ingestor(index).ingest([folder])
+    assert report.errors == [] and report.records == 1
+    [warning] = report.warnings
+    assert warning.file.endswith("record.txt") and "same record as" in warning.error and "indexed once" in warning.error
+    assert [c.record for c in index.records()] == ["2023-007"]
+    # and once more against the store: the copy is recognised, nothing written
+    again = Ingestor(index).ingest([folder / "record.txt"])
+    assert again.errors == [] and again.chunks_added == 0 and "indexed once" in again.warnings[0].error
+
+
+def test_a_dated_identity_for_a_record_without_number(tmp_path):
+    folder = tmp_path / "recs" / "example-654321"
+    folder.mkdir(parents=True)
+    (folder / "r.txt").write_text(_meeting(2, number="2023-00X"), encoding="utf-8")
+    index = make_index(Settings(data_dir=tmp_path / "data"))
+    report = Ingestor(index).ingest([folder])
+    assert report.errors == [] and [c.record for c in index.records()] == ["2023-03-02"]
+    assert any("identified by its date 2023-03-02" in w.error for w in report.warnings)
+    chunk = index.store.get(ids=["654321:2023-03-02:q1:p0"])[0]
+    assert chunk.citation.key(with_company=True) == "[示例电子 2023-03-02 Q1]"
+    assert "编号：2023-00X" in index.store.get(ids=["654321:2023-03-02:meta"])[0].text  # as printed

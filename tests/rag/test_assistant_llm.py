@@ -44,3 +44,28 @@ def test_chinese_question_is_not_translated(llm_assistant, openai_stub):
     n = len(openai_stub.chat_requests)
     llm_assistant.ask("海天瑞声上半年毛利率是多少？")
     assert len(openai_stub.chat_requests) == n + 1
+
+
+def test_uncited_english_reply_is_attributed_to_the_chinese_passage(llm_assistant, openai_stub):
+    openai_stub.reply("")  # no translation: the glossary alone finds the passage
+    openai_stub.reply("Haitian's overseas revenue grew 50.00% year on year in the first half of 2024.")
+    answer = llm_assistant.ask("How much did Haitian's foreign sales rise in the first half of 2024?")
+    assert answer.mode == "llm", answer.notice
+    (cited,) = answer.citations
+    passage = next(h.chunk for h in answer.passages if h.chunk.citation == cited)
+    assert "50.00%" in passage.text and "境外" in passage.text  # a Chinese passage stating the figure
+    assert answer.text == (
+        f"Haitian's overseas revenue grew 50.00% year on year in the first half of 2024 {cited.key(True)}."
+    )
+    assert answer.notice == "cited 1 sentence from the passages that state them"
+
+
+def test_small_model_that_cites_nothing_gets_its_passage_cited(llm_assistant, openai_stub):
+    openai_stub.quote("none")  # quotes the first passage it is given, uncited
+    answer = llm_assistant.ask("海天瑞声2024年上半年整体毛利率到了多少？")
+    assert answer.mode == "llm", answer.notice
+    first = answer.passages[0].chunk.citation
+    assert answer.citations == [first]
+    assert answer.text.endswith(first.key(True) + "。")
+    user = openai_stub.last.message("user")
+    assert user.index(first.key(True)) < user.index("PASSAGES>>>")  # passages in the retriever's order

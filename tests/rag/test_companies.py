@@ -1,22 +1,90 @@
-"""Subsidiaries and brands of the indexed companies, named in Chinese or English."""
+"""Company names: from the records, the pinyin of short names, and the user's alias file."""
 
-from rag.companies import Unit, default_aliases, default_units, units_mentioned
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.companies import CompanyDirectory, pinyin_names, read_aliases, write_alias
+from rag.errors import ConfigError
+from rag.types import Chunk
 
 
-def test_shipped_units_have_english_names_and_do_not_leak_into_aliases():
-    names = {u.name: u for u in default_units()}
-    assert names["海康机器人"].parent == "002415" and "Hikrobot" in names["海康机器人"].aliases
-    assert names["萤石网络"].parent == "002415" and names["库卡"].parent == "000333"
-    assert not any(k.startswith("_") for k in default_aliases())
+def _record(code: str, name: str, short: str) -> Chunk:
+    return Chunk(f"{code}:r:meta", "record", "", company=name, record="r", short_name=short, stock_code=code)
 
 
-def test_units_mentioned_longest_name_and_word_boundaries():
-    units = [
-        Unit("1", "海康机器人", ("Hikrobot",)),
-        Unit("1", "萤石网络", ("萤石", "EZVIZ")),
-        Unit("2", "库卡", ("KUKA",)),
-    ]
-    assert [u.name for u in units_mentioned("How much revenue did Hikrobot make?", units)] == ["海康机器人"]
-    assert [u.name for u in units_mentioned("萤石和KUKA的收入", units)] == ["萤石网络", "库卡"]
-    assert units_mentioned("Hikrobotics", units) == [] and units_mentioned("海康威视收入", units) == []
-    assert set(Unit("1", "萤石网络", ("萤石", "EZVIZ")).chinese_names) == {"萤石网络", "EZVIZ", "萤石"}
+def test_pinyin_spellings_of_a_short_name():
+    assert "Haitian" in pinyin_names("海天瑞声") and "Haitianruisheng" in pinyin_names("海天瑞声")
+    assert "Haitian ruisheng" in pinyin_names("海天瑞声")
+    assert pinyin_names("通富微电")[:1] == ["Tongfuweidian"] and "Tongfu" in pinyin_names("通富微电")
+    assert pinyin_names("X") == [] and pinyin_names("ABC") == []
+
+
+def test_directory_finds_a_company_by_its_pinyin_but_not_an_ambiguous_one():
+    d = CompanyDirectory.from_records(
+        [_record("300001", "示例微电子股份有限公司", "通富微电"), _record("300002", "另一公司", "通富科技")], {}
+    )
+    # "Tongfu" is the pinyin of both short names' first two characters: it names neither
+    assert d.mentioned("What did Tongfu say about AMD?") == []
+    assert [c.stock_code for c in d.mentioned("What did Tongfu Weidian say about AMD?")] == ["300001"]
+    assert d.resolve("tongfuweidian").stock_code == "300001"
+
+
+def test_alias_file_round_trip_and_bad_files(tmp_path: Path):
+    path = tmp_path / "aliases.json"
+    assert read_aliases(path) == {}
+    assert write_alias(path, "300001", ["Acme", "ACME Corp"]) == {"300001": ["Acme", "ACME Corp"]}
+    assert write_alias(path, "300001", ["acme"]) == {"300001": ["Acme", "ACME Corp"]}  # no case-folded repeats
+    assert write_alias(path, "300001", ["ACME Corp"], remove=True) == {"300001": ["Acme"]}
+    assert json.loads(path.read_text(encoding="utf-8")) == {"300001": ["Acme"]}
+    d = CompanyDirectory.from_records([_record("300001", "示例股份有限公司", "示例")], read_aliases(path))
+    assert [c.stock_code for c in d.mentioned("How big is Acme's backlog?")] == ["300001"]
+    path.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(ConfigError, match="must map stock codes"):
+        read_aliases(path)
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ConfigError, match="cannot read the alias file"):
+        read_aliases(path)
+
+
+def test_alias_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from typer.testing import CliRunner
+
+    from ui import cli
+
+    monkeypatch.setenv("IRCHAT_DATA_DIR", str(tmp_path))
+    runner = CliRunner()
+    result = runner.invoke(cli.app, ["alias", "300001", "Acme", "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["aliases"] == {"300001": ["Acme"]}
+    assert json.loads((tmp_path / "aliases.json").read_text(encoding="utf-8")) == {"300001": ["Acme"]}
+    result = runner.invoke(cli.app, ["alias", "not a code!", "Acme"])
+    assert result.exit_code == 2 and "is not a stock code" in result.stderr
+    result = runner.invoke(cli.app, ["alias", "300001"])
+    assert result.exit_code == 2 and "give the names" in result.stderr
+
+
+def _directory(*names: tuple[str, str]) -> CompanyDirectory:
+    return CompanyDirectory.from_records([_record(code, f"{short}股份有限公司", short) for short, code in names], {})
+
+
+def test_two_character_short_forms_unless_an_ordinary_word():
+    from rag.companies import abbreviations
+
+    assert abbreviations("海康威视") == ["海康"] and abbreviations("高澜股份") == ["高澜"]
+    assert abbreviations("浪潮信息") == []  # 浪潮 is "wave": questions about an AI wave are not about it
+    assert abbreviations("美的") == []  # two characters already
+    d = _directory(("美的集团", "000333"), ("华大九天", "301269"), ("海康威视", "002415"))
+    assert [c.stock_code for c in d.mentioned("听说美的今年要回购")] == ["000333"]
+    assert d.mentioned("完美的产品体验很重要") == [] and d.mentioned("中华大地上的工厂") == []
+    assert [c.stock_code for c in d.mentioned("海康2024年的分红")] == ["002415"]
+
+
+def test_an_english_name_that_spells_the_pinyin_is_read_as_the_company():
+    d = _directory(("高澜股份", "300499"), ("珂玛科技", "301611"), ("新易盛", "300502"))
+    assert [(w, c.stock_code) for w, c in d.spellings("How large was Goaland's backlog?")] == [("Goaland", "300499")]
+    assert [c.stock_code for c in d.mentioned("What did Kematek say about heaters?")] == ["301611"]
+    assert d.mentioned("What did Eoptolink say about 800G?") == []  # not its pinyin: left to the search
+    assert d.mentioned("What is the Gross margin?") == []

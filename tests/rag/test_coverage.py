@@ -78,7 +78,7 @@ def test_unknown_organisation():
     from rag.glossary import Glossary
 
     idf = _idf()
-    assert unknown_organisation("格力电器2024年分红多少？", idf) == "格力"
+    assert unknown_organisation("格力电器2023年分红是多少？", idf) == "格力"
     assert unknown_organisation("What did Dahua Technology say?", idf) == "Dahua"
     assert unknown_organisation("美的集团的分红政策？", idf, ["美的集团", "美的"]) == ""
     assert unknown_organisation("海康威视的创新业务收入？", idf) == ""  # the corpus has 海康威视
@@ -120,7 +120,7 @@ def test_named_organisations_and_the_possessive_of_a_known_name():
     from rag.coverage import named_organisations, question_concepts
 
     # TCL is written in the records (a rival) but is no indexed company: still an organisation named.
-    assert named_organisations("What is TCL Technology's revenue guidance for 2025?", ["Hikvision"]) == ["TCL"]
+    assert named_organisations("What is TCL Technology's revenue guidance for 2026?", ["Hikvision"]) == ["TCL"]
     assert named_organisations("What was Hikvision's revenue in 2024?", ["Hikvision"]) == []
     # The "s" of a known name's possessive is no concept of the question (it weighed as an unknown word).
     concepts = question_concepts("What was Hikvision's revenue in 2024?", "revenue 营收", _idf(), ["Hikvision"])
@@ -161,22 +161,3 @@ def test_how_many_of_a_thing_is_answered_by_a_number_of_it():
     # 几十 is a magnitude, not a count of tens.
     orders = question_concepts("拿到了好几十亿的订单？", "拿到了好几十亿的订单？", idf)
     assert not any("三十" in c.forms for c in orders)
-
-
-def test_the_shipped_glossary_reads_a_data_firms_two_lines_of_business():
-    from rag.coverage import concept_coverage, question_concepts
-    from rag.glossary import default_glossary
-
-    idf = LexicalIndex.build([("a", "定制服务定价模式 标准化数据集产品"), ("b", "公司 业务")]).idf
-    question = "How does it price custom data services compared with off-the-shelf datasets?"
-    concepts = question_concepts(question, "", idf, (), default_glossary())
-    assert concept_coverage(concepts, "定制服务定价模式：成本加成。产品定价模式：训练数据集产品以需求导向定价。") == 1.0
-
-
-def test_the_shipped_glossary_names_hikvisions_groups_and_products():
-    from rag.glossary import default_glossary
-
-    g = default_glossary()
-    assert "PBG" in g.render("Has the worst passed for the public-sector business group?")
-    assert "PBG" in g.render("public sector revenue")
-    assert "声像仪" in g.render("What is the acoustic imager used for?")

@@ -62,7 +62,7 @@ def test_english_question_gets_english_lead_and_citations(page, assistant):
     assert chips == [c.key(assistant.with_company) for c in expected.citations]
     assert chips, "an answerable English question got no citation"
     reply = page.locator(BOT).last.inner_text()
-    assert reply.startswith("From the records"), reply[:80]
+    assert "From the records (quoted in the original Chinese):" in reply, reply[:200]
     panel = open_chip(page, chips[0])
     assert chips[0] in panel
     shot(page, "chat-en")

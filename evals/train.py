@@ -1,0 +1,612 @@
+"""Train the answer model from the records and the gold sets, evaluate it leave-company-out, write the artefact.
+
+    irchat train --records ../shared/records [--out rag/data/answer_model] [--seed 0]
+    python -m evals.train --records ../shared/records
+
+Training data, all made from what is indexed (no company's name or words are features, see
+rag/answering/features.py):
+
+* every Q&A pair's own question, asked with its company's name, is a real investor question whose answer is that
+  pair; the match with each pair's own question is hidden from the features, or the task would be trivial;
+  pairs asking nearly the same question (another meeting asked it too) are left out of its examples, neither
+  right nor wrong;
+* a share of those questions asked again with their pair (and its near-duplicates) taken away: the other
+  meetings and topics left are near misses the model must refuse;
+* a share of them cut to their content words, as a search box gets them ("示例科技 价格战 玩家 增多"), with the match
+  with each pair's question kept: a paraphrase of the pair's question, which teaches that match;
+* the gold sets' questions (paraphrases, English, unanswerable near misses), with their expected passages.
+
+Evaluation is leave-company-out: for each company, a model trained without its records' questions and without
+its gold questions answers its gold questions; the calibration and the threshold come from inner folds over the
+training companies only. The shipped model is trained on everything, calibrated and thresholded from the
+out-of-fold predictions of all companies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import random
+import re
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evals.gold import GoldQuestion, load_gold
+from rag.answering.features import FEATURES, Candidate, Vectors, candidates, featurize
+from rag.answering.model import MODEL_DIR, AnswerModel
+from rag.answering.question import Question
+from rag.answering.selection import select
+from rag.index import Index
+from rag.retriever import HybridRetriever
+from rag.types import Chunk
+
+GOLD_DIR = Path(__file__).parent / "gold"
+DEFAULT_GOLD = ("gold.jsonl", "fresh.jsonl", "fresh2.jsonl", "companies8.jsonl")
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "rag" / "data" / MODEL_DIR
+# Share of the pairs' questions asked again without their pair, as near misses.
+REMOVED_SHARE = 0.35
+# Share of the pairs' questions asked again as their content words (a search-box paraphrase).
+KEYWORD_SHARE = 0.5
+# Passages retrieved per question, and distinct ones the model compares (as the answerer does).
+K = 20
+GOLD_WEIGHT = 3.0
+# A pair whose question shares this much (character pairs, Jaccard) with the asked one asks the same thing.
+NEAR_DUPLICATE = 0.5
+# Utility the threshold maximises: a right answer counts 1, a wrong one (a wrong passage, or an answer to a
+# question the records do not answer) costs this much; a refusal counts 0.
+WRONG_COST = 3.0
+PARAMS = {
+    "objective": "binary",
+    "learning_rate": 0.05,
+    "num_leaves": 15,
+    "min_data_in_leaf": 20,
+    "feature_fraction": 0.9,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "verbose": -1,
+    "num_threads": 1,
+    "deterministic": True,
+    "force_row_wise": True,
+}
+ROUNDS = 300
+
+
+@dataclass
+class Example:
+    """One question with the passages that competed to answer it, their features and labels."""
+
+    qid: str
+    source: str
+    """``record`` (a pair's own question), ``keywords`` (its content words), ``removed`` (the question without its
+    pair), ``gold``."""
+    company: str
+    """Stock code of the company it is about: the fold it belongs to."""
+    question: Question
+    candidates: list[Candidate]
+    rows: np.ndarray
+    labels: np.ndarray
+    """1: answers, 0: does not, -1: a near-duplicate of the asked pair (left out)."""
+    keys: list[str]
+    weight: float = 1.0
+    gold: GoldQuestion | None = None
+    expected: list[str] = field(default_factory=list)
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.expected)
+
+
+def _bigrams(text: str) -> set[str]:
+    t = re.sub(r"[\W\d_]+", "", text)
+    return {t[i : i + 2] for i in range(len(t) - 1)}
+
+
+def near_duplicate(a: str, b: str) -> bool:
+    """Whether two investor questions ask the same thing (character-pair overlap)."""
+    x, y = _bigrams(a), _bigrams(b)
+    return bool(x and y) and len(x & y) / len(x | y) >= NEAR_DUPLICATE
+
+
+def _pairs(index: Index) -> list[Chunk]:
+    """The first part of every Q&A pair in the index."""
+    chunks = index.store.get(where={"kind": "qa"})
+    return sorted((c for c in chunks if c.part == 0), key=lambda c: c.id)
+
+
+def build_examples(
+    index: Index,
+    gold: Sequence[GoldQuestion],
+    *,
+    seed: int = 0,
+    limit: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[Example]:
+    """Training and evaluation examples from the index's pairs and the gold questions."""
+    retriever = HybridRetriever(index)
+    embedder = index.embedder
+    rng = random.Random(seed)
+    out: list[Example] = []
+    pairs = _pairs(index)
+    if limit is not None:
+        rng.shuffle(pairs)
+        pairs = sorted(pairs[:limit], key=lambda c: c.id)
+    started = time.perf_counter()
+    # Every pair's question is compared with every question asked: embed them all at once, in length-sorted
+    # batches, rather than a few at a time as the questions come (ten times slower on a CPU).
+    embedder.embed_passages(sorted({f"问：{c.question_text}" for c in _pairs(index)}))
+    if progress:
+        progress(f"pair questions embedded ({time.perf_counter() - started:.0f} s)")
+    for n, pair in enumerate(pairs):
+        if progress and n % 200 == 0:
+            progress(f"pairs {n}/{len(pairs)} ({time.perf_counter() - started:.0f} s)")
+        name = pair.short_name or pair.company
+        query = retriever.prepare(f"{name}{pair.question_text}")
+        hits = retriever.search_prepared(query, K)
+        own = pair.citation.passage
+        company = pair.stock_code or pair.company
+        cands = candidates(hits)
+        labels = [
+            1 if c.chunk.citation.passage == own else (-1 if near_duplicate(c.asked, pair.question_text) else 0)
+            for c in cands
+        ]
+        out.append(_example(f"pair:{own}", "record", company, query.question, cands, labels, embedder, [own]))
+        if rng.random() < KEYWORD_SHARE:
+            words = keywords(pair.question_text, index, rng)
+            if words:
+                kq = retriever.prepare(f"{name} {words}")
+                kcands = candidates(retriever.search_prepared(kq, K))
+                klabels = [
+                    1 if c.chunk.citation.passage == own else (-1 if near_duplicate(c.asked, pair.question_text) else 0)
+                    for c in kcands
+                ]
+                out.append(_example(f"kw:{own}", "keywords", company, kq.question, kcands, klabels, embedder, [own]))
+        if rng.random() < REMOVED_SHARE:
+            rest = [
+                h
+                for h in hits
+                if h.chunk.citation.passage != own
+                and not (h.chunk.kind == "qa" and near_duplicate(h.chunk.question_text, pair.question_text))
+            ]
+            cands = candidates(rest)
+            out.append(
+                _example(f"removed:{own}", "removed", company, query.question, cands, [0] * len(cands), embedder, [])
+            )
+    out += _presentation_examples(index, retriever, rng, progress)
+    out += _metadata_examples(index, retriever, rng)
+    for q in gold:
+        query = retriever.prepare(q.question)
+        hits = retriever.search_prepared(query, K)
+        cands = candidates(hits)
+        expected = set(q.expected)
+        labels = [int(_matches(c.chunk.citation.passage, expected)) for c in cands]
+        ex = _example(f"gold:{q.id}", "gold", q.company or "", query.question, cands, labels, embedder, q.expected)
+        ex.weight, ex.gold = GOLD_WEIGHT, q
+        out.append(ex)
+    if progress:
+        progress(f"{len(out)} examples ({time.perf_counter() - started:.0f} s)")
+    return out
+
+
+# Sentences of an opening presentation made into questions, per presentation part; record metadata questions.
+PRESENTATION_SENTENCES = 2
+# Question forms of a meeting's metadata, and the record line that answers each: what investors ask of a record.
+_META_FORMS = (
+    ("{name}{month}的{kind}在哪里开的？", "地点"),
+    ("{name}{month}那次{kind}有哪些机构参加？", "参与单位名称及人员姓名"),
+    ("{name}{month}的{kind}是谁接待的？", "上市公司接待人员姓名"),
+    ("{name}编号{number}的那次交流是哪天？", "时间"),
+)
+
+
+def _presentation_examples(
+    index: Index, retriever: HybridRetriever, rng: random.Random, progress: Callable[[str], None] | None
+) -> list[Example]:
+    """Questions made of a presentation's sentences that state figures ("示例科技 2024年上半年 营业收入"): the
+    presentation answers them; a passage stating the same figure is left out of the example (it answers too)."""
+    from rag.answering.text import figures, sentences
+
+    out: list[Example] = []
+    for chunk in sorted(index.store.get(where={"kind": "intro"}), key=lambda c: c.id):
+        said = [x for x in sentences(chunk.answer_text or chunk.text) if figures(x)]
+        rng.shuffle(said)
+        for k, sentence in enumerate(said[:PRESENTATION_SENTENCES]):
+            words = keywords(re.sub(r"\d[\d,.]*\s*[%％亿万元]*", " ", sentence), index, rng)
+            if not words:
+                continue
+            query = retriever.prepare(f"{chunk.short_name or chunk.company} {words}")
+            cands = candidates(retriever.search_prepared(query, K))
+            own = chunk.citation.passage
+            shared = figures(sentence)
+            labels = [1 if c.chunk.citation.passage == own else (-1 if shared & figures(c.body) else 0) for c in cands]
+            qid = f"intro:{chunk.id}:{k}"
+            company = chunk.stock_code or chunk.company
+            out.append(_example(qid, "keywords", company, query.question, cands, labels, index.embedder, [own]))
+    if progress:
+        progress(f"{len(out)} presentation questions")
+    return out
+
+
+def _metadata_examples(index: Index, retriever: HybridRetriever, rng: random.Random) -> list[Example]:
+    """A question about each record's metadata (where, who attended, who hosted, when), in one of the forms
+    investors use; the record's metadata chunk answers it when it has the line asked for."""
+    out: list[Example] = []
+    for chunk in sorted(index.records(), key=lambda c: c.id):
+        form, line = _META_FORMS[rng.randrange(len(_META_FORMS))]
+        if f"{line}：" not in chunk.text or not chunk.date:
+            continue
+        kind = (chunk.activity_type.split("、")[0] or "交流").split("（")[0]
+        text = form.format(
+            name=chunk.short_name or chunk.company,
+            month=f"{chunk.date[:4]}年{int(chunk.date[5:7])}月",
+            kind=kind,
+            number=chunk.record,
+        )
+        query = retriever.prepare(text)
+        cands = candidates(retriever.search_prepared(query, K))
+        own = chunk.citation.passage
+        labels = [int(c.chunk.citation.passage == own) for c in cands]
+        company = chunk.stock_code or chunk.company
+        out.append(
+            _example(f"meta:{chunk.id}", "keywords", company, query.question, cands, labels, index.embedder, [own])
+        )
+    return out
+
+
+def keywords(question: str, index: Index, rng: random.Random) -> str:
+    """A question's content words in a shuffled order (question words, figures and company words aside)."""
+    from rag.coverage import query_terms
+
+    lexical = index.ensure_lexical()
+    unknown = lexical.idf("\x00")
+    terms = sorted(t for t in query_terms(question, question, lambda t: lexical.idf(t) < unknown) if len(t) >= 2)
+    # a two-character term inside a longer one ("毛利" of "毛利率") says the same word twice
+    terms = [t for t in terms if not any(t != u and t in u for u in terms)]
+    rng.shuffle(terms)
+    return " ".join(terms[: max(2, len(terms) * 2 // 3)]) if len(terms) >= 2 else ""
+
+
+def _matches(key: str, expected: set[str]) -> bool:
+    return key in expected or key.split(" ", 1)[-1] in expected
+
+
+def _example(
+    qid: str,
+    source: str,
+    company: str,
+    question: Question,
+    cands: list[Candidate],
+    labels: list[int],
+    embedder: Any,
+    expected: list[str],
+) -> Example:
+    hide = source in ("record", "removed")
+    rows = featurize(question, cands, Vectors.of(embedder, question, cands), hide_asked=hide)
+    return Example(
+        qid,
+        source,
+        company,
+        question,
+        cands,
+        rows,
+        np.asarray(labels, dtype=np.int8),
+        [c.chunk.citation.passage for c in cands],
+        expected=list(expected),
+    )
+
+
+# --------------------------------------------------------------------------------------------- training
+
+
+def _matrix(examples: Sequence[Example]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    xs, ys, ws = [], [], []
+    for ex in examples:
+        keep = ex.labels >= 0
+        if keep.any():
+            xs.append(ex.rows[keep])
+            ys.append(ex.labels[keep])
+            ws.append(np.full(int(keep.sum()), ex.weight))
+    if not xs:
+        return np.zeros((0, len(FEATURES))), np.zeros(0), np.zeros(0)
+    return np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
+
+
+def fit_booster(examples: Sequence[Example], seed: int = 0) -> Any:
+    """A LightGBM classifier of (question, passage) rows: does the passage answer?"""
+    import lightgbm
+
+    x, y, w = _matrix(examples)
+    params = {**PARAMS, "seed": seed}
+    data = lightgbm.Dataset(x, label=y, weight=w, feature_name=list(FEATURES), free_raw_data=False)
+    return lightgbm.train(params, data, num_boost_round=ROUNDS)
+
+
+def _groups(companies: Sequence[str], n: int, seed: int) -> list[list[str]]:
+    order = sorted(companies)
+    random.Random(seed).shuffle(order)
+    return [order[i::n] for i in range(min(n, len(order)))]
+
+
+def out_of_fold(examples: Sequence[Example], seed: int = 0, folds: int = 5) -> dict[str, np.ndarray]:
+    """Raw scores of every example's rows from a model that never saw its company."""
+    companies = sorted({ex.company for ex in examples if ex.company})
+    scores: dict[str, np.ndarray] = {}
+    for group in _groups(companies, folds, seed):
+        train = [ex for ex in examples if ex.company not in group]
+        booster = fit_booster(train, seed)
+        for ex in examples:
+            if ex.company in group and len(ex.rows):
+                scores[ex.qid] = booster.predict(ex.rows)
+    return scores
+
+
+def fit_calibration(examples: Sequence[Example], scores: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Isotonic calibration of raw scores to the chance a passage answers, as a few hundred points."""
+    from sklearn.isotonic import IsotonicRegression
+
+    xs, ys, ws = [], [], []
+    for ex in examples:
+        if ex.qid in scores:
+            keep = ex.labels >= 0
+            xs.append(scores[ex.qid][keep])
+            ys.append(ex.labels[keep])
+            ws.append(np.full(int(keep.sum()), ex.weight))
+    x, y, w = np.concatenate(xs), np.concatenate(ys), np.concatenate(ws)
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(x, y, sample_weight=w)
+    grid = np.unique(np.quantile(x, np.linspace(0, 1, 201)))
+    return grid, iso.predict(grid)
+
+
+@dataclass
+class Outcome:
+    """What the answerer would do with one question: answer (citing which) or refuse."""
+
+    qid: str
+    lang: str
+    kind: str
+    answerable: bool
+    cited: list[str]
+    expected: list[str]
+    verdict: str
+    company: str
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.cited)
+
+    @property
+    def right(self) -> bool:
+        return self.answered and any(_matches(c, set(self.expected)) for c in self.cited)
+
+    @property
+    def precision(self) -> float | None:
+        if not self.cited or not self.answerable:
+            return None
+        return sum(_matches(c, set(self.expected)) for c in self.cited) / len(self.cited)
+
+
+def decide(ex: Example, probs: np.ndarray, threshold: float, several_companies: bool = True) -> Outcome:
+    """The answerer's decision for an example (the selection it would make, without the text)."""
+    chosen = select(ex.question, ex.candidates, probs, threshold, several_companies=several_companies)
+    cited = [c.chunk.citation.passage for c, _ in chosen.picks] if chosen.verdict == "answered" else []
+    kind = ex.gold.kind if ex.gold is not None else ex.source
+    return Outcome(ex.qid, ex.question.lang, kind, ex.answerable, cited, ex.expected, chosen.verdict, ex.company)
+
+
+def utility(outcomes: Sequence[Outcome]) -> float:
+    """Right answers less WRONG_COST per wrong one (a wrong passage, or any answer to an unanswerable question)."""
+    right = sum(o.right for o in outcomes)
+    wrong = sum(o.answered and not o.right for o in outcomes)
+    return right - WRONG_COST * wrong
+
+
+def choose_threshold(
+    examples: Sequence[Example], probs: dict[str, np.ndarray], grid: Sequence[float] | None = None
+) -> float:
+    """The threshold with the most :func:`utility` over ``examples`` (weighted like the training rows)."""
+    grid = list(grid) if grid is not None else [round(x, 3) for x in np.linspace(0.05, 0.95, 91)]
+    best, best_u = 0.5, -float("inf")
+    for t in grid:
+        u = 0.0
+        for ex in examples:
+            if ex.qid in probs:
+                u += ex.weight * utility([decide(ex, probs[ex.qid], t)])
+        if u > best_u:
+            best, best_u = t, u
+    return best
+
+
+def train(examples: Sequence[Example], seed: int = 0, folds: int = 5) -> AnswerModel:
+    """A model trained on ``examples``, calibrated and thresholded from out-of-fold predictions over them."""
+    scores = out_of_fold(examples, seed, folds)
+    x, y = fit_calibration(examples, scores)
+    calibrated = {q: np.interp(s, x, y) for q, s in scores.items()}
+    threshold = choose_threshold(examples, calibrated)
+    booster = fit_booster(examples, seed)
+    return AnswerModel(booster, x, y, threshold)
+
+
+# --------------------------------------------------------------------------------------------- evaluation
+
+
+def leave_company_out(
+    examples: Sequence[Example], seed: int = 0, progress: Callable[[str], None] | None = None
+) -> dict[str, Any]:
+    """For each company: train without it, answer its gold questions. Returns outcomes and metrics."""
+    companies = sorted({ex.company for ex in examples if ex.source == "gold" and ex.company})
+    outcomes: list[Outcome] = []
+    folds: dict[str, dict[str, Any]] = {}
+    models: dict[str, AnswerModel] = {}
+    for company in companies:
+        train_set = [ex for ex in examples if ex.company != company]
+        model = models[company] = train(train_set, seed)
+        tested = [ex for ex in examples if ex.company == company and ex.source == "gold"]
+        got = [decide(ex, model.probabilities(ex.rows), model.threshold) for ex in tested]
+        outcomes += got
+        folds[company] = {"threshold": model.threshold, **metrics(got)}
+        if progress:
+            m = folds[company]
+            progress(
+                f"fold {company}: {m['n']} questions, right {m['answered_right']:.3f}, "
+                f"precision {m['citation_precision']:.3f}, threshold {model.threshold:.2f}"
+            )
+    # Questions naming no company in a set spanning companies have no fold: they are reported apart.
+    return {
+        "folds": folds,
+        "overall": metrics(outcomes),
+        "by_lang": _by(outcomes, "lang"),
+        "by_kind": _by(outcomes, "kind"),
+        "outcomes": outcomes,
+        "models": models,
+    }
+
+
+def _by(outcomes: Sequence[Outcome], attr: str) -> dict[str, dict[str, float]]:
+    groups: dict[str, list[Outcome]] = defaultdict(list)
+    for o in outcomes:
+        groups[getattr(o, attr)].append(o)
+    return {k: metrics(v) for k, v in sorted(groups.items())}
+
+
+def metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """Answered with a right citation (share of answerable), citation precision, refusals, verdict counts."""
+    answerable = [o for o in outcomes if o.answerable]
+    unanswerable = [o for o in outcomes if not o.answerable]
+    precisions = [p for o in answerable if (p := o.precision) is not None]
+    wrong_un = sum(o.answered for o in unanswerable)
+    cited = sum(len(o.cited) for o in outcomes)
+    right_cites = sum(sum(_matches(c, set(o.expected)) for c in o.cited) for o in answerable)
+    verdicts: dict[str, int] = defaultdict(int)
+    for o in outcomes:
+        verdicts[o.verdict] += 1
+    return {
+        "n": len(outcomes),
+        "answerable": len(answerable),
+        "answered_right": _share(sum(o.right for o in answerable), len(answerable)),
+        "citation_precision": _share(right_cites, cited) if cited else float("nan"),
+        "mean_precision": float(np.mean(precisions)) if precisions else float("nan"),
+        "answerable_refused": _share(sum(not o.answered for o in answerable), len(answerable)),
+        "unanswerable_refused": _share(len(unanswerable) - wrong_un, len(unanswerable)),
+        "verdicts": dict(verdicts),
+    }
+
+
+def _share(a: float, b: int) -> float:
+    return a / b if b else float("nan")
+
+
+# --------------------------------------------------------------------------------------------- command
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="irchat train", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=Path, default=None, help="ingest these into a scratch index first")
+    parser.add_argument("--gold", type=Path, nargs="*", default=[GOLD_DIR / g for g in DEFAULT_GOLD])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the model is written")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--examples", type=Path, default=None, help="cache of built examples (pickle)")
+    parser.add_argument("--no-lco", action="store_true", help="skip the leave-company-out evaluation")
+    parser.add_argument("--report", type=Path, default=Path("reports/train.json"))
+    args = parser.parse_args(argv)
+    examples = load_or_build(args.examples, args.records, args.gold, args.seed)
+    report: dict[str, Any] = {"created": datetime.now(UTC).isoformat(timespec="seconds"), "seed": args.seed}
+    if not args.no_lco:
+        lco = leave_company_out(examples, args.seed, progress=_say)
+        report["lco"] = {k: v for k, v in lco.items() if k not in ("outcomes", "models")}
+        report["lco"]["outcomes"] = [o.__dict__ for o in lco["outcomes"]]
+        print_metrics("leave-company-out, gold questions", lco["overall"], lco["by_lang"])
+    model = train(examples, args.seed)
+    model.manifest = manifest(examples, args)
+    model.save(args.out)
+    report["model"] = {"out": str(args.out), "threshold": model.threshold, **model.manifest}
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    _say(f"model → {args.out} (threshold {model.threshold:.2f}); report → {args.report}")
+    return 0
+
+
+def load_or_build(
+    cache: Path | None, records: Path | None, gold_files: Sequence[Path], seed: int, *, index: Index | None = None
+) -> list[Example]:
+    """Examples from ``cache`` when it is there, else built over ``index`` (or a scratch index of ``records``) and
+    written to ``cache``."""
+    if cache is not None and cache.exists():
+        with cache.open("rb") as f:
+            return pickle.load(f)
+    index = index or scratch_index(records)
+    gold = [q for path in gold_files for q in load_gold(path)]
+    examples = build_examples(index, gold, seed=seed, progress=_say)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with cache.open("wb") as f:
+            pickle.dump(examples, f)
+    return examples
+
+
+def scratch_index(records: Path | None) -> Index:
+    """The configured index, or a scratch one of ``records`` (embeddings cached across runs)."""
+    import tempfile
+
+    from ingest.pipeline import Ingestor
+    from rag.settings import Settings
+
+    settings = Settings()
+    if records is None:
+        return Index(settings)
+    settings = settings.scratch(Path(tempfile.mkdtemp(prefix="irchat-train-")))
+    report = Ingestor(Index(settings)).ingest([records])
+    _say(f"indexed {report.records} records ({len(report.errors)} files failed)")
+    return Index(settings)
+
+
+def manifest(examples: Sequence[Example], args: argparse.Namespace) -> dict[str, Any]:
+    """What the model was trained on."""
+    by_source: dict[str, int] = defaultdict(int)
+    for ex in examples:
+        by_source[ex.source] += 1
+    return {
+        "trained": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seed": args.seed,
+        "records": str(args.records) if args.records else "configured index",
+        "companies": sorted({ex.company for ex in examples if ex.company}),
+        "gold": [Path(g).name for g in args.gold],
+        "examples": dict(by_source),
+        "rows": int(sum(len(ex.rows) for ex in examples)),
+        "params": {
+            **PARAMS,
+            "rounds": ROUNDS,
+            "wrong_cost": WRONG_COST,
+            "removed_share": REMOVED_SHARE,
+            "keyword_share": KEYWORD_SHARE,
+        },
+    }
+
+
+def print_metrics(title: str, overall: dict[str, Any], by_lang: dict[str, dict[str, Any]]) -> None:
+    """A few lines of the headline numbers."""
+    _say(title)
+    for name, m in [("all", overall), *by_lang.items()]:
+        _say(
+            f"  {name:4} n={m['n']:4} answered right {m['answered_right']:.3f}  precision {m['citation_precision']:.3f}"
+            f"  answerable refused {m['answerable_refused']:.3f}  unanswerable refused {m['unanswerable_refused']:.3f}"
+        )
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    # Run through the module's own name, so that cached examples pickle as evals.train.Example.
+    from evals.train import main as _main
+
+    raise SystemExit(_main())

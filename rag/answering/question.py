@@ -1,0 +1,146 @@
+"""A question read once into what every later stage needs: its companies, periods, months, the record field it
+asks for, whether it asks for a figure, and its idf-weighted concepts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from rag.companies import Company
+from rag.coverage import Concept, named_organisations, proper_names, question_concepts, unknown_organisation
+from rag.glossary import Glossary
+from rag.intent import (
+    asks_change,
+    asks_how_much,
+    asks_metadata,
+    figure_periods,
+    forward_looking,
+    mentioned_months,
+    unreported_periods,
+)
+from rag.lang import detect_language
+
+# Question words of a metadata question and the record field that answers them.
+_META_FIELDS = [
+    (re.compile(r"哪里|在哪|什么地方|地点|\bwhere\b|\bvenue\b", re.I), "地点"),
+    (re.compile(r"哪天|哪几天|哪一天|什么时候|何时|几月几日|\bwhen\b|what date", re.I), "时间"),
+    (re.compile(r"谁|哪些人|哪位|接待|出席|\bwho\b|\bhost", re.I), "接待人员"),
+    (
+        re.compile(r"哪些机构|哪些投资者|参加|参与|\battend|\bparticipa|which (?:institutions|funds|investors)", re.I),
+        "参与单位",
+    ),
+    (re.compile(r"什么类型|什么形式|活动类别|哪种活动|what (?:kind|type|sort) of", re.I), "活动类别"),
+]
+# "now", 目前: of answers that fit equally, the latest meeting speaks for the present.
+_NOW = re.compile(
+    r"\bnow\b|\bcurrent(?:ly)?\b|\blatest\b|\bat present\b|\btoday\b|目前|(?<![体表实])现在|当前|最新|如今|眼下", re.I
+)
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question as every stage after retrieval reads it."""
+
+    text: str
+    lang: str
+    companies: tuple[Company, ...] = ()
+    """Indexed companies the question (or the conversation, or a filter) is about."""
+    organisations: tuple[str, ...] = ()
+    """Organisations an English question names that match no indexed company ("Eoptolink", "Dahua")."""
+    read_as: tuple[tuple[str, str], ...] = ()
+    """Words taken for a company because they spell its pinyin: ("Goaland", "高澜股份")."""
+    unknown_org: str = ""
+    """An organisation the question names that no indexed passage mentions (格力电器): likely not covered."""
+    periods: tuple[tuple[int, str], ...] = ()
+    """Reporting periods whose results it asks for: ``(2024, "H1")``."""
+    months: tuple[tuple[int, int], ...] = ()
+    records: tuple[str, ...] = ()
+    """Record numbers it names ("编号2024-013的那场")."""
+    metadata: tuple[str, ...] = ()
+    """Record fields it asks for (地点, 时间, 接待人员, 参与单位, 活动类别): who, when, where, what kind."""
+    asks_figure: bool = False
+    asks_change: bool = False
+    forward: bool = False
+    """It asks about plans, targets or expectations (which may be stated before the period ends)."""
+    now: bool = False
+    lexical_text: str = ""
+    """The text BM25 searches: for English, the question with its glossary renderings and company names."""
+    dense_text: str = ""
+    concepts: tuple[Concept, ...] = field(default=(), compare=False)
+    """What it asks about, idf-weighted (English terms through the glossary)."""
+
+    @property
+    def company_names(self) -> list[str]:
+        """Every name of the companies it is about."""
+        return [n for c in self.companies for n in c.names]
+
+    def unreported(self, latest: str) -> list[tuple[int, str]]:
+        """Periods it asks results for that had not ended by ``latest`` (the newest meeting searched)."""
+        return unreported_periods(self.text, latest)
+
+
+def analyse(
+    text: str,
+    *,
+    companies: Sequence[Company] = (),
+    known_names: Sequence[str] = (),
+    records: Sequence[str] = (),
+    spelled: Sequence[tuple[str, Company]] = (),
+    glossary: Glossary | None = None,
+    idf: Callable[[str], float] | None = None,
+    lang: str | None = None,
+) -> Question:
+    """Read ``text`` once. ``companies`` are those it is about (resolved by the caller from the text, the
+    conversation or a filter); ``known_names`` every name of every indexed company; ``idf`` the lexical index's."""
+    lang = lang or detect_language(text)
+    names = [n for c in companies for n in c.names]
+    lexical = dense = text
+    if lang == "en" and glossary is not None:
+        extra = [c.short_name for c in companies if c.short_name] + glossary.render(text)
+        lexical = dense = " ".join([text, *extra])
+    others = named_organisations(text, [*known_names, *names], glossary) if lang == "en" else []
+    if lang == "en" and idf is not None:
+        # A capitalised word the records never use ("Hikvision", not "DeepSeek") is most likely a company's name.
+        unknown_word = idf("\x00")
+        others += [
+            w
+            for w in proper_names(text, [*known_names, *names])
+            if idf(w.lower()) >= unknown_word and (glossary is None or not glossary.matches(w)) and w not in others
+        ]
+    concepts: tuple[Concept, ...] = ()
+    unknown = ""
+    if idf is not None:
+        concepts = tuple(question_concepts(text, lexical, idf, names, glossary if lang == "en" else None))
+        unknown = unknown_organisation(text, idf, [*known_names, *names], glossary, others)
+    return Question(
+        text=text,
+        lang=lang,
+        companies=tuple(companies),
+        organisations=tuple(
+            o
+            for o in others
+            if not any(o.lower() in n.lower() for n in known_names) and o not in {w for w, _ in spelled}
+        ),
+        read_as=tuple((w, c.short_name or c.name) for w, c in spelled),
+        unknown_org=unknown,
+        periods=tuple(figure_periods(text)),
+        months=tuple(mentioned_months(text)),
+        records=tuple(records),
+        metadata=_metadata_fields(text),
+        asks_figure=asks_how_much(text),
+        asks_change=asks_change(text),
+        forward=forward_looking(text),
+        now=bool(_NOW.search(text)),
+        lexical_text=lexical,
+        dense_text=dense,
+        concepts=concepts,
+    )
+
+
+def _metadata_fields(text: str) -> tuple[str, ...]:
+    """The record fields a question about a meeting's metadata asks for (all of them when it says none)."""
+    if not asks_metadata(text):
+        return ()
+    named = tuple(label for pattern, label in _META_FIELDS if pattern.search(text))
+    return named or tuple(label for _, label in _META_FIELDS)

@@ -1,0 +1,113 @@
+"""Which passages to answer from, or why none: the model's probabilities, the question's periods and companies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rag.answering.features import Candidate
+from rag.answering.question import Question
+from rag.answering.text import figures
+from rag.answering.verdicts import Verdict
+from rag.intent import reporting_window
+
+# Companies a question naming none is answered for, each labelled, before it asks which one is meant.
+MAX_COMPANIES = 3
+# A second passage joins the first for another period or company asked about when it is at least this close.
+SECOND = 0.8
+
+
+@dataclass
+class Selection:
+    """The verdict and the passages to quote, best first, with the probability each answers the question."""
+
+    verdict: Verdict
+    picks: list[tuple[Candidate, float]] = field(default_factory=list)
+    per_company: bool = False
+    """The question names no company and the picks are labelled by company."""
+    details: dict[str, str] = field(default_factory=dict)
+
+
+def select(
+    question: Question,
+    cands: Sequence[Candidate],
+    probs: np.ndarray,
+    threshold: float,
+    *,
+    several_companies: bool,
+) -> Selection:
+    """Decide from the calibrated probabilities (one per candidate) and ``threshold``; ``several_companies`` says
+    whether the index holds more than one company."""
+    if not cands:
+        return Selection("no_passage")
+    latest = max((c.chunk.date_end or c.chunk.date for c in cands), default="")
+    unreported = [] if question.forward else question.unreported(latest)
+    if unreported:
+        year, kind = unreported[0]
+        return Selection("period_not_reported", details={"period": f"{year} {kind}", "latest": latest})
+    order = sorted(range(len(cands)), key=lambda i: (-probs[i], cands[i].rank))
+    best = order[0]
+    if probs[best] < threshold:
+        return _refusal(question, cands)
+    picks = [(cands[best], float(probs[best]))]
+    # A question naming no company is answered for each company that answers it; one naming a company the index
+    # does not know (an English name) is answered from the likeliest passage, and the notice says whose it is.
+    if not question.companies and not question.organisations and several_companies:
+        per = _per_company(cands, probs, order, threshold)
+        if len(per) > MAX_COMPANIES:
+            names = "、".join(c.chunk.short_name or c.chunk.company for c, _ in per)
+            return Selection("ambiguous_company", details={"companies": names})
+        return Selection("answered", per, per_company=True)
+    picks += _second(question, cands, probs, order, threshold, picks[0][0])
+    return Selection("answered", picks)
+
+
+def _refusal(question: Question, cands: Sequence[Candidate]) -> Selection:
+    if question.unknown_org and not any(question.unknown_org in c.text for c in cands):
+        return Selection("company_not_indexed", details={"name": question.unknown_org})
+    if question.asks_figure and not any(figures(c.body) for c in cands[:3]):
+        return Selection("figure_not_given")
+    return Selection("low_confidence")
+
+
+def _per_company(
+    cands: Sequence[Candidate], probs: np.ndarray, order: list[int], threshold: float
+) -> list[tuple[Candidate, float]]:
+    """The best passage of each company over the threshold, best first."""
+    seen: dict[str, tuple[Candidate, float]] = {}
+    for i in order:
+        if probs[i] < threshold:
+            break
+        company = cands[i].chunk.stock_code or cands[i].chunk.company
+        seen.setdefault(company, (cands[i], float(probs[i])))
+    return list(seen.values())
+
+
+def _second(
+    question: Question,
+    cands: Sequence[Candidate],
+    probs: np.ndarray,
+    order: list[int],
+    threshold: float,
+    first: Candidate,
+) -> list[tuple[Candidate, float]]:
+    """A passage for another period or another company the question asks about, when one is nearly as likely."""
+    floor = max(threshold, SECOND * probs[order[0]])
+    windows = [reporting_window(p) for p in question.periods]
+    named = {c.stock_code or c.name for c in question.companies}
+    first_company = first.chunk.stock_code or first.chunk.company
+    first_windows = {k for k, w in enumerate(windows) if w[0] <= first.chunk.date <= w[1]}
+    for i in order[1:]:
+        c, p = cands[i], float(probs[i])
+        if p < floor:
+            break
+        company = c.chunk.stock_code or c.chunk.company
+        other_company = len(named) > 1 and company in named and company != first_company
+        other_period = len(windows) > 1 and any(
+            w[0] <= c.chunk.date <= w[1] for k, w in enumerate(windows) if k not in first_windows
+        )
+        if other_company or other_period:
+            return [(c, p)]
+    return []

@@ -1,0 +1,44 @@
+"""Sentences and figures of a passage: what quotes are cut from and what a figure question looks for."""
+
+from __future__ import annotations
+
+import re
+
+_SENTENCE = re.compile(r"[^。！？；!?\n]+[。！？；!?]?")
+_ENUM = re.compile(r"^\s*(?:[（(]?\d{1,2}[)）、.．]|[一二三四五六七八九十]+、)\s*")
+# A number with a unit, or a magnitude in words (几十亿元, 数百家, 上万名): an estimate is still a figure.
+_FIGURE = re.compile(
+    r"\d[\d,.]*\s*(?:%|％|‰|万元|亿元|元|美元|个百分点|百分点|万|亿|倍|家|个|款|种|项|座|名|台|人|片|只|件|吨|平方米|T\b|t\b|G\b|nm\b)|"
+    r"[一二三四五六七八九十百千万两]+(?:成|倍|个百分点)|"
+    r"(?:[一二三四五六七八九两几数近]|(?<!成千)上)[十百千]*[万亿]+(?:多|余)?(?:美元|元)?|[十百]亿(?:元|美元)?|千亿|"
+    r"[一二三四五六七八九两几数上近][十百千]+(?:多|余)?(?:家|个|款|种|项|名|台|人|座)"
+)
+_END = re.compile(r"[。！？；!?.…]$")
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences and list items of a passage, trimmed, list numbers dropped."""
+    out = []
+    for s in _SENTENCE.findall(text):
+        s = _ENUM.sub("", s.strip())
+        if len(s) > 1:
+            out.append(s)
+    return out
+
+
+def figures(text: str) -> frozenset[str]:
+    """The figures a text states, normalised (``4,369.53 万元`` → ``4369.53万元``)."""
+    return frozenset(re.sub(r"[\s,]", "", m.group(0)) for m in _FIGURE.finditer(text))
+
+
+def join_quotes(quotes: list[str]) -> str:
+    """Quotes joined into one passage of text; record lines ("地点：…") end without punctuation: kept apart."""
+    out = ""
+    for quote in quotes:
+        out += ("；" if out and not _END.search(out) else "") + quote
+    return out
+
+
+def clip(sentence: str, limit: int = 220) -> str:
+    """A sentence cut to ``limit`` characters."""
+    return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"

@@ -1,0 +1,107 @@
+"""Training the answer model end to end on the bundled records (hash vectors, a handful of pairs): examples,
+out-of-fold calibration and threshold, save and load, leave-company-out folds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evals.gold import GoldQuestion
+from evals.train import build_examples, leave_company_out, metrics, near_duplicate, train
+from ingest.pipeline import Ingestor
+from rag.answering.features import FEATURES
+from rag.answering.model import AnswerModel, ModelError
+from rag.index import Index
+from rag.settings import Settings
+from tests.conftest import BUNDLED
+from tests.fakes import HashEmbedder
+
+# Questions of our own over the bundled records (not from the gold sets), with the passages that answer them.
+OWN = [
+    GoldQuestion(
+        "t1",
+        "海天瑞声上半年境外业务收入同比增长多少",
+        "zh",
+        ["688787 2024-013 Q1", "688787 2024-013 Q3"],
+        [],
+        "fact",
+        "688787",
+    ),
+    GoldQuestion("t2", "海天瑞声公司目前员工总数是多少人", "zh", [], [], "unanswerable", "688787"),
+    GoldQuestion("t3", "美的集团对美国关税的影响怎么看", "zh", ["000333 2025-2 Q1"], [], "fact", "000333"),
+    GoldQuestion("t4", "美的集团明年的资本开支预算是多少亿", "zh", [], [], "unanswerable", "000333"),
+]
+
+
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory):
+    index = Index(Settings(data_dir=tmp_path_factory.mktemp("train")), embedder=HashEmbedder())
+    assert Ingestor(index).ingest([BUNDLED]).errors == []
+    return build_examples(index, OWN, seed=1, limit=120)
+
+
+def test_near_duplicate_questions():
+    assert near_duplicate("公司今年毛利率变化的原因是什么？", "公司今年毛利率变化原因是什么")
+    assert not near_duplicate("公司今年毛利率变化的原因是什么？", "海外工厂的建设进度如何？")
+
+
+def test_examples_from_pairs_hide_their_own_question_and_label_it(examples):
+    pairs = [ex for ex in examples if ex.source == "record"]
+    removed = [ex for ex in examples if ex.source == "removed"]
+    gold = [ex for ex in examples if ex.source == "gold"]
+    assert len(pairs) == 120 and removed and len(gold) == len(OWN)
+    col = FEATURES.index("dense_question")
+    assert all(np.isnan(ex.rows[:, col]).all() for ex in pairs + removed if len(ex.rows))
+    assert any(not np.isnan(ex.rows[:, col]).all() for ex in gold if len(ex.rows))
+    # a pair's own question finds it nearly always (hash vectors, BM25 does the work)
+    found = sum(int((ex.labels == 1).any()) for ex in pairs)
+    assert found >= 0.8 * len(pairs)
+    assert all((ex.labels <= 0).all() for ex in removed)
+    assert all(ex.weight > 1 for ex in gold)
+
+
+def test_train_save_load_and_the_same_probabilities(examples, tmp_path: Path):
+    model = train(examples, seed=1, folds=3)
+    assert 0.0 < model.threshold < 1.0
+    assert np.all(np.diff(model.calibration_y) >= 0)  # calibration is monotone
+    rows = np.vstack([ex.rows for ex in examples if len(ex.rows)][:20])
+    probs = model.probabilities(rows)
+    assert ((probs >= 0) & (probs <= 1)).all()
+    model.save(tmp_path / "m")
+    again = AnswerModel.load(tmp_path / "m")
+    assert np.allclose(again.probabilities(rows), probs) and again.threshold == model.threshold
+    # the model answers a pair's own question with that pair more often than not
+    pairs = [ex for ex in examples if ex.source == "record" and (ex.labels == 1).any()]
+    top = sum(ex.labels[int(np.argmax(model.probabilities(ex.rows)))] == 1 for ex in pairs)
+    assert top >= 0.7 * len(pairs)
+
+
+def test_a_model_for_other_features_is_refused(examples, tmp_path: Path):
+    model = train(examples, seed=1, folds=3)
+    model.save(tmp_path / "m")
+    meta = (tmp_path / "m" / "model.json").read_text(encoding="utf-8").replace('"q_en"', '"q_other"')
+    (tmp_path / "m" / "model.json").write_text(meta, encoding="utf-8")
+    with pytest.raises(ModelError, match="other features"):
+        AnswerModel.load(tmp_path / "m")
+    with pytest.raises(ModelError, match="irchat train"):
+        AnswerModel.load(tmp_path / "missing")
+
+
+def test_leave_company_out_keeps_each_company_out_of_its_own_fold(examples):
+    report = leave_company_out(examples, seed=1)
+    assert set(report["folds"]) == {"688787", "000333"}
+    assert sum(f["n"] for f in report["folds"].values()) == len(OWN) == report["overall"]["n"]
+    m = report["overall"]
+    assert m["answerable"] == 2 and 0.0 <= m["answered_right"] <= 1.0
+    assert sum(m["verdicts"].values()) == len(OWN)
+    assert metrics([])["n"] == 0
+
+
+def test_the_shipped_model_loads_and_says_what_it_was_trained_on():
+    from rag.answering.model import default_model
+
+    model = default_model()
+    assert len(model.manifest["companies"]) >= 11 and model.manifest["examples"]["gold"] > 0
+    assert 0.0 < model.threshold < 1.0

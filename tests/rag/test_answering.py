@@ -1,0 +1,202 @@
+"""The answer layer's parts on hand-made passages: a question read once, candidates, features, selection,
+verdicts and rendering. (The model itself: tests/evals/test_train.py.)"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from rag.answering.features import FEATURES, Candidate, Vectors, candidates, featurize
+from rag.answering.question import analyse
+from rag.answering.rendering import EN_LEAD, english_lead, quotes, render
+from rag.answering.selection import MAX_COMPANIES, select
+from rag.answering.verdicts import VERDICTS, explain
+from rag.companies import Company
+from rag.glossary import Glossary
+from rag.types import Chunk, Hit
+from tests.fakes import HashEmbedder
+
+ACME = Company("300001", "示例科技股份有限公司", "示例科技")
+GLOSSARY = Glossary({"gross margin": ["毛利率"], "revenue": ["营业收入", "收入"]})
+
+
+def chunk(q: int, answer: str, *, code: str = "300001", short: str = "示例科技", date: str = "2024-08-30", **kw):
+    record = kw.pop("record", "2024-005")
+    question = kw.pop("question_text", f"第{q}个问题？")
+    return Chunk(
+        id=f"{code}:{record}:q{q}:p{kw.get('part', 0)}",
+        kind=kw.pop("kind", "qa"),
+        text=f"{short} {record}\n问：{question}\n答：{answer}",
+        company=f"{short}股份有限公司",
+        record=record,
+        short_name=short,
+        stock_code=code,
+        question=q,
+        question_text=question,
+        answer_text=answer,
+        date=date,
+        date_end=date,
+        **kw,
+    )
+
+
+def hits(*chunks: Chunk) -> list[Hit]:
+    return [Hit(c, 1.0 / (60 + i), {"dense": i + 1, "bm25": i + 1}, similarity=0.8) for i, c in enumerate(chunks)]
+
+
+def idf(token: str) -> float:
+    return 5.0 if token == "\x00" else 2.0
+
+
+# --------------------------------------------------------------------------------------------- question
+
+
+def test_a_question_is_read_once_into_what_later_stages_need():
+    q = analyse("示例科技2024年上半年毛利率是多少？", companies=[ACME], idf=idf)
+    assert q.lang == "zh" and q.companies == (ACME,) and q.periods == ((2024, "H1"),)
+    assert q.asks_figure and not q.asks_change and not q.metadata and not q.now
+    assert "毛利率" in {f for c in q.concepts for f in c.forms}
+    assert not any("示例科技" in f for c in q.concepts for f in c.forms)  # the company is not a concept
+    meta = analyse("示例科技2024年8月的交流会在哪里开的？", companies=[ACME])
+    assert meta.metadata == ("地点",) and meta.months == ((2024, 8),)
+    now = analyse("What is the current gross margin?", glossary=GLOSSARY, idf=idf)
+    assert now.now and now.lang == "en" and "毛利率" in now.lexical_text
+    plan = analyse("示例科技2026年的收入目标是多少？")
+    assert plan.forward
+
+
+def test_an_english_organisation_the_index_does_not_know_is_kept_not_refused():
+    q = analyse("What was Zeta Electronics' revenue in 2024?", known_names=["示例科技"], glossary=GLOSSARY, idf=idf)
+    assert q.organisations == ("Zeta",) and q.companies == ()
+
+
+# --------------------------------------------------------------------------------------------- candidates
+
+
+def test_candidates_join_the_parts_of_a_long_pair_and_keep_retrieval_order():
+    a0 = chunk(1, "第一部分。", part=0, n_parts=2)
+    a1 = chunk(1, "第二部分。", part=1, n_parts=2)
+    b = chunk(2, "别的回答。")
+    cands = candidates(hits(a1, b, a0), limit=8)
+    assert [c.key for c in cands] == ["[示例科技 2024-005 Q1]", "[示例科技 2024-005 Q2]"]
+    assert cands[0].body == "第一部分。\n第二部分。" and cands[0].rank == 0 and cands[1].rank == 1
+    assert len(candidates(hits(*(chunk(i, "回答。") for i in range(1, 20))), limit=5)) == 5
+
+
+def test_features_are_one_row_per_candidate_with_missing_values_where_they_do_not_apply():
+    q = analyse("示例科技2024年上半年毛利率是多少？", companies=[ACME], idf=idf)
+    cands = candidates(hits(chunk(1, "2024年上半年，公司毛利率为45.2%。"), chunk(2, "公司持续推进研发。")))
+    rows = featurize(q, cands, Vectors.of(HashEmbedder(), q, cands))
+    col = {name: rows[:, i] for i, name in enumerate(FEATURES)}
+    assert rows.shape == (2, len(FEATURES)) and rows.dtype == np.float32
+    assert col["cov"][0] > col["cov"][1] and col["n_figures"][0] == 1 and col["n_figures"][1] == 0
+    assert col["in_window"][0] == 1.0 and col["company_match"].tolist() == [1.0, 1.0]
+    assert math.isnan(col["in_month"][0]) and math.isnan(col["meta_field"][0])
+    hidden = featurize(q, cands, Vectors.of(HashEmbedder(), q, cands), hide_asked=True)
+    hcol = {name: hidden[:, i] for i, name in enumerate(FEATURES)}
+    assert np.isnan(hcol["dense_question"]).all() and np.isnan(hcol["cov_question"]).all()
+    assert not np.isnan(col["dense_question"]).any()
+
+
+# --------------------------------------------------------------------------------------------- selection
+
+
+def _cands(*chunks: Chunk) -> list[Candidate]:
+    return candidates(hits(*chunks))
+
+
+def test_select_answers_the_likeliest_passage_or_says_why_not():
+    q = analyse("示例科技毛利率是多少？", companies=[ACME])
+    cands = _cands(chunk(1, "毛利率为45%。"), chunk(2, "研发投入加大。"))
+    chosen = select(q, cands, np.array([0.3, 0.9]), 0.5, several_companies=False)
+    assert chosen.verdict == "answered" and [c.chunk.question for c, _ in chosen.picks] == [2]
+    assert select(q, cands, np.array([0.3, 0.4]), 0.5, several_companies=False).verdict == "low_confidence"
+    assert select(q, [], np.zeros(0), 0.5, several_companies=False).verdict == "no_passage"
+    words = _cands(chunk(1, "公司持续推进研发。"), chunk(2, "研发投入加大。"))
+    assert select(q, words, np.array([0.1, 0.2]), 0.5, several_companies=False).verdict == "figure_not_given"
+
+
+def test_a_period_not_over_by_the_newest_meeting_is_not_reported():
+    q = analyse("示例科技2025年上半年营收多少？", companies=[ACME])
+    one = _cands(chunk(1, "收入增长。", date="2025-04-20"))
+    chosen = select(q, one, np.array([0.99]), 0.5, several_companies=False)
+    assert chosen.verdict == "period_not_reported" and chosen.details["latest"] == "2025-04-20"
+    assert "2025 H1" in explain(chosen.verdict, "en", **chosen.details)
+    # a plan for that period may be stated before it ends
+    plan = analyse("示例科技2025年上半年的营收目标是多少？", companies=[ACME])
+    one = _cands(chunk(1, "目标增长10%。", date="2025-04-20"))
+    assert select(plan, one, np.array([0.99]), 0.5, several_companies=False).verdict == "answered"
+
+
+def test_a_question_naming_no_company_is_answered_per_company_or_asked_back():
+    q = analyse("毛利率是多少？")
+    spread = [chunk(1, "毛利率为45%。", code=f"30000{i}", short=f"公司{i}") for i in range(1, 6)]
+    cands = _cands(*spread)
+    two = select(q, cands, np.array([0.9, 0.8, 0.1, 0.1, 0.1]), 0.5, several_companies=True)
+    assert two.verdict == "answered" and two.per_company and len(two.picks) == 2
+    many = select(q, cands, np.full(5, 0.9), 0.5, several_companies=True)
+    assert many.verdict == "ambiguous_company" and len(many.details["companies"].split("、")) == 5 > MAX_COMPANIES
+    assert select(q, cands, np.full(5, 0.9), 0.5, several_companies=False).verdict == "answered"
+
+
+def test_a_second_passage_only_for_another_period_asked_about():
+    q = analyse("示例科技2024年上半年和2024年前三季度的毛利率分别是多少？", companies=[ACME])
+    h1 = chunk(1, "上半年毛利率45%。", record="2024-005", date="2024-08-30")
+    same = chunk(2, "上半年毛利率略升。", record="2024-005", date="2024-08-30")
+    nine = chunk(3, "前三季度毛利率44%。", record="2024-007", date="2024-10-30")
+    chosen = select(q, _cands(h1, same, nine), np.array([0.9, 0.85, 0.8]), 0.5, several_companies=False)
+    assert [c.chunk.question for c, _ in chosen.picks] == [1, 3]
+    plain = analyse("示例科技2024年上半年的毛利率是多少？", companies=[ACME])
+    single = select(plain, _cands(h1, same, nine), np.array([0.9, 0.85, 0.8]), 0.5, several_companies=False)
+    assert len(single.picks) == 1
+
+
+def test_every_verdict_has_words_in_both_languages():
+    for verdict in VERDICTS:
+        zh = explain(verdict, "zh", period="2025 H1", latest="x", companies="A、B", name="X")
+        en = explain(verdict, "en")
+        assert (zh and en) or verdict == "answered"
+
+
+# --------------------------------------------------------------------------------------------- rendering
+
+
+def test_quotes_put_the_sentence_with_the_figure_first_and_keep_passage_order():
+    q = analyse("示例科技上半年毛利率是多少？", companies=[ACME], idf=idf)
+    cand = _cands(chunk(1, "公司重视毛利率管理。上半年毛利率为45.2%，同比提升2个百分点。其他业务稳定。"))[0]
+    said = quotes(q, cand, 1)
+    assert said == ["上半年毛利率为45.2%，同比提升2个百分点。"]
+
+
+def test_english_lead_states_only_what_the_quoted_sentence_says():
+    q = analyse("What was Acme's gross margin in H1 2024?", glossary=GLOSSARY, idf=idf)
+    lead = english_lead(q, ["2024年上半年，公司毛利率为45.2%，同比提升。"], "[示例科技 2024-005 Q1]", GLOSSARY)
+    assert lead == "Gross margin (H1 2024): 45.2% [示例科技 2024-005 Q1]"
+    assert english_lead(q, ["公司毛利率保持稳定。"], "[k]", GLOSSARY) == ""  # no figure: no lead
+    revenue = analyse("How much revenue did Acme make in 2024?", glossary=GLOSSARY, idf=idf)
+    line = english_lead(revenue, ["2024年公司实现营业收入12.5亿元。"], "[k]", GLOSSARY)
+    assert line == "Revenue (FY 2024): 12.5亿元 (× 100 million yuan) [k]"
+
+
+def test_render_in_each_language_and_per_company():
+    q = analyse("What was Acme's gross margin in H1 2024?", glossary=GLOSSARY, idf=idf)
+    cand = _cands(chunk(1, "2024年上半年，公司毛利率为45.2%。"))
+    text = render(q, [cand[0]], with_company=True, per_company=False, glossary=GLOSSARY)
+    lines = text.split("\n")
+    assert lines[0].startswith("Gross margin (H1 2024): 45.2%") and lines[1] == EN_LEAD
+    assert lines[2] == "- “2024年上半年，公司毛利率为45.2%。” [示例科技 2024-005 Q1]"
+    zh = analyse("毛利率是多少？", idf=idf)
+    two = _cands(chunk(1, "毛利率为45%。"), chunk(1, "毛利率为30%。", code="300002", short="另一家"))
+    text = render(zh, two, with_company=True, per_company=True, glossary=None)
+    assert text.split("\n") == [
+        "示例科技：毛利率为45%。[示例科技 2024-005 Q1]",
+        "另一家：毛利率为30%。[另一家 2024-005 Q1]",
+    ]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_refusal_words_say_why(lang):
+    assert explain("company_not_indexed", lang, name="Zeta") != explain("low_confidence", lang)
+    assert "Zeta" in explain("company_not_indexed", lang, name="Zeta")
