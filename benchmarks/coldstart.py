@@ -35,7 +35,7 @@ from benchmarks._common import DOCS, ROOT, environment, load_average, markdown_t
 from rag.settings import DEFAULT_MODEL, Settings
 
 SECTION = "Cold start"
-QUESTION = "海天瑞声2024年上半年毛利率是多少？"
+QUESTION = "海天瑞声2024年上半年的境外收入同比增长了多少？"
 TARGET_RATIO = 0.35
 TARGET_LOAD_S = 2.0
 

@@ -21,7 +21,7 @@ SCRIPT = textwrap.dedent(
 
     runner = CliRunner()
     results = {}
-    for args in (["ask", "海天瑞声2024年上半年毛利率是多少？", "--json"], ["search", "gross margin", "--json"]):
+    for args in (["ask", "海天瑞声2024年上半年的境外收入同比增长了多少？", "--json"], ["search", "gross margin", "--json"]):
         result = runner.invoke(cli.app, args)
         results[args[0]] = [result.exit_code, result.stdout]
 
@@ -58,5 +58,5 @@ def test_ask_search_and_serve_never_import_torch(real_index) -> None:
     for command, (code, out) in data["results"].items():
         assert code == 0, (command, out)
     ask = json.loads(data["results"]["ask"][1])
-    assert "70.34%" in ask["answer"] and ask["citations"], ask
+    assert "50.00%" in ask["answer"] and ask["citations"], ask
     assert data["heavy"] == [], data["heavy"]
