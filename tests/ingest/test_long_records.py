@@ -11,6 +11,7 @@ import pytest
 from ingest.chunker import chunk_record
 from ingest.parser import parse_file
 from ingest.pipeline import Ingestor, discover
+from rag.catalog import Catalog
 from rag.errors import ParseError
 from rag.index import Index
 from rag.settings import Settings
@@ -43,6 +44,8 @@ def test_a_long_record_is_split_listed_once_and_nothing_truncated(tmp_path: Path
     assert all(embedder.count_tokens(c.text) <= 512 for c in index.store.get())
     (listed,) = index.records()  # one record, however many parts its details take
     assert listed.id.endswith(":meta") and listed.part == 0 and listed.n_pairs == report.pairs
+    view = Catalog(index, lambda: True).record(listed.record_key)  # the record opened whole: its part 0
+    assert view is not None and view.meta.id == listed.id
 
 
 def test_what_the_model_still_truncates_is_counted_in_the_report(tmp_path: Path) -> None:
