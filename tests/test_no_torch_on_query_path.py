@@ -21,7 +21,8 @@ SCRIPT = textwrap.dedent(
 
     runner = CliRunner()
     results = {}
-    for args in (["ask", "海天瑞声2024年上半年的境外收入同比增长了多少？", "--json"], ["search", "gross margin", "--json"]):
+    question = "海天瑞声2024年上半年的境外收入同比增长了多少？"
+    for args in (["ask", question, "--json"], ["search", "gross margin", "--json"]):
         result = runner.invoke(cli.app, args)
         results[args[0]] = [result.exit_code, result.stdout]
 
