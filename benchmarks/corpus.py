@@ -53,8 +53,9 @@ from rag.protocols import Embedder
 from rag.settings import Settings
 from rag.types import Chunk, QAPair, Record
 
-GENERATOR = 1
-"""Bump when the generator changes what a (pairs, seed) corpus contains: saved corpora are then rebuilt."""
+GENERATOR = 2
+"""Bump when the generator changes what a (pairs, seed) corpus contains: saved corpora are then rebuilt (2: record
+details over the model's limit are split, so the real records give more chunks)."""
 MANIFEST = "corpus.json"
 RECORDS_PER_COMPANY = 10
 WRITE_BATCH = 4096
@@ -118,6 +119,7 @@ class CorpusReport:
     vectors_reused: int
     timings: dict[str, float]
     peak_rss: int
+    real_files_left_out: list[str] = dataclasses.field(default_factory=list)
     generator: int = GENERATOR
 
     def to_dict(self) -> dict[str, Any]:
@@ -226,6 +228,8 @@ def _fake_company(j: int, seed: int, used_short: set[str], used_codes: set[str])
         short = core + industry
         if short in used_short:
             short = place + core  # the 1,000 core+industry names are taken: a second naming scheme
+        if short in used_short:
+            short = place + core + industry  # and the 2,000 place+core ones (a 1M-pair corpus has ~9,300 companies)
         if short not in used_short:
             break
     else:
@@ -410,7 +414,8 @@ def _load_source(index: Index, records: list[Record]) -> _Source:
     pairs: dict[tuple[str, int], list[Chunk]] = {}
     for c in chunks:
         if c.kind == "record":
-            record_chunk[c.record_key] = c
+            if c.part == 0:  # the record's details; a long participant list's parts are not templates
+                record_chunk[c.record_key] = c
         elif c.kind == "intro":
             intro.setdefault(c.record_key, []).append(c)
         elif c.question is not None:
@@ -471,9 +476,15 @@ def build_corpus(
         assert isinstance(cache, CachedEmbedder)
         hits0, misses0 = cache.hits, cache.misses
         report = Ingestor(index).ingest([records_dir])
-        if report.errors:
+        # A real file the ingest refuses (no Q&A pairs, a record number printed in two files) is left out: the
+        # corpus is made of what an ingest of that folder indexes.
+        refused = {e.file for e in report.errors}
+        if report.records == 0:
             raise RuntimeError(f"ingesting the real records failed: {report.errors}")
-        real = [parse_file(p) for p in files]  # the templates: participants, place, dates, as parsed
+        for e in report.errors:
+            say(f"  left out (the ingest refused it): {e.file}: {e.error}")
+        # the templates: participants, place, dates, as parsed
+        real = [parse_file(p) for p in files if str(p) not in refused]
         timings["real records (ingest)"] = time.perf_counter() - t0
         say(f"real records: {report.records} records, {report.pairs} pairs, {report.chunks_added} chunks written")
         if pairs < report.pairs:
@@ -537,6 +548,7 @@ def build_corpus(
         dim=cache.dim,
         records_dir=str(records_dir),
         real_records=report.records,
+        real_files_left_out=sorted(refused),
         real_pairs=report.pairs,
         real_chunks=real_chunks,
         synthetic_records=i,

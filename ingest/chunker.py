@@ -1,5 +1,6 @@
 """Records to chunks: one per Q&A pair (split on sentences when over the model's limit), plus the
-record's metadata and its opening presentation."""
+record's metadata (split too: the metadata first, then a long participant list in parts of its own) and its
+opening presentation. No chunk is longer than the model's limit, so the model never truncates one."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from rag.types import Chunk, Record
 TokenCounter = Callable[[str], int]
 
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;\n])")
+# Participant lists: "机构 姓名、姓名；机构 姓名" — split after each list separator, never inside a name.
+_LIST_ITEM_END = re.compile(r"(?<=[、，,；;\n])")
+PARTICIPANTS_LABEL = "参与单位名称及人员姓名"
 # The e5 tokenizer counts special tokens and the "passage: " prefix; keep a little slack for them.
 _SLACK = 4
 
@@ -20,6 +24,11 @@ _SLACK = 4
 def split_sentences(text: str) -> list[str]:
     """Sentences of ``text``, each keeping its closing punctuation or newline, so that joining them gives ``text``."""
     return [s for s in _SENTENCE_END.split(text) if s]
+
+
+def split_list(text: str) -> list[str]:
+    """Items of a list such as a participant list, each keeping its separator, so that joining them gives ``text``."""
+    return [s for s in _LIST_ITEM_END.split(text) if s]
 
 
 def _header(record: Record) -> str:
@@ -69,7 +78,7 @@ def chunk_record(record: Record, count: TokenCounter, max_tokens: int) -> list[C
         "source_hash": record.source_hash,
     }
     prefix = f"{record.company_key}:{record.record}"
-    chunks = [_record_chunk(record, prefix, base)]
+    chunks = _record_chunks(record, prefix, base, count, max_tokens)
 
     if record.intro.strip():
         fixed = f"{header} 开场介绍\n"
@@ -122,19 +131,66 @@ def _number_parts(group: list[Chunk]) -> None:
         chunk.n_parts = len(group)
 
 
-def _record_chunk(record: Record, prefix: str, base: dict) -> Chunk:
-    lines = [
+def _record_chunks(record: Record, prefix: str, base: dict, count: TokenCounter, limit: int) -> list[Chunk]:
+    """The record's metadata as one chunk, or, when that is over ``limit`` (a conference call's list of
+    hundreds of participants), the metadata first and the participant list in numbered parts. Part 0 keeps the id
+    ``…:meta`` either way."""
+    title = [
         f"{record.company}（{record.stock_code}）" if record.stock_code else record.company,
         f"投资者关系活动记录表 编号：{record.number or '未印（以会议日期标识）'}",
+    ]
+    participants = f"{PARTICIPANTS_LABEL}：{record.participants}" if record.participants else ""
+    before = [
         f"活动类别：{'、'.join(record.activity_types)}" if record.activity_types else "",
         f"时间：{record.date_text}" if record.date_text else "",
         f"地点：{record.place}" if record.place else "",
-        f"参与单位名称及人员姓名：{record.participants}" if record.participants else "",
+    ]
+    after = [
         f"上市公司接待人员姓名：{record.receptionists}" if record.receptionists else "",
         f"日期：{record.release_date.isoformat()}" if record.release_date else "",
         f"问答：{len(record.pairs)}个问题",
     ]
-    text = "\n".join(line for line in lines if line)
-    return Chunk(
-        id=f"{prefix}:meta", kind="record", text=text, n_pairs=len(record.pairs), fingerprint=record.fingerprint, **base
-    )
+    text = "\n".join(line for line in [*title, *before, participants, *after] if line)
+    if count(text) + _SLACK <= limit:
+        return [
+            Chunk(
+                id=f"{prefix}:meta",
+                kind="record",
+                text=text,
+                n_pairs=len(record.pairs),
+                fingerprint=record.fingerprint,
+                **base,
+            )
+        ]
+
+    meta = "\n".join(line for line in [*title, *before, *after] if line)
+    fixed = "\n".join(title) + "\n"
+    try:
+        if count(meta) + _SLACK <= limit:
+            texts = [meta]
+        else:  # some other field is long too: the metadata lines, packed like sentences
+            texts = [fixed + piece for piece in _pieces(fixed, split_sentences(meta[len(fixed) :]), count, limit)]
+        if participants:
+            # The parts carry the record's citation and metadata in the store but not its title in their text: a
+            # title repeated in ten parts makes each look like the company's other passages to dense search (gold
+            # recall@5, dense: 0.889 with it, 0.901 without). Sized for the widest numbering, so that the real one
+            # ("（1/3）") never pushes a part over the limit.
+            widest = f"{PARTICIPANTS_LABEL}（99/99）："
+            lists = _pieces(widest, split_list(record.participants), count, limit)
+            texts += [f"{PARTICIPANTS_LABEL}（{j}/{len(lists)}）：{p}" for j, p in enumerate(lists, 1)]
+    except ValueError as e:
+        raise ParseError(record.source, f"the record's details are too long: their title {e}") from e
+    chunks = [
+        Chunk(
+            id=f"{prefix}:meta" if i == 0 else f"{prefix}:meta:p{i}",
+            kind="record",
+            text=t,
+            part=i,
+            n_pairs=len(record.pairs),
+            fingerprint=record.fingerprint,
+            **base,
+        )
+        for i, t in enumerate(texts)
+    ]
+    _number_parts(chunks)
+    return chunks

@@ -45,6 +45,8 @@ class IngestReport:
     chunks_updated: int = 0
     chunks_unchanged: int = 0
     chunks_removed: int = 0
+    chunks_truncated: int = 0
+    """Chunks the embedding model cut short at its token limit (the chunker splits them, so normally 0)."""
     errors: list[FileError] = field(default_factory=list)
     warnings: list[FileError] = field(default_factory=list)
 
@@ -262,11 +264,23 @@ class Ingestor:
         """Embed the changed chunks of several records in one call (the embedder sorts by length across
         them, which per-record calls cannot), then write record by record."""
         texts = [c.text for _, diff in pending for c in diff.to_write]
+        embedder = self.index.embedder
+        truncated = getattr(embedder, "truncated", 0)
         try:
-            vectors = self.index.embedder.embed_passages(texts) if texts else None
+            vectors = embedder.embed_passages(texts) if texts else None
         except IrchatError as e:
             report.errors += [FileError(r.source, _reason(e)) for r, _ in pending]
             return
+        truncated = getattr(embedder, "truncated", 0) - truncated
+        if truncated:
+            report.chunks_truncated += truncated
+            report.warnings.append(
+                FileError(
+                    ", ".join(r.source for r, _ in pending),
+                    f"{truncated} chunk(s) over the embedding model's {embedder.max_tokens} tokens were truncated: "
+                    "dense search does not see their ends",
+                )
+            )
         offset = 0
         for record, diff in pending:
             n = len(diff.to_write)

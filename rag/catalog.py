@@ -79,7 +79,8 @@ class Catalog:
     def record(self, record_key: str) -> RecordView | None:
         """The whole record ``<stock code or name>/<record number>``, or None when it is not indexed."""
         chunks = self.index.store.get(where={"record_key": record_key})
-        meta = next((c for c in chunks if c.kind == "record"), None)
+        # part 0: a record whose details are over the model's limit has more record-level parts (its participant list)
+        meta = min((c for c in chunks if c.kind == "record"), key=lambda c: c.part, default=None)
         if meta is None:
             return None
         with_company = self.with_company()

@@ -94,17 +94,30 @@ def abbreviations(short_name: str) -> list[str]:
 def _spells(word: str, short_name: str) -> bool:
     """Whether ``word`` (lower case) starts with the pinyin of the first two characters of ``short_name``, or is
     one letter off it (a swap counts as one), for pinyin of five letters or more."""
-    from pypinyin import Style, lazy_pinyin
-
-    chinese = re.sub(r"[^\u4e00-\u9fff]", "", short_name)
-    if len(chinese) < 2:
-        return False
-    head = "".join(lazy_pinyin(chinese[:2], style=Style.NORMAL))
+    head = _pinyin_head(short_name)
     if len(head) < 4:
         return False
     if word.startswith(head):
         return True
-    return len(head) >= 5 and _edits(word[: len(head)], head) <= 1
+    if len(head) < 5:
+        return False
+    prefix = word[: len(head)]
+    # one edit changes at most two letters of the set of letters used: most companies fail this at once
+    if len(set(prefix) ^ set(head)) > 2:
+        return False
+    return _edits(prefix, head) <= 1
+
+
+@lru_cache(maxsize=16384)
+def _pinyin_head(short_name: str) -> str:
+    """The pinyin of the first two Chinese characters of ``short_name`` ("" under two), computed once per name: a
+    question in English is checked against every company."""
+    from pypinyin import Style, lazy_pinyin
+
+    chinese = re.sub(r"[^\u4e00-\u9fff]", "", short_name)
+    if len(chinese) < 2:
+        return ""
+    return "".join(lazy_pinyin(chinese[:2], style=Style.NORMAL))
 
 
 def _edits(a: str, b: str) -> int:

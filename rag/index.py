@@ -58,7 +58,9 @@ class Index:
 
     def records(self) -> list[Chunk]:
         """One record-level chunk per indexed record, newest meeting first."""
-        rows = self.store.get(where={"kind": "record"})
+        # part 0: a record whose details are over the model's limit has more record-level parts (its
+        # participant list), which are not records of their own
+        rows = [c for c in self.store.get(where={"kind": "record"}) if c.part == 0]
         return sorted(rows, key=lambda c: (c.date, c.company, c.record), reverse=True)
 
     @property

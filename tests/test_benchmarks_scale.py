@@ -118,7 +118,7 @@ def test_scale_benchmark_output_shape(backend: str, corpus, records: Path, setti
     (m,) = results["measurements"]
     assert m["backend"] == backend and m["pairs"] == PAIRS and m["chunks"] == report.chunks
     assert m["queries_naming_fictional_companies"] == 0
-    for method in ("irchat", "baseline", "irchat_date", "baseline_date"):
+    for method in ("irchat", "baseline", "irchat_date", "baseline_date", "irchat_e2e", "baseline_e2e"):
         stats = m[method]
         assert stats["n"] == QUERIES
         assert 0 < stats["p50"] <= stats["p95"] <= stats["p99"]
@@ -138,4 +138,5 @@ def test_scale_benchmark_output_shape(backend: str, corpus, records: Path, setti
     text = md.read_text(encoding="utf-8")
     assert "## Query\n\nkept" in text and "## Search at scale" in text
     assert f"| {PAIRS} | {report.chunks} | {backend} |" in text and "With a date filter" in text
+    assert "incl. query embedding" in text
     assert "no corpus of 100,000 pairs" in text

@@ -417,10 +417,15 @@ def serve(
         warning = exposure_warning(settings, mcp=mcp)
         if warning:
             err.print(f"[yellow]warning:[/yellow] {warning}")
-        out.print(f"irchat on http://{settings.host}:{settings.port} (Ctrl-C stops it)")
-        if mcp:
-            out.print(f"MCP tools at http://{settings.host}:{settings.port}/gradio_api/mcp/")
-        launch(settings, warn=False, mcp=mcp)
+        err.print("loading the embedding model and the index …")
+        url = f"http://{settings.host}:{settings.port}"
+
+        def ready() -> None:
+            out.print(f"irchat on {url} (Ctrl-C stops it)")
+            if mcp:
+                out.print(f"MCP tools at {url}/gradio_api/mcp/")
+
+        launch(settings, warn=False, mcp=mcp, ready=ready)
     except IrchatError as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e

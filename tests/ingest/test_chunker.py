@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from ingest.chunker import chunk_record, split_sentences
+from ingest.chunker import chunk_record, split_list, split_sentences
 from rag.errors import ParseError
 from rag.types import QAPair, Record
 
@@ -83,3 +83,49 @@ def test_split_sentences_round_trips():
 def test_question_longer_than_limit_is_an_error():
     with pytest.raises(ParseError, match="question 1 is too long"):
         chunk_record(_record(pairs=[QAPair(1, "问" * 300, "答。" * 300)]), chars, 100)
+
+
+def test_split_list_round_trips_and_never_cuts_a_name():
+    text = "博时基金 谢泽林、陈鹏扬；长城证券 黄俊峰，刘浩然\n个人：张三"
+    items = split_list(text)
+    assert "".join(items) == text
+    assert items[:2] == ["博时基金 谢泽林、", "陈鹏扬；"]
+
+
+def _participants(n: int) -> str:
+    return "；".join(f"机构{i:03d} 姓名{i:03d}、助理{i:03d}" for i in range(n))
+
+
+def test_short_record_details_stay_one_chunk():
+    (meta,) = [c for c in chunk_record(_record(), chars, 512) if c.kind == "record"]
+    assert meta.id == "688787:2024-013:meta" and (meta.part, meta.n_parts) == (0, 1)
+    assert "参与单位名称及人员姓名：源乐晟资产管理有限公司 王雁杰" in meta.text
+
+
+def test_long_participant_list_gets_parts_of_its_own():
+    """A conference call's hundreds of participants: the details first, then the list in numbered parts, none
+    over the limit, nothing lost, each part carrying the record's citation and metadata."""
+    participants = _participants(60)
+    chunks = chunk_record(_record(participants=participants), chars, 200)
+    parts = [c for c in chunks if c.kind == "record"]
+    assert len(parts) > 3 and all(chars(c.text) <= 200 for c in parts)
+    assert [c.part for c in parts] == list(range(len(parts))) and {c.n_parts for c in parts} == {len(parts)}
+    assert parts[0].id == "688787:2024-013:meta" and parts[1].id == "688787:2024-013:meta:p1"
+    assert "地点：券商策略会" in parts[0].text and "机构000" not in parts[0].text
+    assert "上市公司接待人员姓名：证券部总经理：张哲" in parts[0].text and "问答：2个问题" in parts[0].text
+    lists = [c.text.split("）：", 1)[1] for c in parts[1:]]
+    assert "".join(lists) == participants  # every participant once, in order
+    n = len(parts) - 1
+    for j, c in enumerate(parts[1:], 1):
+        assert c.text.startswith(f"参与单位名称及人员姓名（{j}/{n}）：")
+        assert c.citation.key() == "[2024-013]" and c.n_pairs == 2 and c.record == "2024-013"
+        assert (c.company, c.stock_code, c.date) == (parts[0].company, "688787", "2024-09-04")
+    assert len({c.id for c in chunks}) == len(chunks)
+
+
+def test_other_long_details_are_packed_too():
+    chunks = chunk_record(_record(place="会议室" * 80, participants=_participants(30)), chars, 150)
+    parts = [c for c in chunks if c.kind == "record"]
+    assert all(chars(c.text) <= 150 for c in parts)
+    text = "".join(c.text for c in parts)
+    assert text.count("会议室") == 80 and all(f"机构{i:03d}" in text for i in range(30))

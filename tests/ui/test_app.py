@@ -135,6 +135,8 @@ def test_serve_binds_where_told_and_warns_without_auth(tmp_path: Path):
     port = free_port()
     env = {**os.environ, "IRCHAT_DATA_DIR": str(tmp_path), "IRCHAT_HOST": "0.0.0.0", "IRCHAT_PORT": str(port)}
     env.pop("IRCHAT_AUTH", None)
+    if os.environ.get("IRCHAT_TEST_MODEL_DIR"):  # serve loads the model before it listens: reuse the converted one
+        env["IRCHAT_MODEL_DIR"] = os.environ["IRCHAT_TEST_MODEL_DIR"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "ui.cli", "serve"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
