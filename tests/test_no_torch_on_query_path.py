@@ -1,4 +1,5 @@
-"""`irchat ask`, `irchat search` and the app answer without importing torch once the ONNX export exists."""
+"""`irchat ask`, `irchat search` and the app answer without importing torch once the ONNX export exists, nor
+lightgbm and scikit-learn (the answer model's trees run on ONNX Runtime)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ SCRIPT = textwrap.dedent(
     assistant = Assistant()
     warm_up(assistant)
     build_app(assistant)
-    heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "sentence_transformers"))
+    heavy = sorted(
+        m for m in sys.modules if m.split(".")[0] in ("torch", "sentence_transformers", "lightgbm", "sklearn")
+    )
     print("RESULT " + json.dumps({"results": results, "heavy": heavy}))
     """
 )

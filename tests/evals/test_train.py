@@ -3,6 +3,7 @@ out-of-fold calibration and threshold, save and load, leave-company-out folds.""
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +72,9 @@ def test_train_save_load_and_the_same_probabilities(examples, tmp_path: Path):
     assert ((probs >= 0) & (probs <= 1)).all()
     model.save(tmp_path / "m")
     again = AnswerModel.load(tmp_path / "m")
-    assert np.allclose(again.probabilities(rows), probs) and again.threshold == model.threshold
+    # loaded, the trees run on ONNX Runtime in float32: the same probabilities to float32 rounding
+    assert np.allclose(again.probabilities(rows), probs, atol=1e-5) and again.threshold == model.threshold
+    assert (tmp_path / "m" / "model.onnx").is_file() and (tmp_path / "m" / "model.txt").is_file()
     # the model answers a pair's own question with that pair more often than not
     pairs = [ex for ex in examples if ex.source == "record" and (ex.labels == 1).any()]
     top = sum(ex.labels[int(np.argmax(model.probabilities(ex.rows)))] == 1 for ex in pairs)
@@ -105,3 +108,16 @@ def test_the_shipped_model_loads_and_says_what_it_was_trained_on():
     model = default_model()
     assert len(model.manifest["companies"]) >= 11 and model.manifest["examples"]["gold"] > 0
     assert 0.0 < model.threshold < 1.0
+
+
+def test_the_shipped_onnx_trees_score_as_the_lightgbm_model_they_were_converted_from():
+    import lightgbm
+
+    from rag.answering.model import default_model
+
+    folder = Path(str(resources.files("rag") / "data" / "answer_model"))
+    booster = lightgbm.Booster(model_file=str(folder / "model.txt"))
+    rng = np.random.default_rng(7)
+    rows = rng.normal(0.5, 0.5, (400, len(FEATURES)))
+    rows[rng.random(rows.shape) < 0.2] = np.nan  # hidden features are NaN, and must take the same branch
+    assert np.abs(default_model().raw(rows) - booster.predict(rows)).max() < 1e-5
