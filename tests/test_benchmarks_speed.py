@@ -29,21 +29,27 @@ def one_record(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.slow
-def test_embed_benchmark_compares_with_torch(real_settings, one_record: Path, tmp_path: Path) -> None:
-    md = tmp_path / "bench.md"
-    md.write_text("# Benchmarks\n\n## Query\n\nkept\n", encoding="utf-8")
-    args = ["--records", str(one_record), "--rounds", "1", "--queries", "3", "--markdown", str(md)]
+def _run(script: str, args: list[str], settings, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Run a benchmark script as a user would; it must exit 0."""
     proc = subprocess.run(
-        [sys.executable, "benchmarks/embed.py", *args],
+        [sys.executable, script, *args],
         cwd=ROOT,
-        env=_env(real_settings, tmp_path),
+        env=_env(settings, tmp_path),
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+@pytest.mark.slow
+def test_embed_benchmark_compares_with_torch(real_settings, one_record: Path, tmp_path: Path) -> None:
+    md = tmp_path / "bench.md"
+    md.write_text("# Benchmarks\n\n## Query\n\nkept\n", encoding="utf-8")
+    args = ["--records", str(one_record), "--rounds", "1", "--queries", "3", "--markdown", str(md)]
+    proc = _run("benchmarks/embed.py", args, real_settings, tmp_path)
     assert "torch sentence-transformers encode (baseline)" in proc.stdout
     assert "irchat (ONNX Runtime fp32)" in proc.stdout and "minimum cosine to torch" in proc.stdout
     text = md.read_text(encoding="utf-8")
@@ -54,16 +60,7 @@ def test_embed_benchmark_compares_with_torch(real_settings, one_record: Path, tm
 def test_coldstart_benchmark_times_fresh_processes(real_settings, one_record: Path, tmp_path: Path) -> None:
     md = tmp_path / "bench.md"
     args = ["--records", str(one_record), "--rounds", "1", "--markdown", str(md)]
-    proc = subprocess.run(
-        [sys.executable, "benchmarks/coldstart.py", *args],
-        cwd=ROOT,
-        env=_env(real_settings, tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = _run("benchmarks/coldstart.py", args, real_settings, tmp_path)
     out = proc.stdout
     assert "`irchat ask` (ONNX Runtime, the default)" in out and "torch: load the model + embed one query" in out
     # the cold ask imports nothing of torch, and answers with a citation

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 Verdict = Literal[
     "answered",
@@ -13,15 +13,7 @@ Verdict = Literal[
     "ambiguous_company",
     "company_not_indexed",
 ]
-VERDICTS: tuple[Verdict, ...] = (
-    "answered",
-    "no_passage",
-    "low_confidence",
-    "period_not_reported",
-    "figure_not_given",
-    "ambiguous_company",
-    "company_not_indexed",
-)
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
 
 _WORDS: dict[Verdict, dict[str, str]] = {
     "answered": {"zh": "", "en": ""},
