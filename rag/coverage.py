@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from rag.tokenize import tokenize
@@ -165,6 +166,7 @@ _DATE_WORDS = frozenset(
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9&.'-]*")
 _SENTENCE_START = re.compile(r"(?:^|[.?!:;\"“]\s*)([A-Za-z][\w&.'-]*)")
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _CJK_PAIR = re.compile(r"[\u3400-\u9fff]{2}")
 _QUESTION_RE = re.compile(
     "|".join(sorted((re.escape(w) for w in QUESTION_WORDS if not w.isascii()), key=len, reverse=True))
@@ -270,6 +272,7 @@ def _terms(
     tokens = tokenize(text)
     # tokenize() gives a two-character jieba word twice (the word and its pair), a mere pair once.
     counts = Counter(tokens)
+    seams = _seams(text)
     for token in tokens:
         if token in skip:
             continue
@@ -278,10 +281,26 @@ def _terms(
         if _CJK.fullmatch(token):  # a single character says little on its own (谁, 涨, 派)
             continue
         pair = len(token) == 2 and bool(_CJK.match(token)) and counts[token] < 2
-        if pair and not known(token):
-            continue  # a character pair across two words (度营 of 一季度营收) that no passage has
+        if pair and (not known(token) or token in seams):
+            # a character pair across two words: 度营 of 一季度营收 (no passage has it), 年毛 of 上半年毛利率 (some
+            # passage has it, by chance of what stands next to what)
+            continue
         terms[token] = not pair
     return terms
+
+
+def _seams(text: str) -> set[str]:
+    """Character pairs that straddle two dictionary words of ``text`` (年毛 of 上半年|毛利率). A pair beside a
+    single character is not one: jieba cuts a word it does not know (a product's name) into single characters."""
+    from rag.tokenize import _segmenter
+
+    out: set[str] = set()
+    for run in _CJK_RUN.findall(text):
+        words = _segmenter().lcut(run, HMM=False)
+        for left, right in pairwise(words):
+            if len(left) >= 2 and len(right) >= 2:
+                out.add(left[-1] + right[0])
+    return out
 
 
 def question_concepts(

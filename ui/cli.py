@@ -473,13 +473,19 @@ def eval_(
     examples: Annotated[
         Path | None, typer.Option(help="Cache of the --lco examples (built on the first run, reused after).")
     ] = None,
+    seeds: Annotated[
+        int,
+        typer.Option(
+            min=1, help="With --lco, also run seeds 0..N-1 and print each metric's mean and spread over them."
+        ),
+    ] = 1,
 ) -> None:
     """Score retrieval configurations (and answers) on a gold set or a BEIR folder, all in one run; print a
     summary table and the targets, and write the reports. With --lco, score the answer layer leave-company-out."""
     import tempfile
 
     if lco:
-        _eval_lco(records, gold_set, drafts, examples, report)
+        _eval_lco(records, gold_set, drafts, examples, report, seeds)
         return
 
     from evals.beir import evaluate as evaluate_beir
@@ -558,11 +564,16 @@ def eval_(
 
 
 def _eval_lco(
-    records: Path | None, gold_files: list[Path] | None, drafts: Path | None, cache: Path | None, folder: Path
+    records: Path | None,
+    gold_files: list[Path] | None,
+    drafts: Path | None,
+    cache: Path | None,
+    folder: Path,
+    seeds: int = 1,
 ) -> None:
     """``irchat eval --lco``: the answer layer on companies it was not trained on, and the draft check."""
     from evals.drafts import check, load_drafts
-    from evals.train import DEFAULT_GOLD, GOLD_DIR, leave_company_out, load_or_build, scratch_index
+    from evals.train import DEFAULT_GOLD, GOLD_DIR, leave_company_out, load_or_build, scratch_index, seed_spread
     from rag.answering.answerer import ExtractiveAnswerer
     from rag.assistant import Assistant
     from rag.rehearsal import Rehearsal
@@ -589,6 +600,15 @@ def _eval_lco(
         out.print(f"verdicts, {kind}: " + ", ".join(f"{v} {n}" for v, n in sorted(m["verdicts"].items())))
     result: dict = {"lco": {k: v for k, v in lco.items() if k not in ("outcomes", "models")}}
     result["lco"]["outcomes"] = [o.__dict__ for o in lco["outcomes"]]
+    if seeds > 1:
+        spread = result["lco"]["seeds"] = seed_spread(data, range(seeds))
+        out.print(f"over seeds 0–{seeds - 1} (mean, min–max):")
+        for name, ms in spread.items():
+            out.print(
+                f"  {name:4} "
+                + "  ".join(f"{k} {v['mean']:.3f} ({v['min']:.3f}–{v['max']:.3f})" for k, v in ms.items()),
+                highlight=False,
+            )
     if drafts is not None:
         assistant = Assistant(index=index)
         by_company: dict[str, list] = {}

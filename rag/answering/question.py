@@ -108,11 +108,15 @@ def analyse(
             for w in proper_names(text, [*known_names, *names])
             if idf(w.lower()) >= unknown_word and (glossary is None or not glossary.matches(w)) and w not in others
         ]
+    # The rest of a resolved company's written name ("Micro" of "Jingjia Micro", "Guangzhou" of "Guangzhou
+    # Goaland") and fiscal labels ("FY2024") name no other organisation.
+    own = _name_words(text, [*names, *(w for w, _ in spelled)])
+    others = [o for o in others if o not in own and not re.search(r"\d", o)]
     concepts: tuple[Concept, ...] = ()
     unknown = ""
     if idf is not None:
         concepts = tuple(question_concepts(text, lexical, idf, names, glossary if lang == "en" else None))
-        unknown = unknown_organisation(text, idf, [*known_names, *names], glossary, others)
+        unknown = unknown_organisation(text, idf, [*known_names, *names, *own], glossary, others)
     return Question(
         text=text,
         lang=lang,
@@ -136,6 +140,22 @@ def analyse(
         dense_text=dense,
         concepts=concepts,
     )
+
+
+# A run of capitalised words, as a company's name is written in English ("Tongfu Microelectronics Co.").
+_CAPITALISED_RUN = re.compile(r"(?<![\w&'’-])[A-Z][\w&-]*(?:['’]s)?(?:[ \t]+[A-Z][\w&-]*(?:['’]s)?)*")
+
+
+def _name_words(text: str, names: Sequence[str]) -> set[str]:
+    """The words of every capitalised run of ``text`` that contains one of ``names`` (Latin ones), possessives
+    stripped: the rest of the run is the same company's written name."""
+    latin = {w.lower() for n in names if n.isascii() for w in n.split()}
+    out: set[str] = set()
+    for m in _CAPITALISED_RUN.finditer(text):
+        words = [re.sub(r"['’]s$", "", w) for w in m.group(0).split()]
+        if any(w.lower() in latin for w in words):
+            out.update(words)
+    return out
 
 
 def _metadata_fields(text: str) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from evals.gold import GoldQuestion
-from evals.train import build_examples, leave_company_out, metrics, near_duplicate, train
+from evals.train import build_examples, leave_company_out, metrics, near_duplicate, seed_spread, train
 from ingest.pipeline import Ingestor
 from rag.answering.features import FEATURES
 from rag.answering.model import AnswerModel, ModelError
@@ -72,8 +72,10 @@ def test_train_save_load_and_the_same_probabilities(examples, tmp_path: Path):
     assert ((probs >= 0) & (probs <= 1)).all()
     model.save(tmp_path / "m")
     again = AnswerModel.load(tmp_path / "m")
-    # loaded, the trees run on ONNX Runtime in float32: the same probabilities to float32 rounding
-    assert np.allclose(again.probabilities(rows), probs, atol=1e-5) and again.threshold == model.threshold
+    # loaded, the trees run on ONNX Runtime in float32: the same scores to float32 rounding, and so the same
+    # probabilities but for where the calibration is steep (a step of the isotonic fit magnifies that rounding)
+    assert np.allclose(again.raw(rows), model.raw(rows), atol=1e-5) and again.threshold == model.threshold
+    assert np.allclose(again.probabilities(rows), probs, atol=1e-3)
     assert (tmp_path / "m" / "model.onnx").is_file() and (tmp_path / "m" / "model.txt").is_file()
     # the model answers a pair's own question with that pair more often than not
     pairs = [ex for ex in examples if ex.source == "record" and (ex.labels == 1).any()]
@@ -100,6 +102,14 @@ def test_leave_company_out_keeps_each_company_out_of_its_own_fold(examples):
     assert m["answerable"] == 2 and 0.0 <= m["answered_right"] <= 1.0
     assert sum(m["verdicts"].values()) == len(OWN)
     assert metrics([])["n"] == 0
+
+
+def test_seed_spread_brackets_each_seed_and_its_mean(examples):
+    spread = seed_spread(examples, [1, 2])
+    one = leave_company_out(examples, seed=1)["overall"]["answered_right"]
+    right = spread["all"]["answered_right"]
+    assert right["min"] <= one <= right["max"] and right["min"] <= right["mean"] <= right["max"]
+    assert set(spread) >= {"all", "zh"}
 
 
 def test_the_shipped_model_loads_and_says_what_it_was_trained_on():

@@ -72,6 +72,30 @@ def test_an_english_organisation_the_index_does_not_know_is_kept_not_refused():
     assert q.organisations == ("Zeta",) and q.companies == ()
 
 
+def test_the_rest_of_a_resolved_company_name_is_not_another_organisation():
+    def latin_unknown(token: str) -> float:  # Latin words never occur in the (Chinese) records
+        return 5.0 if token == "\x00" or token.isascii() else 2.0
+
+    # "Shili" spells 示例's pinyin: the words around it are the same company's English name
+    q = analyse(
+        "What revenue did Suzhou Shili Micro report for FY2024?",
+        companies=[ACME],
+        spelled=[("Shili", ACME)],
+        glossary=GLOSSARY,
+        idf=latin_unknown,
+    )
+    assert q.companies == (ACME,) and q.organisations == () and q.unknown_org == ""
+    other = analyse(
+        "Did Shili Micro win customers from Zeta Electronics in 2024?",
+        companies=[ACME],
+        spelled=[("Shili", ACME)],
+        glossary=GLOSSARY,
+        idf=latin_unknown,
+    )
+    assert other.organisations[0] == "Zeta" and other.unknown_org == "Zeta"
+    assert not {"Shili", "Micro"} & set(other.organisations)
+
+
 # --------------------------------------------------------------------------------------------- candidates
 
 

@@ -1,6 +1,6 @@
 import math
 
-from rag.coverage import coverage, query_terms
+from rag.coverage import coverage, query_terms, question_concepts
 from rag.lexical import LexicalIndex
 
 DOCS = [
@@ -161,3 +161,16 @@ def test_how_many_of_a_thing_is_answered_by_a_number_of_it():
     # 几十 is a magnitude, not a count of tens.
     orders = question_concepts("拿到了好几十亿的订单？", "拿到了好几十亿的订单？", idf)
     assert not any("三十" in c.forms for c in orders)
+
+
+def test_a_character_pair_straddling_two_words_is_not_a_concept():
+    # every pair occurs somewhere in the corpus (idf known): 外收 of 境外|收入 still asks about nothing
+    question = "示例科技一季度境外收入增长了多少？"
+    concepts = question_concepts(question, question, _known, ["示例科技"])
+    forms = {f for c in concepts for f in c.forms}
+    assert {"一季度", "境外", "收入", "增长"} <= forms
+    assert not {"度境", "外收", "入增"} & forms
+
+
+def _known(token: str) -> float:
+    return 5.0 if token == "\x00" else 2.0
