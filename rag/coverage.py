@@ -272,7 +272,7 @@ def _terms(
     tokens = tokenize(text)
     # tokenize() gives a two-character jieba word twice (the word and its pair), a mere pair once.
     counts = Counter(tokens)
-    seams = _seams(text)
+    seams = word_seams(text)
     for token in tokens:
         if token in skip:
             continue
@@ -289,16 +289,18 @@ def _terms(
     return terms
 
 
-def _seams(text: str) -> set[str]:
+def word_seams(text: str, *, beside_single: bool = False) -> set[str]:
     """Character pairs that straddle two dictionary words of ``text`` (年毛 of 上半年|毛利率). A pair beside a
-    single character is not one: jieba cuts a word it does not know (a product's name) into single characters."""
+    single character is not one unless ``beside_single`` (计约 of 合计|约): jieba cuts a word it does not know
+    (封测, a product's name) into single characters. Questions keep those pairs (counting them as seams cut
+    leave-company-out answers by 4 points); the draft check drops them (its sentences are long and wordy)."""
     from rag.tokenize import _segmenter
 
     out: set[str] = set()
     for run in _CJK_RUN.findall(text):
         words = _segmenter().lcut(run, HMM=False)
         for left, right in pairwise(words):
-            if len(left) >= 2 and len(right) >= 2:
+            if (len(left) >= 2 and len(right) >= 2) or (beside_single and max(len(left), len(right)) >= 2):
                 out.add(left[-1] + right[0])
     return out
 

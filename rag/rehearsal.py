@@ -20,7 +20,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from rag.answering.features import Candidate
-from rag.coverage import query_terms
+from rag.coverage import query_terms, word_seams
 from rag.figures import (
     Figure,
     direction,
@@ -62,6 +62,9 @@ EVIDENCE = 3
 PAIR_PENALTY = 0.1
 # Passages retrieved per draft sentence.
 CHECK_K = 16
+# Figures of one past sentence whose words are this close to the best match's (metric_similarity, 0..1) are
+# equally likely to be what a draft figure restates.
+SAME_METRIC_MARGIN = 0.05
 
 _CITATION = re.compile(r"\[[^\[\]\n]{1,60}\]")
 _DIGIT = re.compile(r"[0-9０-９]")
@@ -310,11 +313,12 @@ class Rehearsal:
                 concepts.append(_Concept(weight, phrases=renderings))
                 covered.update(tokenize(term))
         counts = Counter(tokenize(stripped))
+        seams = word_seams(stripped, beside_single=True)
         for term in sorted(query_terms(stripped, stripped, lambda t: idf(t) < unknown, names)):
             if term in covered or (drop_figures and _DIGIT.search(term)):
                 continue
-            if counts[term] == 1 and _CJK_PAIR.fullmatch(term) and idf(term) >= unknown:
-                # A character pair across two words ("年境" of "上半年境外") that no record has: the wording
+            if counts[term] == 1 and _CJK_PAIR.fullmatch(term) and (idf(term) >= unknown or term in seams):
+                # A character pair across two words ("年境" of "上半年境外", "于现" of "用于现有"): the wording
                 # differs there, which says nothing about whether the claim was made. (A two-character word
                 # comes out twice, as a word and as a pair, and stays: 火星.)
                 continue
@@ -480,27 +484,39 @@ class Rehearsal:
         draft_periods = periods(sentence)
         # Each figure of the draft against the figures of the same kind in the past sentences that speak of the
         # same thing (most of the draft sentence's other words), most likely passage first.
-        differing: tuple[Figure, Figure, _Statement] | None = None
+        # per draft figure: the first past figure found for the same measure that differs, and where
+        differing: dict[int, tuple[Figure, Figure, _Statement]] = {}
         backed: dict[int, tuple[Figure, _Statement]] = {}
         for f in draft_figures:
-            for cov, s in scored:
-                if cov < self.align_coverage:
+            # A figure's own clause says what it measures ("其中苏州和槟城两家工厂合计约35亿元"): a past sentence
+            # speaking of that clause is aligned with it even when it shares little of the rest of the sentence.
+            own = self._concepts(_clause(sentence, f.span), names, drop_figures=True)
+            aligned = sorted(
+                ((max(cov, self._coverage(own, s.tokens, s.text)), cov, s) for cov, s in scored),
+                key=lambda acs: -acs[0],
+            )
+            for gate, _, s in aligned:
+                if gate < self.align_coverage:
                     break
                 if not s.single or not periods_compatible(draft_periods, s.periods):
                     continue
                 comparable = [g for g in s.figures if g.comparable(f) and _same_direction(f, g)]
                 if not comparable:
                     continue
-                agreeing = next((g for g in comparable if g.implies(f)), None)
+                # Of several figures in one past sentence (a list of projects, each with its amount), the one
+                # whose words are closest to the draft figure's is the one it restates.
+                closeness = {id(g): _metric_closeness(f, g, names) for g in comparable}
+                best = max(closeness.values())
+                nearest = [g for g in comparable if closeness[id(g)] >= best - SAME_METRIC_MARGIN]
+                agreeing = next((g for g in nearest if g.implies(f)), None)
                 if agreeing is not None:
                     backed[id(f)] = (agreeing, s)
                     break
-                if differing is None:
-                    closest = max(comparable, key=lambda g: _metric_closeness(f, g, names))
-                    differing = (f, closest, s)
+                differing.setdefault(id(f), (f, nearest[0], s))
         unbacked = [f for f in draft_figures if id(f) not in backed]
-        if differing is not None and unbacked and differing[0] in unbacked:
-            f, g, s = differing
+        contradicted = [differing[id(f)] for f in unbacked if id(f) in differing]
+        if contradicted:
+            f, g, s = contradicted[0]
             key = s.hit.chunk.citation.key(with_company)
             return SentenceCheck(
                 sentence,
@@ -551,6 +567,13 @@ class Rehearsal:
         else:
             note = "no past statement found"
         return SentenceCheck(sentence, "never_said", note=note, score=scored[0][0] if scored else 0.0)
+
+
+def _clause(sentence: str, span: tuple[int, int]) -> str:
+    """The clause of ``sentence`` holding the characters ``span`` (between commas, semicolons or stops)."""
+    start = max((m.end() for m in _CLAUSE.finditer(sentence, 0, span[0])), default=0)
+    end = next((m.start() for m in _CLAUSE.finditer(sentence, span[1])), len(sentence))
+    return sentence[start:end]
 
 
 def _subject_words(figure: Figure, names: Sequence[str]) -> str:

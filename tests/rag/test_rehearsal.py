@@ -158,3 +158,57 @@ def test_filters_limit_what_backs_a_draft(rehearsal):
     draft = "海天瑞声整体毛利率增加至70.34%。"
     assert statuses(rehearsal.check_draft(draft, filters={"company": "688787"})) == ["supported"]
     assert statuses(rehearsal.check_draft(draft, filters={"company": "美的集团"})) == ["never_said"]
+
+
+def _past(rehearsal: Rehearsal, monkeypatch, *answers: str) -> None:
+    """Make ``answers`` (one pair each, of a made-up company) the only past passages a draft sentence finds."""
+    from rag.answering.features import Candidate
+    from rag.types import Chunk, Hit
+
+    cands = []
+    for q, answer in enumerate(answers, start=1):
+        chunk = Chunk(
+            id=f"900001:2025-001:q{q}:p0",
+            kind="qa",
+            text=f"示例科技 2025-001\n问：第{q}个问题？\n答：{answer}",
+            company="示例科技股份有限公司",
+            record="2025-001",
+            short_name="示例科技",
+            stock_code="900001",
+            question=q,
+            question_text=f"第{q}个问题？",
+            answer_text=answer,
+            date="2025-04-30",
+            date_end="2025-04-30",
+        )
+        cands.append(Candidate(Hit(chunk, 1.0 / (60 + q), {"dense": q, "bm25": q}, similarity=0.8), q - 1, [chunk]))
+    monkeypatch.setattr(rehearsal, "_judged", lambda text, filters, k: [(c, 0.9) for c in cands])
+
+
+@pytest.mark.slow
+def test_a_figure_is_compared_with_the_figure_of_its_own_item_in_a_past_list(rehearsal, monkeypatch):
+    _past(
+        rehearsal,
+        monkeypatch,
+        "本次募集资金将用于三个方向：传感器模组扩产项目（拟投8亿元）、车载雷达研发项目（拟投10.55亿元）、"
+        "补充流动资金（拟投3亿元）。",
+    )
+    [wrong] = rehearsal.check_draft("本次定增中，传感器模组扩产项目计划投入募集资金10.55亿元。").sentences
+    assert wrong.status == "figure_differs" and wrong.past_figure.value == Decimal("8"), wrong
+    [right] = rehearsal.check_draft("本次定增中，车载雷达研发项目计划投入募集资金10.55亿元。").sentences
+    assert right.status == "supported", right
+
+
+@pytest.mark.slow
+def test_each_figure_of_a_sentence_is_matched_by_its_own_clause(rehearsal, monkeypatch):
+    _past(
+        rehearsal,
+        monkeypatch,
+        "公司及下属企业计划2025年在设施建设、生产设备、技术研发等方面投资共计60亿元。其中：示例科技滨海工厂、"
+        "示例科技湖畔工厂等计划共计投资35亿元，主要用于现有产品扩产升级。",
+    )
+    draft = "公司计划2025年合计投资约60亿元，其中滨海和湖畔两家工厂合计约35亿元，主要用于现有产品的扩产升级。"
+    [s] = rehearsal.check_draft(draft).sentences
+    assert s.status == "supported", s
+    [changed] = rehearsal.check_draft(draft.replace("约35亿元", "约40亿元")).sentences
+    assert changed.status == "figure_differs" and changed.past_figure.value == Decimal("35"), changed
