@@ -391,12 +391,16 @@ def leave_company_out(
 SPREAD_METRICS = ("answered_right", "citation_precision", "answerable_refused", "unanswerable_refused")
 
 
-def seed_spread(examples: Sequence[Example], seeds: Sequence[int]) -> dict[str, dict[str, dict[str, float]]]:
-    """Leave-company-out once per seed: each headline metric's mean, min and max, overall and per language.
+def seed_spread(
+    examples: Sequence[Example], seeds: Sequence[int], done: dict[int, dict[str, Any]] | None = None
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Leave-company-out once per seed (``done``: runs already made, by seed): each headline metric's mean, min
+    and max, overall and per language.
 
     One seed's numbers move by a few points with the seed alone (LightGBM's bagging and feature sampling, the
     inner folds); a change to the answer layer is worth believing only beyond that spread."""
-    runs = [leave_company_out(examples, seed) for seed in seeds]
+    done = done or {}
+    runs = [done[seed] if seed in done else leave_company_out(examples, seed) for seed in seeds]
     groups = {"all": [r["overall"] for r in runs]}
     for lang in sorted({lang for r in runs for lang in r["by_lang"]}):
         groups[lang] = [r["by_lang"][lang] for r in runs if lang in r["by_lang"]]

@@ -601,7 +601,7 @@ def _eval_lco(
     result: dict = {"lco": {k: v for k, v in lco.items() if k not in ("outcomes", "models")}}
     result["lco"]["outcomes"] = [o.__dict__ for o in lco["outcomes"]]
     if seeds > 1:
-        spread = result["lco"]["seeds"] = seed_spread(data, range(seeds))
+        spread = result["lco"]["seeds"] = seed_spread(data, range(seeds), done={0: lco})
         out.print(f"over seeds 0–{seeds - 1} (mean, min–max):")
         for name, ms in spread.items():
             out.print(

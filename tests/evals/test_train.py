@@ -105,8 +105,9 @@ def test_leave_company_out_keeps_each_company_out_of_its_own_fold(examples):
 
 
 def test_seed_spread_brackets_each_seed_and_its_mean(examples):
-    spread = seed_spread(examples, [1, 2])
-    one = leave_company_out(examples, seed=1)["overall"]["answered_right"]
+    first = leave_company_out(examples, seed=1)
+    spread = seed_spread(examples, [1, 2], done={1: first})
+    one = first["overall"]["answered_right"]
     right = spread["all"]["answered_right"]
     assert right["min"] <= one <= right["max"] and right["min"] <= right["mean"] <= right["max"]
     assert set(spread) >= {"all", "zh"}
@@ -131,3 +132,23 @@ def test_the_shipped_onnx_trees_score_as_the_lightgbm_model_they_were_converted_
     rows = rng.normal(0.5, 0.5, (400, len(FEATURES)))
     rows[rng.random(rows.shape) < 0.2] = np.nan  # hidden features are NaN, and must take the same branch
     assert np.abs(default_model().raw(rows) - booster.predict(rows)).max() < 1e-5
+
+
+def test_irchat_eval_lco_prints_and_reports_the_spread_over_seeds(examples, tmp_path: Path, monkeypatch):
+    import json
+    import pickle
+
+    from typer.testing import CliRunner
+
+    from ui import cli
+
+    cache = tmp_path / "examples.pkl"
+    cache.write_bytes(pickle.dumps(list(examples)))
+    monkeypatch.setenv("IRCHAT_DATA_DIR", str(tmp_path / "home"))
+    args = ["eval", "--lco", "--examples", str(cache), "--seeds", "2", "--report", str(tmp_path / "rep")]
+    result = CliRunner().invoke(cli.app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "over seeds 0–1" in result.output
+    report = json.loads((tmp_path / "rep" / "lco.json").read_text(encoding="utf-8"))
+    right = report["lco"]["seeds"]["all"]["answered_right"]
+    assert right["min"] <= report["lco"]["overall"]["answered_right"] <= right["max"]
