@@ -40,9 +40,11 @@ _WORDS: dict[Verdict, dict[str, str]] = {
         "mean?",
     },
     "company_not_indexed": {
-        "zh": "现有记录未涉及这个问题：没有已索引的公司叫“{name}”，其他公司的记录也没有回答它。",
+        "zh": "现有记录未涉及这个问题：没有已索引的公司叫“{name}”，其他公司的记录也没有回答它。"
+        "如果“{name}”是某家已索引公司的英文名，可用 irchat alias 代码 {name} 登记后再问。",
         "en": "The indexed records do not cover this question: no indexed company is called '{name}', and no "
-        "other company's records answer it.",
+        "other company's records answer it. If '{name}' is an indexed company's English name, register it with "
+        "`irchat alias CODE {name}` and ask again.",
     },
 }
 

@@ -224,3 +224,4 @@ def test_render_in_each_language_and_per_company():
 def test_refusal_words_say_why(lang):
     assert explain("company_not_indexed", lang, name="Zeta") != explain("low_confidence", lang)
     assert "Zeta" in explain("company_not_indexed", lang, name="Zeta")
+    assert "irchat alias" in explain("company_not_indexed", lang, name="Zeta")  # how to name an indexed company
