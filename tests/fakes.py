@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rag.types import Chunk
+
 
 class HashEmbedder:
     """Bag of character bigrams hashed into 64 dimensions: similar texts get similar vectors, instantly."""
@@ -38,3 +40,27 @@ class HashEmbedder:
 
     def count_tokens(self, text: str) -> int:
         return len(text) // 2 + 2
+
+
+def qa_chunk(
+    q: int, answer: str, *, code: str = "300001", short: str = "示例科技", date: str = "2024-08-30", **kw: object
+) -> Chunk:
+    """Pair ``q`` of a made-up company's record (``record``, default 2024-005) answering ``answer``; other Chunk
+    fields as keywords."""
+    record = str(kw.pop("record", "2024-005"))
+    question = str(kw.pop("question_text", f"第{q}个问题？"))
+    return Chunk(
+        id=f"{code}:{record}:q{q}:p{kw.get('part', 0)}",
+        kind=str(kw.pop("kind", "qa")),
+        text=f"{short} {record}\n问：{question}\n答：{answer}",
+        company=f"{short}股份有限公司",
+        record=record,
+        short_name=short,
+        stock_code=code,
+        question=q,
+        question_text=question,
+        answer_text=answer,
+        date=date,
+        date_end=date,
+        **kw,  # type: ignore[arg-type]
+    )

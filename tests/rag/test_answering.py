@@ -17,29 +17,10 @@ from rag.companies import Company
 from rag.glossary import Glossary
 from rag.types import Chunk, Hit
 from tests.fakes import HashEmbedder
+from tests.fakes import qa_chunk as chunk
 
 ACME = Company("300001", "示例科技股份有限公司", "示例科技")
 GLOSSARY = Glossary({"gross margin": ["毛利率"], "revenue": ["营业收入", "收入"]})
-
-
-def chunk(q: int, answer: str, *, code: str = "300001", short: str = "示例科技", date: str = "2024-08-30", **kw):
-    record = kw.pop("record", "2024-005")
-    question = kw.pop("question_text", f"第{q}个问题？")
-    return Chunk(
-        id=f"{code}:{record}:q{q}:p{kw.get('part', 0)}",
-        kind=kw.pop("kind", "qa"),
-        text=f"{short} {record}\n问：{question}\n答：{answer}",
-        company=f"{short}股份有限公司",
-        record=record,
-        short_name=short,
-        stock_code=code,
-        question=q,
-        question_text=question,
-        answer_text=answer,
-        date=date,
-        date_end=date,
-        **kw,
-    )
 
 
 def hits(*chunks: Chunk) -> list[Hit]:
@@ -76,22 +57,12 @@ def test_the_rest_of_a_resolved_company_name_is_not_another_organisation():
     def latin_unknown(token: str) -> float:  # Latin words never occur in the (Chinese) records
         return 5.0 if token == "\x00" or token.isascii() else 2.0
 
-    # "Shili" spells 示例's pinyin: the words around it are the same company's English name
-    q = analyse(
-        "What revenue did Suzhou Shili Micro report for FY2024?",
-        companies=[ACME],
-        spelled=[("Shili", ACME)],
-        glossary=GLOSSARY,
-        idf=latin_unknown,
-    )
+    def read(text: str):  # "Shili" spells 示例's pinyin: the words around it are the same company's English name
+        return analyse(text, companies=[ACME], spelled=[("Shili", ACME)], glossary=GLOSSARY, idf=latin_unknown)
+
+    q = read("What revenue did Suzhou Shili Micro report for FY2024?")
     assert q.companies == (ACME,) and q.organisations == () and q.unknown_org == ""
-    other = analyse(
-        "Did Shili Micro win customers from Zeta Electronics in 2024?",
-        companies=[ACME],
-        spelled=[("Shili", ACME)],
-        glossary=GLOSSARY,
-        idf=latin_unknown,
-    )
+    other = read("Did Shili Micro win customers from Zeta Electronics in 2024?")
     assert other.organisations[0] == "Zeta" and other.unknown_org == "Zeta"
     assert not {"Shili", "Micro"} & set(other.organisations)
 

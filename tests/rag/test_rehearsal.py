@@ -163,24 +163,12 @@ def test_filters_limit_what_backs_a_draft(rehearsal):
 def _past(rehearsal: Rehearsal, monkeypatch, *answers: str) -> None:
     """Make ``answers`` (one pair each, of a made-up company) the only past passages a draft sentence finds."""
     from rag.answering.features import Candidate
-    from rag.types import Chunk, Hit
+    from rag.types import Hit
+    from tests.fakes import qa_chunk
 
     cands = []
     for q, answer in enumerate(answers, start=1):
-        chunk = Chunk(
-            id=f"900001:2025-001:q{q}:p0",
-            kind="qa",
-            text=f"示例科技 2025-001\n问：第{q}个问题？\n答：{answer}",
-            company="示例科技股份有限公司",
-            record="2025-001",
-            short_name="示例科技",
-            stock_code="900001",
-            question=q,
-            question_text=f"第{q}个问题？",
-            answer_text=answer,
-            date="2025-04-30",
-            date_end="2025-04-30",
-        )
+        chunk = qa_chunk(q, answer, code="900001", record="2025-001", date="2025-04-30")
         cands.append(Candidate(Hit(chunk, 1.0 / (60 + q), {"dense": q, "bm25": q}, similarity=0.8), q - 1, [chunk]))
     monkeypatch.setattr(rehearsal, "_judged", lambda text, filters, k: [(c, 0.9) for c in cands])
 
