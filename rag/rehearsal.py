@@ -490,7 +490,9 @@ class Rehearsal:
         for f in draft_figures:
             # A figure's own clause says what it measures ("其中苏州和槟城两家工厂合计约35亿元"): a past sentence
             # speaking of that clause is aligned with it even when it shares little of the rest of the sentence.
-            own = self._concepts(_clause(sentence, f.span), names, drop_figures=True)
+            clause = _clause(sentence, f.span)
+            whole = _CLAUSE.sub("", clause) == _CLAUSE.sub("", sentence)  # one clause: its concepts are the sentence's
+            own = concepts if whole else self._concepts(clause, names, drop_figures=True)
             aligned = sorted(
                 ((max(cov, self._coverage(own, s.tokens, s.text)), cov, s) for cov, s in scored),
                 key=lambda acs: -acs[0],
