@@ -381,10 +381,10 @@ class _MemoSegmenter:
         self.inner = inner
         self.cache: dict[str, list[str]] = {}
 
-    def lcut_for_search(self, run: str) -> list[str]:
+    def cut_for_search(self, run: str) -> list[str]:
         cut = self.cache.get(run)
         if cut is None:
-            cut = self.cache[run] = self.inner.lcut_for_search(run)
+            cut = self.cache[run] = self.inner.cut_for_search(run)
         return list(cut)
 
     def __getattr__(self, name: str) -> Any:
@@ -393,15 +393,16 @@ class _MemoSegmenter:
 
 @contextmanager
 def memo_jieba() -> Iterator[None]:
-    """Memoise jieba's cuts in this process while building (rag.tokenize keeps its segmenter in ``_jieba``)."""
+    """Memoise jieba's cuts in this process while building (rag.tokenize keeps its segmenter in
+    ``_segmenter_instance``)."""
     import rag.tokenize as analyser
 
     inner = analyser._segmenter()
-    analyser._jieba = _MemoSegmenter(inner)
+    analyser._segmenter_instance = _MemoSegmenter(inner)  # type: ignore[assignment]
     try:
         yield
     finally:
-        analyser._jieba = inner
+        analyser._segmenter_instance = inner
 
 
 def _load_source(index: Index, records: list[Record]) -> _Source:

@@ -148,9 +148,7 @@ def _inside_a_word(text: str, start: int, name: str) -> bool:
 def _word_frequency(word: str) -> int:
     from rag.tokenize import _segmenter
 
-    segmenter = _segmenter()
-    dictionary = getattr(segmenter, "FREQ", None) or getattr(getattr(segmenter, "dt", None), "FREQ", {})
-    return int(dictionary.get(word) or 0)
+    return _segmenter().frequency(word)
 
 
 def pinyin_names(short_name: str) -> list[str]:

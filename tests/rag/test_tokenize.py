@@ -135,10 +135,54 @@ def test_jieba_cache_is_private_and_nothing_is_fetched_or_printed(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "毛利率" in proc.stdout.split("|")
     assert proc.stderr == ""
-    caches = list(tmp_path.glob("irchat-jieba-*/irchat-jieba-*.cache"))
-    assert len(caches) == 1
-    mode = caches[0].parent.stat().st_mode
+    shards = list(tmp_path.glob("irchat-jieba-*/irchat-jieba-*-shards*.bin"))
+    assert len(shards) == 1
+    mode = shards[0].parent.stat().st_mode
     assert not mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+# Made-up sentences: known and unknown words, figures, English, a name jieba does not know, the extra finance words.
+_SENTENCES = [
+    "星河电子2025年第一季度归母净利润同比增长18.6%，扣非净利润增长12%，毛利额创新高。",
+    "公司境外收入占比提升至四成，主要来自东南亚和中东市场的储能订单。",
+    "关于价格竞争，管理层表示将通过产品结构优化和降本增效维持净利率稳定。",
+    "The company expects its overseas revenue to grow 20% in FY2025 as new plants ramp up.",
+    "研发投入3.2亿元，研发人员超过1,200人，重点布局固态电池、碳化硅功率器件与工业软件。",
+    "请问贵司在长江以南的渠道建设进展如何？环比是否有改善？",
+    "嗯嗯哈哈，这个问题我们暂不方便回答，谢谢关注！",
+]
+
+
+def test_sharded_dictionary_cuts_as_the_whole_one(tmp_path, monkeypatch):
+    import jieba
+
+    monkeypatch.setattr(tk.tempfile, "gettempdir", lambda: str(tmp_path))
+    full = jieba.Tokenizer()
+    full.tmp_dir, full.cache_file = str(tmp_path), "full.cache"
+    for word in tk._EXTRA_WORDS:
+        full.add_word(word)
+    sharded = tk.Segmenter(tk.write_shards(tmp_path / "shards.bin"))
+    # backwards, so that shards load in another order than the sentences' own
+    for text in reversed(_SENTENCES):
+        assert sharded.cut_for_search(text) == full.lcut_for_search(text), text
+        assert sharded.cut(text, hmm=False) == full.lcut(text, HMM=False), text
+        assert sharded.cut(text) == full.lcut(text), text
+    for word in ("毛利", "浪潮", "归母净利润", "星河", "不存在的词"):
+        assert sharded.frequency(word) == int(full.FREQ.get(word) or 0), word
+    assert sharded.frequency("毛利") > 0 and sharded.frequency("不存在的词") == 0
+
+
+def test_damaged_shards_are_built_again(tmp_path, monkeypatch):
+    import jieba
+
+    monkeypatch.setattr(tk.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(tk, "_segmenter_instance", None)
+    folder = tk._cache_dir()
+    path = folder / f"irchat-jieba-{jieba.__version__}-shards{tk.SHARDS_FORMAT}.bin"
+    path.write_bytes(b"\x05\x00\x00\x00\x00\x00\x00\x00garbage")
+    assert "毛利率" in tk._segmenter().cut_for_search("整体毛利率增加")
+    assert path.stat().st_size > 1_000_000
+    monkeypatch.setattr(tk, "_segmenter_instance", None)  # the next test builds its own
 
 
 def test_cache_folder_owned_by_someone_else_is_not_used(tmp_path, monkeypatch):
