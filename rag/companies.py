@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -41,6 +42,50 @@ def default_aliases() -> dict[str, list[str]]:
     pinyin, and the user's alias file)."""
     data = json.loads((resources.files("rag") / "data" / "companies.json").read_text(encoding="utf-8"))
     return {k: list(v) for k, v in data.items() if not k.startswith("_")}
+
+
+@lru_cache(maxsize=1)
+def english_directory() -> dict[str, tuple[list[str], list[str]]]:
+    """Listed Chinese companies' English names and brand words (:func:`brand_words`) by stock code, from
+    ``rag/data/english_names.csv`` (investpy's table, written by ``scripts/english_names.py``; a 2022 snapshot, so
+    later listings are missing)."""
+    text = (resources.files("rag") / "data" / "english_names.csv").read_text(encoding="utf-8")
+    rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
+    return {row["code"]: ([row["name"], row["full_name"]], row["brands"].split()) for row in rows}
+
+
+def english_brands() -> dict[str, list[str]]:
+    """Brand words by stock code, for the companies that have one."""
+    return {code: brands for code, (_, brands) in english_directory().items() if brands}
+
+
+def brand_words(names: dict[str, list[str]], ordinary: Callable[[str], bool]) -> dict[str, list[str]]:
+    """The words investors call each company by in English (Hikvision of "Hangzhou Hikvision Digital Technology
+    Co Ltd", Midea of "Midea Group Co Ltd"), given every listed company's English names by stock code.
+
+    One is among the first two words of one of the company's names, found in no other company's names (a place,
+    Hangzhou, or Group is in many; Inspur is in two companies' and names neither), of four letters or more, and
+    not an ``ordinary`` English word (``scripts/english_names.py``: one token of tiktoken's 200k vocabulary, which
+    gives frequent words one token each: Beauty, Rising, Lens). Computed when the data file is written, not at
+    run time (the tokenizer takes 0.4 s to load).
+    """
+    count: dict[str, int] = {}
+    for company_names in names.values():
+        for word in {w.lower() for n in company_names for w in _LATIN_WORD.findall(n)}:
+            count[word] = count.get(word, 0) + 1
+    out: dict[str, list[str]] = {}
+    for code, company_names in names.items():
+        brands = [
+            word
+            for name in company_names
+            for word in _LATIN_WORD.findall(name)[:2]
+            if count[word.lower()] == 1 and len(word) >= 4 and not ordinary(word)
+        ]
+        out[code] = list(dict.fromkeys(brands))
+    return out
+
+
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
 
 
 def read_aliases(path: Path | None) -> dict[str, list[str]]:
@@ -173,8 +218,10 @@ def pinyin_names(short_name: str) -> list[str]:
 class CompanyDirectory:
     """Looks companies up by code, full or short name, or alias; finds them mentioned in free text."""
 
-    def __init__(self, companies: Iterable[Company]):
+    def __init__(self, companies: Iterable[Company], proper: Iterable[str] = ()):
         self.companies = list(companies)
+        # names matched only as written with a capital: in lower case a brand (Impulse) is likelier the plain word
+        self._proper = {n.lower() for n in proper}
         entries = [(n, c) for c in self.companies for n in c.names if len(n) >= 2]
         entries.sort(key=lambda e: len(e[0]), reverse=True)
         self._by_name = {n.lower(): c for n, c in entries}
@@ -203,14 +250,19 @@ class CompanyDirectory:
                     short_name=chunk.short_name,
                     aliases=list(aliases.get(chunk.stock_code, [])),
                 )
+        brands = english_brands()
+        derived = {
+            key: pinyin_names(c.short_name) + abbreviations(c.short_name) + brands.get(c.stock_code, [])
+            for key, c in by_key.items()
+        }
         spelled: dict[str, list[Company]] = {}
-        for company in by_key.values():
-            for name in pinyin_names(company.short_name) + abbreviations(company.short_name):
+        for key, company in by_key.items():
+            for name in derived[key]:
                 spelled.setdefault(name.lower(), []).append(company)
-        for company in by_key.values():
-            extra = pinyin_names(company.short_name) + abbreviations(company.short_name)
-            company.aliases += [n for n in extra if len(spelled[n.lower()]) == 1 and n not in company.aliases]
-        return cls(by_key.values())
+        for key, company in by_key.items():
+            company.aliases += [n for n in derived[key] if len(spelled[n.lower()]) == 1 and n not in company.aliases]
+        proper = [b for c in by_key.values() for b in brands.get(c.stock_code, [])]
+        return cls(by_key.values(), proper=proper)
 
     def __len__(self) -> int:
         return len(self.companies)
@@ -258,6 +310,8 @@ class CompanyDirectory:
             return []
         seen: dict[int, Company] = {}
         for m in self._pattern.finditer(text):
+            if m.group(0).lower() in self._proper and not m.group(0)[:1].isupper():
+                continue
             company = self._by_name.get(m.group(0).lower())
             if company is not None and not _inside_a_word(text, m.start(), m.group(0)):
                 seen.setdefault(id(company), company)

@@ -67,11 +67,19 @@ def test_unanswerable_question_abstains_and_says_why(assistant, question, reason
 
 
 def test_an_english_name_nobody_registered_is_searched_across_companies(assistant):
-    a = assistant.ask("What did Eoptolink say about 800G optical module shipments?")
+    # a made-up name: in no record, no pinyin, not in the directory of listed companies' English names
+    a = assistant.ask("What did Photonara say about 800G optical module shipments?")
     if a.citations:
-        assert {c.company for c in a.citations} == {"新易盛"} and "Eoptolink" in a.notice
+        assert {c.company for c in a.citations} == {"新易盛"} and "Photonara" in a.notice
     else:
-        assert a.reason == "company_not_indexed" and "Eoptolink" in a.text
+        assert a.reason == "company_not_indexed" and "Photonara" in a.text
+
+
+def test_a_company_named_by_its_english_brand(assistant):
+    a = assistant.ask("What did Eoptolink say about 800G optical module shipments?")
+    # resolved through the directory of listed companies' English names: only its records are searched
+    assert a.passages and {h.chunk.short_name for h in a.passages} == {"新易盛"}
+    assert a.reason != "company_not_indexed" and "Eoptolink" not in a.notice
 
 
 def test_a_company_named_by_its_pinyin(assistant):

@@ -82,9 +82,56 @@ def test_two_character_short_forms_unless_an_ordinary_word():
     assert [c.stock_code for c in d.mentioned("海康2024年的分红")] == ["002415"]
 
 
+def test_brand_words_are_rare_and_not_ordinary_words():
+    from rag.companies import brand_words
+
+    names = {
+        "000001": ["Zorvex Digital A", "Hangzhou Zorvex Digital Technology Co Ltd"],
+        "000002": ["Quillon Group", "Quillon Group Co Ltd"],
+        "000003": ["Quillon Soft", "Quillon Software Co Ltd"],  # Quillon: two companies, so neither's
+        "000004": ["Hangzhou Brightpath", "Hangzhou Brightpath Co Ltd"],
+        "000005": ["Sunrise Tech", "Sunrise Technology Co Ltd"],  # an ordinary word
+        "000006": ["Abc Group", "Abc Group Co Ltd"],  # too short
+    }
+    ordinary = {"sunrise", "digital", "group", "tech", "technology", "soft", "software"}
+    brands = brand_words(names, ordinary=lambda w: w.lower() in ordinary)
+    assert brands == {
+        "000001": ["Zorvex"],
+        "000002": [],
+        "000003": [],
+        "000004": ["Brightpath"],
+        "000005": [],
+        "000006": [],
+    }
+
+
+@pytest.mark.slow
+def test_the_shipped_directory_is_what_the_script_writes():
+    from rag.companies import brand_words, english_brands, english_directory
+    from rag.tokens import get_encoding
+
+    directory = english_directory()
+    assert len(directory) > 3000 and all(len(code) == 6 and code.isdigit() for code in directory)
+    encoding = get_encoding()
+    again = brand_words(
+        {code: names for code, (names, _) in directory.items()},
+        lambda word: len(encoding.encode_ordinary(" " + word)) == 1,
+    )
+    assert {code: brands for code, brands in again.items() if brands} == english_brands()
+    assert english_brands()["600519"] == ["Kweichow", "Moutai"]  # 贵州茅台: Kweichow Moutai Co Ltd
+    assert not any(w in ("Hangzhou", "Group", "China", "Technology") for ws in english_brands().values() for w in ws)
+
+
+def test_a_brand_names_the_company_when_written_as_a_name():
+    d = _directory(("贵州茅台", "600519"), ("某某科技", "999999"))
+    assert [c.stock_code for c in d.mentioned("Did Moutai raise prices in 2024?")] == ["600519"]
+    assert [c.stock_code for c in d.mentioned("Kweichow Moutai's dividend payout")] == ["600519"]
+    assert d.mentioned("is moutai the spirit or the company?") == []  # in lower case: the plain word
+
+
 def test_an_english_name_that_spells_the_pinyin_is_read_as_the_company():
     d = _directory(("高澜股份", "300499"), ("珂玛科技", "301611"), ("新易盛", "300502"))
     assert [(w, c.stock_code) for w, c in d.spellings("How large was Goaland's backlog?")] == [("Goaland", "300499")]
     assert [c.stock_code for c in d.mentioned("What did Kematek say about heaters?")] == ["301611"]
-    assert d.mentioned("What did Eoptolink say about 800G?") == []  # not its pinyin: left to the search
+    assert d.mentioned("What did Photonara say about 800G?") == []  # a made-up name: left to the search
     assert d.mentioned("What is the Gross margin?") == []

@@ -225,9 +225,10 @@ def test_converted_folder(e5_dir: Path) -> None:
     # the query path's tokeniser: the same ids as tokenizer.json (test_converted_tokenizer_reproduces_e5c)
     from tokenizers import Tokenizer
 
-    assert PieceTokenizer.load(e5_dir / PIECES_FILE).ids("query: 境外收入") == Tokenizer.from_file(
-        str(e5_dir / "tokenizer.json")
-    ).encode("query: 境外收入").ids
+    assert (
+        PieceTokenizer.load(e5_dir / PIECES_FILE).ids("query: 境外收入")
+        == Tokenizer.from_file(str(e5_dir / "tokenizer.json")).encode("query: 境外收入").ids
+    )
 
 
 @pytest.mark.slow
