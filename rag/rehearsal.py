@@ -353,12 +353,15 @@ class Rehearsal:
         concepts = self._concepts(question, names)
         if not judged or not concepts:
             return []
-        floor = TOPIC_SHARE * self.assistant.extractive.threshold
+        threshold = self.assistant.extractive.threshold
+        floor = TOPIC_SHARE * threshold
         with_company = self.assistant.with_company
         groups: dict[str, RecordGroup] = {}
         for cand, p in judged:
             cov = self._topic_coverage(concepts, cand.chunk)
-            if p < floor and cov < self.topic_coverage:
+            # A passage sharing no term with the topic is listed only when the model would answer from it: below
+            # that its probability is the model's low-end noise (0.1-0.3 for the weather on Mars, seed to seed).
+            if cov < self.topic_coverage and (p < floor or (cov == 0 and p < threshold)):
                 continue
             c = cand.chunk
             group = groups.get(c.record_key)
