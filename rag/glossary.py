@@ -70,10 +70,16 @@ class Glossary:
 
     def matches(self, text: str) -> list[str]:
         """Glossary keys found in ``text``, in order, longest match at each place."""
+        return [key for _, _, key in self.spans(text)]
+
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        """Where each glossary key is found in ``text``: (start, end, key), in order, longest match at each place."""
         out = []
-        for m in self._pattern.finditer(_unhyphen(text)):
+        folded = _unhyphen(text)  # same length as ``text``: hyphens become spaces
+        for m in self._pattern.finditer(folded):
             found = m.group(1)
-            out.append(self._exact[found] if found in self._exact else self._folded[found.lower()])
+            key = self._exact[found] if found in self._exact else self._folded[found.lower()]
+            out.append((m.start(1), m.end(1), key))
         return out
 
     def render(self, text: str) -> list[str]:

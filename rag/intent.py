@@ -149,7 +149,9 @@ _QUALIFIER = r"(?:(?!\w+ing\b|behind\b|about\b)[\w-]+\s+)"
 # The measure must end the noun phrase: "the revenue outlook", "the growth strategy" are not numbers.
 _PHRASE_END = r"(?=\s*(?:$|[?,.;:)]|(?:in|for|of|at|during|as|this|last|by|now|since|after|before|over|and|to|with)\b))"
 _WHAT_MEASURE = re.compile(
-    rf"\bwhat(?:'s|\s+(?:is|was|are|were|will be))\s+(?:(?:the|its|their|[\w-]+'s?)\s+)*{_QUALIFIER}{{0,2}}?"
+    # a possessive name may be two capitalised words ("Haitian Ruisheng's", "Kweichow Moutai’s")
+    rf"\bwhat(?:'s|\s+(?:is|was|are|were|will be))\s+(?:(?:the|its|their|(?:(?-i:[A-Z])[\w-]*\s+)?[\w-]+['’]s?)\s+)*"
+    rf"{_QUALIFIER}{{0,2}}?"
     rf"{_EN_MEASURE}\b{_PHRASE_END}|"
     rf"\bwhat\s+{_QUALIFIER}?{_EN_MEASURE}\s+(?:does|did|do|is|was|are|were|will|has|have)\b",
     re.I,

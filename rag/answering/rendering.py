@@ -11,6 +11,7 @@ from rag.answering.question import Question
 from rag.answering.text import clip, figures, join_quotes, sentences
 from rag.coverage import concept_coverage
 from rag.glossary import Glossary
+from rag.intent import asks_change, names_period
 
 EN_LEAD = "From the records (quoted in the original Chinese):"
 # Chinese units of amounts and what they are in English words: the figure stays as printed beside them.
@@ -71,32 +72,112 @@ def render(
 
 def english_lead(question: Question, said: Sequence[str], key: str, glossary: Glossary | None) -> str:
     """ "Gross margin (H1 2024): 70.34% [海天瑞声 2024-013 Q2]": the measure in the question's own English words,
-    the figure as the quoted sentence prints it, the period the question names; "" when no quoted sentence
-    states a figure next to a rendering of a measure the question names."""
+    the figure as a quoted sentence prints it, the period the question names; "" when no quoted sentence states a
+    figure in a clause that renders a measure the question names.
+
+    Of several figures, the one whose clause (or the clauses just before it) renders most of the question's
+    measure words, nearest first; for a question about a change, a percentage right after a change word
+    (增长 15.46%, given as "growth 15.46% year on year" through the glossary's own English for those words)."""
     if glossary is None:
         return ""
-    terms = glossary.matches(question.text)
+    spans = glossary.spans(question.text)
+    change_keys = [k for _, _, k in spans if _is_change(glossary, k)]
+    measures = [(s, e, k) for s, e, k in spans if k not in change_keys and not _is_period(glossary, k)]
+    if not measures:
+        return ""
+    asked = {k for _, _, k in spans}
+    # each figure's score: a measure word found counts 1 in the figure's own clause, 1/2 in the clause before, ...;
+    # a mismatch (another measure in its clause, a change where a level is asked or the reverse) costs 1/2
+    best: tuple[float, str, list[tuple[int, int, str]], str] | None = None
     for sentence in said:
-        for term in terms:
-            for zh in sorted(glossary.terms[term], key=len, reverse=True):
-                at = sentence.find(zh)
-                if at < 0:
-                    continue
-                value = _figure_after(sentence, at + len(zh))
-                if value:
-                    period = " ".join(f"{_PERIOD_WORDS[k]} {y}" for y, k in question.periods)
-                    measure = term[:1].upper() + term[1:]
-                    gloss = next((g for u, g in _UNITS.items() if value.endswith(u)), "")
-                    shown = f"{value} ({gloss})" if gloss else value
-                    return f"{measure}{f' ({period})' if period else ''}: {shown} {key}"
-    return ""
+        for m in _FIGURE.finditer(sentence):
+            value = re.sub(r"\s+", "", m.group(0))
+            if not (figures(value) or value.endswith(("%", "％"))):
+                continue
+            clauses = _CLAUSE.split(re.split(r"[。；;]", sentence[: m.start()])[-1])[::-1]  # its own clause first
+            found, score = [], 0.0
+            for span in measures:
+                near = [d for d, c in enumerate(clauses) if any(zh in c for zh in glossary.terms[span[2]])]
+                if near:
+                    found.append(span)
+                    score += 1 / (1 + near[0])
+            if not found:
+                continue
+            # a measure the question does not ask about, named in the figure's own clause (占比 of a share when
+            # the revenue is asked): the figure is likely that measure's
+            other = {
+                k
+                for k, renderings in _keys_in(clauses[0], glossary).items()
+                if k not in asked and not renderings & _renderings(asked, glossary)
+            }
+            score -= 0.5 * len({frozenset(glossary.terms[k]) for k in other if not _is_change(glossary, k)})
+            change = _change_before(clauses[0], glossary) if value.endswith(("%", "％", "个百分点")) else ""
+            if question.asks_change:
+                score += 1.0 if change else -0.5
+            elif change:
+                score -= 0.5  # a change where the question asks for a level
+            if best is None or score > best[0]:
+                best = (score, value, found, change)
+    if best is None:
+        return ""
+    _, value, found, change = best
+    start, end = min(s for s, _, _ in found), max(e for _, e, _ in found)
+    measure = question.text[start:end] if end - start <= 48 else max(found, key=lambda f: f[1] - f[0])[2]
+    measure = measure[:1].upper() + measure[1:]
+    period = " ".join(f"{_PERIOD_WORDS[k]} {y}" for y, k in question.periods)
+    gloss = next((g for u, g in _UNITS.items() if value.endswith(u)), "")
+    shown = f"{value} ({gloss})" if gloss else value
+    if change:
+        shown = change.format(shown)
+    return f"{measure}{f' ({period})' if period else ''}: {shown} {key}"
 
 
-def _figure_after(sentence: str, start: int) -> str:
-    """The first figure in the clause after ``start`` (within 30 characters, before the next full stop)."""
-    window = re.split(r"[。；;]", sentence[start : start + 30])[0]
-    found = [m for m in re.finditer(r"\d[\d,.]*\s*(?:%|％|个百分点|亿元|万元|元|亿|万|倍|家|个|台|人)?", window)]
-    for m in found:
-        if figures(m.group(0)) or m.group(0).strip().endswith(("%", "％")):
-            return re.sub(r"\s+", "", m.group(0))
-    return ""
+# a figure with its unit: 114.41亿元, 15.46%, 3个百分点
+_FIGURE = re.compile(r"\d[\d,.]*\s*(?:%|％|个百分点|亿元|万元|元|亿|万|倍|家|个|台|人)?")
+_CLAUSE = re.compile(r"[，,：:（(）)]")
+# Chinese "to" after a change word: what follows is the new level, not the change.
+_TO_LEVEL = ("至", "到", "为")
+
+
+def _keys_in(text: str, glossary: Glossary) -> dict[str, set[str]]:
+    """Glossary keys with a Chinese rendering in ``text``, each with the renderings found."""
+    out: dict[str, set[str]] = {}
+    for key, renderings in glossary.terms.items():
+        here = {zh for zh in renderings if zh in text}
+        if here and not _is_period(glossary, key):
+            out[key] = here
+    return out
+
+
+def _renderings(keys: set[str], glossary: Glossary) -> set[str]:
+    return {zh for k in keys for zh in glossary.terms.get(k, [])}
+
+
+def _is_change(glossary: Glossary, key: str) -> bool:
+    """A glossary key for a change (grow, decline, year on year): every Chinese rendering of it says a change."""
+    return all(asks_change(zh) for zh in glossary.terms[key])
+
+
+def _is_period(glossary: Glossary, key: str) -> bool:
+    return names_period(key) or any(names_period(zh) for zh in glossary.terms[key])
+
+
+def _change_before(clause: str, glossary: Glossary) -> str:
+    """The glossary's English for the change words just before a figure (同比增长 -> "growth", then "year on
+    year" after the figure), as "growth {} year on year"; "" when the figure is not a change."""
+    tail = clause[-8:]
+    if tail.endswith(_TO_LEVEL):
+        return ""  # 增加至 70.34%: increased to a level, which the figure is
+    words: dict[str, tuple[int, str]] = {}  # Chinese change word -> (where it ends in tail, its first English key)
+    for key, renderings in glossary.terms.items():
+        if not _is_change(glossary, key):
+            continue
+        for zh in renderings:
+            if zh in tail and zh not in words:
+                words[zh] = (tail.rfind(zh) + len(zh), key)
+    if not words:
+        return ""
+    ordered = sorted(words.values())
+    main = ordered[-1][1]  # the word nearest the figure says what the figure is
+    after = " ".join(key for _, key in ordered[:-1])
+    return f"{main} {{}}" + (f" {after}" if after else "")

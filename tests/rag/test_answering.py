@@ -175,6 +175,36 @@ def test_english_lead_states_only_what_the_quoted_sentence_says():
     assert line == "Revenue (FY 2024): 12.5亿元 (× 100 million yuan) [k]"
 
 
+def test_english_lead_takes_the_figure_of_the_measure_and_change_asked():
+    glossary = Glossary(
+        {
+            "overseas": ["海外", "境外"],
+            "revenue": ["营业收入", "收入", "营收"],
+            "growth": ["增长", "增速"],
+            "grow": ["增长"],
+            "increase": ["增长", "增加", "提升"],
+            "decline": ["下降", "下滑"],
+            "year on year": ["同比"],
+            "h1": ["上半年"],
+            "gross margin": ["毛利率"],
+            "share": ["占比", "份额"],
+        }
+    )
+    said = [
+        "国内业务方面，上半年营收总和18.9亿元，比上年同期下降0.3%。",
+        "境外业务方面，上半年实现营收11.4亿元，同比增长15.5%，海外收入占比约28%。",
+    ]
+    q = analyse("How fast did Acme's overseas revenue grow in H1 2024?", glossary=glossary, idf=idf)
+    assert english_lead(q, said, "[k]", glossary) == "Overseas revenue (H1 2024): growth 15.5% year on year [k]"
+    level = analyse("How much overseas revenue did Acme make in H1 2024?", glossary=glossary, idf=idf)
+    assert english_lead(level, said, "[k]", glossary) == "Overseas revenue (H1 2024): 11.4亿元 (× 100 million yuan) [k]"
+    # 增加至: increased to a level, which the figure is
+    margin = analyse("What was Acme Robotics' gross margin in H1 2024?", glossary=glossary, idf=idf)
+    assert margin.asks_figure
+    lead = english_lead(margin, ["公司整体毛利率增加至70.3%。"], "[k]", glossary)
+    assert lead == "Gross margin (H1 2024): 70.3% [k]"
+
+
 def test_render_in_each_language_and_per_company():
     q = analyse("What was Acme's gross margin in H1 2024?", glossary=GLOSSARY, idf=idf)
     cand = _cands(chunk(1, "2024年上半年，公司毛利率为45.2%。"))

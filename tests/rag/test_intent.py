@@ -46,6 +46,7 @@ def test_asks_how_much_beyond_how_much():
         "海康现在有多少种硬件品类？",
         "What payout ratio does Dahua's 2023 dividend represent?",
         "What was Dahua's gross margin in H1 2023?",
+        "What was Zhejiang Dahua’s revenue in 2023?",  # a two-word name, a curly apostrophe
         "What is the robot density in Haier's plants?",
         "Dahua revenue 2023 full year",
         "海康2024年营收",
