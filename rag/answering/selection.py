@@ -65,7 +65,9 @@ def select(
 
 
 def _refusal(question: Question, cands: Sequence[Candidate]) -> Selection:
-    if question.unknown_org and not any(question.unknown_org in c.text for c in cands):
+    # Only when no company was named and resolved: beside one ("Goaland's stake in Dongguan Guixiang") the other
+    # name is a subsidiary, a customer or a place, and the company asked about is indexed.
+    if question.unknown_org and not question.companies and not any(question.unknown_org in c.text for c in cands):
         return Selection("company_not_indexed", details={"name": question.unknown_org})
     if question.asks_figure and not any(figures(c.body) for c in cands[:3]):
         return Selection("figure_not_given")

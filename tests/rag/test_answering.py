@@ -113,6 +113,21 @@ def test_select_answers_the_likeliest_passage_or_says_why_not():
     assert select(q, words, np.array([0.1, 0.2]), 0.5, several_companies=False).verdict == "figure_not_given"
 
 
+def test_an_unknown_name_is_the_reason_only_when_no_company_was_resolved():
+    def latin_unknown(token: str) -> float:
+        return 5.0 if token == "\x00" or token.isascii() else 2.0
+
+    cands = _cands(chunk(1, "研发投入加大。"), chunk(2, "渠道建设稳步推进。"))
+    alone = analyse("What did Zeta Electronics say about channels?", glossary=GLOSSARY, idf=latin_unknown)
+    assert alone.unknown_org == "Zeta"
+    refused = select(alone, cands, np.array([0.2, 0.1]), 0.5, several_companies=True)
+    assert refused.verdict == "company_not_indexed" and refused.details == {"name": "Zeta"}
+    text = "What did 示例科技 say about its stake in Zeta Electronics?"
+    beside = analyse(text, companies=[ACME], glossary=GLOSSARY, idf=latin_unknown)
+    assert beside.unknown_org == "Zeta" and beside.companies == (ACME,)
+    assert select(beside, cands, np.array([0.2, 0.1]), 0.5, several_companies=True).verdict == "low_confidence"
+
+
 def test_a_period_not_over_by_the_newest_meeting_is_not_reported():
     q = analyse("示例科技2025年上半年营收多少？", companies=[ACME])
     one = _cands(chunk(1, "收入增长。", date="2025-04-20"))
