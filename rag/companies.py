@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from rag.errors import ConfigError
 from rag.types import Chunk
@@ -44,42 +44,62 @@ def default_aliases() -> dict[str, list[str]]:
     return {k: list(v) for k, v in data.items() if not k.startswith("_")}
 
 
+class ListedName(NamedTuple):
+    """A listed company's English names and the words that name it (:func:`brand_words`)."""
+
+    names: list[str]
+    brands: list[str]
+    """Words in no other listed company's names: they name it."""
+    shared: list[str]
+    """Words that two or three listed companies' names share (Inspur): they name it only where it is the one of
+    them indexed, and the answer says how the name was read."""
+
+
 @lru_cache(maxsize=1)
-def english_directory() -> dict[str, tuple[list[str], list[str]]]:
-    """Listed Chinese companies' English names and brand words (:func:`brand_words`) by stock code, from
-    ``rag/data/english_names.csv`` (investpy's table, written by ``scripts/english_names.py``; a 2022 snapshot, so
-    later listings are missing)."""
+def english_directory() -> dict[str, ListedName]:
+    """Listed Chinese companies' English names and brand words by stock code, from ``rag/data/english_names.csv``
+    (investpy's table, written by ``scripts/english_names.py``; a 2022 snapshot, so later listings are missing)."""
     text = (resources.files("rag") / "data" / "english_names.csv").read_text(encoding="utf-8")
     rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
-    return {row["code"]: ([row["name"], row["full_name"]], row["brands"].split()) for row in rows}
+    return {
+        row["code"]: ListedName([row["name"], row["full_name"]], row["brands"].split(), row["shared"].split())
+        for row in rows
+    }
 
 
 def english_brands() -> dict[str, list[str]]:
     """Brand words by stock code, for the companies that have one."""
-    return {code: brands for code, (_, brands) in english_directory().items() if brands}
+    return {code: entry.brands for code, entry in english_directory().items() if entry.brands}
 
 
-def brand_words(names: dict[str, list[str]], ordinary: Callable[[str], bool]) -> dict[str, list[str]]:
+# A word in more listed companies' names than this is a kind of business or a place, even where it is a name.
+SHARED_MOST = 3
+
+
+def brand_words(
+    names: dict[str, list[str]], ordinary: Callable[[str], bool], *, shared: bool = False
+) -> dict[str, list[str]]:
     """The words investors call each company by in English (Hikvision of "Hangzhou Hikvision Digital Technology
     Co Ltd", Midea of "Midea Group Co Ltd"), given every listed company's English names by stock code.
 
     One is among the first two words of one of the company's names, found in no other company's names (a place,
-    Hangzhou, or Group is in many; Inspur is in two companies' and names neither), of four letters or more, and
-    not an ``ordinary`` English word (``scripts/english_names.py``: one token of tiktoken's 200k vocabulary, which
-    gives frequent words one token each: Beauty, Rising, Lens). Computed when the data file is written, not at
-    run time (the tokenizer takes 0.4 s to load).
+    Hangzhou, or Group is in many), of four letters or more, and not an ``ordinary`` English word
+    (``scripts/english_names.py``: one token of tiktoken's 200k vocabulary, which gives frequent words one token
+    each: Beauty, Rising, Lens). ``shared``: the words that two or three companies' names share instead (Inspur).
+    Computed when the data file is written, not at run time (the tokenizer takes 0.4 s to load).
     """
     count: dict[str, int] = {}
     for company_names in names.values():
         for word in {w.lower() for n in company_names for w in _LATIN_WORD.findall(n)}:
             count[word] = count.get(word, 0) + 1
+    fewest, most = (2, SHARED_MOST) if shared else (1, 1)
     out: dict[str, list[str]] = {}
     for code, company_names in names.items():
         brands = [
             word
             for name in company_names
             for word in _LATIN_WORD.findall(name)[:2]
-            if count[word.lower()] == 1 and len(word) >= 4 and not ordinary(word)
+            if fewest <= count[word.lower()] <= most and len(word) >= 4 and not ordinary(word)
         ]
         out[code] = list(dict.fromkeys(brands))
     return out
@@ -196,6 +216,23 @@ def _word_frequency(word: str) -> int:
     return _segmenter().frequency(word)
 
 
+def _not_place(words: list[str], company: Company) -> list[str]:
+    """``words`` less the pinyin of the place a Chinese full name starts with and its short name leaves out
+    (Yangzhou of 扬州扬杰电子科技 / 扬杰科技): a city is in a few listed companies' names, and in questions about
+    anything there."""
+    if not words:
+        return words
+    from pypinyin import Style, lazy_pinyin
+
+    full = re.sub(r"[^\u4e00-\u9fff]", "", company.name)
+    places = {
+        "".join(lazy_pinyin(full[:k], style=Style.NORMAL))
+        for k in (2, 3)
+        if len(full) > k and full[:k] not in company.short_name
+    }
+    return [w for w in words if w.lower() not in places]
+
+
 def pinyin_names(short_name: str) -> list[str]:
     """English spellings of a company's short name that many companies use as their English name: its pinyin
     ("Haitian Ruisheng", "Tongfu"), whole or its first two characters, with and without spaces."""
@@ -218,8 +255,12 @@ def pinyin_names(short_name: str) -> list[str]:
 class CompanyDirectory:
     """Looks companies up by code, full or short name, or alias; finds them mentioned in free text."""
 
-    def __init__(self, companies: Iterable[Company], proper: Iterable[str] = ()):
+    def __init__(
+        self, companies: Iterable[Company], proper: Iterable[str] = (), shared: dict[str, Company] | None = None
+    ):
         self.companies = list(companies)
+        self._shared = dict(shared or {})
+        """Lower-cased English words several listed companies' names share, each with the one indexed."""
         # names matched only as written with a capital: in lower case a brand (Impulse) is likelier the plain word
         self._proper = {n.lower() for n in proper}
         entries = [(n, c) for c in self.companies for n in c.names if len(n) >= 2]
@@ -250,10 +291,11 @@ class CompanyDirectory:
                     short_name=chunk.short_name,
                     aliases=list(aliases.get(chunk.stock_code, [])),
                 )
-        brands = english_brands()
+        listed = english_directory()
+        none = ListedName([], [], [])
+        brands = {key: _not_place(listed.get(c.stock_code, none).brands, c) for key, c in by_key.items()}
         derived = {
-            key: pinyin_names(c.short_name) + abbreviations(c.short_name) + brands.get(c.stock_code, [])
-            for key, c in by_key.items()
+            key: pinyin_names(c.short_name) + abbreviations(c.short_name) + brands[key] for key, c in by_key.items()
         }
         spelled: dict[str, list[Company]] = {}
         for key, company in by_key.items():
@@ -261,8 +303,14 @@ class CompanyDirectory:
                 spelled.setdefault(name.lower(), []).append(company)
         for key, company in by_key.items():
             company.aliases += [n for n in derived[key] if len(spelled[n.lower()]) == 1 and n not in company.aliases]
-        proper = [b for c in by_key.values() for b in brands.get(c.stock_code, [])]
-        return cls(by_key.values(), proper=proper)
+        # a word other listed companies' names share names the one of them indexed, read as it with a notice
+        sharing: dict[str, list[Company]] = {}
+        for company in by_key.values():
+            for word in _not_place(listed.get(company.stock_code, none).shared, company):
+                sharing.setdefault(word.lower(), []).append(company)
+        shared = {w: cs[0] for w, cs in sharing.items() if len(cs) == 1 and w not in spelled}
+        proper = [b for names in brands.values() for b in names]
+        return cls(by_key.values(), proper=proper, shared=shared)
 
     def __len__(self) -> int:
         return len(self.companies)
@@ -300,7 +348,10 @@ class CompanyDirectory:
         """The words :meth:`spelled` reads as a company, each with the company."""
         found: list[tuple[str, Company]] = []
         for word in re.findall(r"\b[A-Z][a-z]{3,}\b", text):
-            close = [c for c in self.companies if _spells(word.lower(), c.short_name)]
+            if word.lower() in self._shared:
+                close = [self._shared[word.lower()]]
+            else:
+                close = [c for c in self.companies if _spells(word.lower(), c.short_name)]
             if len(close) == 1 and all(close[0] is not c for _, c in found):
                 found.append((word, close[0]))
         return found

@@ -60,20 +60,22 @@ def main(argv: list[str] | None = None) -> int:
     from rag.tokens import get_encoding
 
     encoding = get_encoding()
-    brands = brand_words(
-        {code: list(names) for code, names in rows.items()},
-        lambda word: len(encoding.encode_ordinary(" " + word)) == 1,
-    )
+    names = {code: list(pair) for code, pair in rows.items()}
+
+    def ordinary(word: str) -> bool:
+        return len(encoding.encode_ordinary(" " + word)) == 1
+
+    brands, shared = brand_words(names, ordinary), brand_words(names, ordinary, shared=True)
     with args.out.open("w", encoding="utf-8", newline="") as f:
         f.write(
             "# English names of listed Chinese companies (A shares) by stock code. Source: investpy 1.0.8 "
             "(PyPI, MIT licence), investpy/resources/stocks.csv, country = china; written by "
-            "scripts/english_names.py (brands: rag.companies.brand_words), do not edit by hand.\n"
+            "scripts/english_names.py (brands, shared: rag.companies.brand_words), do not edit by hand.\n"
         )
         writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(["code", "name", "full_name", "brands"])
+        writer.writerow(["code", "name", "full_name", "brands", "shared"])
         for code in sorted(rows):
-            writer.writerow([code, *rows[code], " ".join(brands[code])])
+            writer.writerow([code, *rows[code], " ".join(brands[code]), " ".join(shared[code])])
     print(f"{len(rows)} companies -> {args.out}")
     return 0
 

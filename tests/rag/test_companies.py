@@ -114,12 +114,38 @@ def test_the_shipped_directory_is_what_the_script_writes():
     assert len(directory) > 3000 and all(len(code) == 6 and code.isdigit() for code in directory)
     encoding = get_encoding()
     again = brand_words(
-        {code: names for code, (names, _) in directory.items()},
+        {code: entry.names for code, entry in directory.items()},
         lambda word: len(encoding.encode_ordinary(" " + word)) == 1,
     )
     assert {code: brands for code, brands in again.items() if brands} == english_brands()
+    shared = brand_words(
+        {code: entry.names for code, entry in directory.items()},
+        lambda word: len(encoding.encode_ordinary(" " + word)) == 1,
+        shared=True,
+    )
+    assert shared == {code: entry.shared for code, entry in directory.items()}
+    assert shared["000977"] == ["Inspur"] == shared["600756"]  # 浪潮信息 and 浪潮软件
     assert english_brands()["600519"] == ["Kweichow", "Moutai"]  # 贵州茅台: Kweichow Moutai Co Ltd
     assert not any(w in ("Hangzhou", "Group", "China", "Technology") for ws in english_brands().values() for w in ws)
+
+
+def test_a_shared_brand_names_the_one_indexed_and_says_so():
+    alone = _directory(("浪潮信息", "000977"), ("某某科技", "999999"))
+    assert [(w, c.stock_code) for w, c in alone.spellings("What did Inspur say about AI servers?")] == [
+        ("Inspur", "000977")
+    ]
+    assert [c.stock_code for c in alone.mentioned("What did Inspur say about AI servers?")] == ["000977"]
+    both = _directory(("浪潮信息", "000977"), ("浪潮软件", "600756"))
+    assert both.mentioned("What did Inspur say about AI servers?") == []  # two indexed companies share it
+
+
+def test_the_place_a_full_name_starts_with_is_not_a_name():
+    from rag.companies import Company, _not_place
+
+    company = Company("000000", "扬州扬杰电子科技股份有限公司", "扬杰科技")
+    assert _not_place(["Yangzhou", "Yangjie"], company) == ["Yangjie"]
+    own = Company("000001", "焦作万方铝业股份有限公司", "焦作万方")  # the short name keeps the place: a name
+    assert _not_place(["Jiaozuo"], own) == ["Jiaozuo"]
 
 
 def test_a_brand_names_the_company_when_written_as_a_name():
