@@ -64,3 +64,21 @@ def qa_chunk(
         date_end=date,
         **kw,  # type: ignore[arg-type]
     )
+
+
+def record_pair(q: int, question: str, answer: str) -> Chunk:
+    """Pair ``q`` of one record (002415 2024-013, 2024-04-20) with this question and answer: the passages the
+    attribution and LLM tests cite."""
+    return Chunk(
+        id=f"002415/2024-013:q{q}:p0",
+        kind="qa",
+        text=f"问：{question}\n答：{answer}",
+        company="杭州海康威视数字技术股份有限公司",
+        short_name="海康威视",
+        stock_code="002415",
+        record="2024-013",
+        question=q,
+        question_text=question,
+        answer_text=answer,
+        date="2024-04-20",
+    )

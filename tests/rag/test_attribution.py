@@ -8,34 +8,19 @@ import numpy as np
 import pytest
 
 from rag.attribution import Attribution, attribute
-from rag.types import Chunk, Citation, Hit
+from rag.types import Citation, Hit
+from tests.fakes import record_pair
 
 Q1 = Citation(record="2024-013", question=1, company="海康威视", kind="qa", stock_code="002415")
 Q3 = Citation(record="2024-013", question=3, company="海康威视", kind="qa", stock_code="002415")
 Q5 = Citation(record="2024-013", question=5, company="海康威视", kind="qa", stock_code="002415")
 
 
-def chunk(q: int, question: str, answer: str) -> Chunk:
-    return Chunk(
-        id=f"002415/2024-013:q{q}:p0",
-        kind="qa",
-        text=f"问：{question}\n答：{answer}",
-        company="杭州海康威视数字技术股份有限公司",
-        short_name="海康威视",
-        stock_code="002415",
-        record="2024-013",
-        question=q,
-        question_text=question,
-        answer_text=answer,
-        date="2024-04-20",
-    )
-
-
 HITS = [
-    Hit(chunk(1, "公司一季度毛利率情况如何？", "2024年第一季度公司毛利率为50.00%，同比提升1.5个百分点。"), 1.0),
-    Hit(chunk(3, "海外业务进展如何？", "海外主业收入同比增长10.00%，占比约30%。"), 0.5),
+    Hit(record_pair(1, "公司一季度毛利率情况如何？", "2024年第一季度公司毛利率为50.00%，同比提升1.5个百分点。"), 1.0),
+    Hit(record_pair(3, "海外业务进展如何？", "海外主业收入同比增长10.00%，占比约30%。"), 0.5),
     Hit(
-        chunk(
+        record_pair(
             5,
             "公司在大模型方面有什么进展？",
             "公司于2023年发布了观澜大模型。目前已在12个行业落地应用。公司将继续加大研发投入，推动大模型在安防场景的应用。",
