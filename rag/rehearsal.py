@@ -69,6 +69,7 @@ SAME_METRIC_MARGIN = 0.05
 _CITATION = re.compile(r"\[[^\[\]\n]{1,60}\]")
 _DIGIT = re.compile(r"[0-9０-９]")
 _CJK_PAIR = re.compile(r"[\u3400-\u9fff]{2}")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _UP = re.compile(r"增长|增加|提升|提高|上升|上涨|扩大|改善|(?<![A-Za-z])(?:grow|grew|rise|rose|increas)", re.I)
 _DOWN = re.compile(r"下降|下滑|减少|降低|回落|下跌|收缩|萎缩|恶化|(?<![A-Za-z])(?:declin|decreas|fell|fall|drop)", re.I)
 _CLAUSE = re.compile(r"[，,；;。！？!?\n]")
@@ -323,7 +324,10 @@ class Rehearsal:
                 # comes out twice, as a word and as a pair, and stays: 火星.)
                 continue
             concepts.append(_Concept(idf(term), tokens=frozenset([term])))
-        return concepts
+        # A word counts once: the parts search mode and the character pairs cut out of it (数据, 中心, 据中 of
+        # 数据中心) would weigh it three or four times against a word that has none (火星).
+        words = [t for c in concepts for t in c.tokens if len(t) > 2 and _CJK_RUN.fullmatch(t)]
+        return [c for c in concepts if not any(t != w and t in w for t in c.tokens for w in words)]
 
     @staticmethod
     def _coverage(concepts: Sequence[_Concept], tokens: set[str], text: str) -> float:

@@ -139,6 +139,14 @@ def test_a_claim_never_made_is_never_said(rehearsal, draft):
 
 
 @pytest.mark.slow
+def test_a_word_counts_once_in_what_a_draft_sentence_is_about(rehearsal):
+    # its parts and character pairs (数据, 中心, 据中) would weigh 数据中心 four times against 火星 once
+    tokens = [t for c in rehearsal._concepts("公司已在火星设立数据中心。", rehearsal._names()) for t in c.tokens]
+    assert {"数据中心", "火星", "设立"} <= set(tokens)
+    assert not {"数据", "中心", "据中"} & set(tokens)
+
+
+@pytest.mark.slow
 def test_a_draft_is_checked_sentence_by_sentence(rehearsal):
     draft = "海天瑞声上半年境外收入同比增长50%。公司整体毛利率增加至72%。公司已在火星设立数据中心。"
     check = rehearsal.check_draft(draft)
