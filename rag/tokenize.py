@@ -115,6 +115,8 @@ class Segmenter:
         head = int.from_bytes(data[:8], "little")
         total, self._index = marshal.loads(data[8 : 8 + head])
         self._data, self._base = data, 8 + head
+        if 8 + head + sum(length for _, length in self._index.values()) != len(data):
+            raise ValueError(f"{shards} is cut short or padded")  # built again by _segmenter
         self._loaded: set[str] = set()
         self._merge = threading.Lock()
         self._jieba = jieba.Tokenizer()

@@ -182,6 +182,12 @@ def test_damaged_shards_are_built_again(tmp_path, monkeypatch):
     path.write_bytes(b"\x05\x00\x00\x00\x00\x00\x00\x00garbage")
     assert "毛利率" in tk._segmenter().cut_for_search("整体毛利率增加")
     assert path.stat().st_size > 1_000_000
+    # cut short inside a shard: found when opened (and built again), not when a question reaches that shard
+    whole = path.stat().st_size
+    path.write_bytes(path.read_bytes()[:-100])
+    monkeypatch.setattr(tk, "_segmenter_instance", None)
+    assert "毛利率" in tk._segmenter().cut_for_search("整体毛利率增加")
+    assert path.stat().st_size == whole
     monkeypatch.setattr(tk, "_segmenter_instance", None)  # the next test builds its own
 
 
