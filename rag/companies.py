@@ -67,11 +67,6 @@ def english_directory() -> dict[str, ListedName]:
     }
 
 
-def english_brands() -> dict[str, list[str]]:
-    """Brand words by stock code, for the companies that have one."""
-    return {code: entry.brands for code, entry in english_directory().items() if entry.brands}
-
-
 # A word in more listed companies' names than this is a kind of business or a place, even where it is a name.
 SHARED_MOST = 3
 
@@ -216,21 +211,18 @@ def _word_frequency(word: str) -> int:
     return _segmenter().frequency(word)
 
 
-def _not_place(words: list[str], company: Company) -> list[str]:
-    """``words`` less the pinyin of the place a Chinese full name starts with and its short name leaves out
-    (Yangzhou of 扬州扬杰电子科技 / 扬杰科技): a city is in a few listed companies' names, and in questions about
-    anything there."""
-    if not words:
-        return words
+def _place(company: Company) -> set[str]:
+    """The pinyin of the place a company's Chinese full name starts with and its short name leaves out (yangzhou
+    of 扬州扬杰电子科技 / 扬杰科技): a city is in a few listed companies' English names, and in questions about anything
+    there, so it names none of them."""
     from pypinyin import Style, lazy_pinyin
 
     full = re.sub(r"[^\u4e00-\u9fff]", "", company.name)
-    places = {
+    return {
         "".join(lazy_pinyin(full[:k], style=Style.NORMAL))
         for k in (2, 3)
         if len(full) > k and full[:k] not in company.short_name
     }
-    return [w for w in words if w.lower() not in places]
 
 
 def pinyin_names(short_name: str) -> list[str]:
@@ -278,8 +270,9 @@ class CompanyDirectory:
 
     @classmethod
     def from_records(cls, records: Iterable[Chunk], aliases: dict[str, list[str]] | None = None) -> CompanyDirectory:
-        """Build from record-level chunks (one per indexed record) plus extra aliases by stock code, and the
-        pinyin of each short name (a name that another company's pinyin also gives is left out)."""
+        """Build from record-level chunks (one per indexed record) plus extra aliases by stock code, the pinyin of
+        each short name and its English brand (:func:`english_directory`; a name that another indexed company also
+        gets is left out)."""
         aliases = default_aliases() if aliases is None else aliases
         by_key: dict[str, Company] = {}
         for chunk in records:
@@ -291,9 +284,9 @@ class CompanyDirectory:
                     short_name=chunk.short_name,
                     aliases=list(aliases.get(chunk.stock_code, [])),
                 )
-        listed = english_directory()
-        none = ListedName([], [], [])
-        brands = {key: _not_place(listed.get(c.stock_code, none).brands, c) for key, c in by_key.items()}
+        listed = {key: english_directory().get(c.stock_code, ListedName([], [], [])) for key, c in by_key.items()}
+        places = {key: _place(c) if listed[key].brands or listed[key].shared else set() for key, c in by_key.items()}
+        brands = {key: [w for w in listed[key].brands if w.lower() not in places[key]] for key in by_key}
         derived = {
             key: pinyin_names(c.short_name) + abbreviations(c.short_name) + brands[key] for key, c in by_key.items()
         }
@@ -305,9 +298,10 @@ class CompanyDirectory:
             company.aliases += [n for n in derived[key] if len(spelled[n.lower()]) == 1 and n not in company.aliases]
         # a word other listed companies' names share names the one of them indexed, read as it with a notice
         sharing: dict[str, list[Company]] = {}
-        for company in by_key.values():
-            for word in _not_place(listed.get(company.stock_code, none).shared, company):
-                sharing.setdefault(word.lower(), []).append(company)
+        for key, company in by_key.items():
+            for word in listed[key].shared:
+                if word.lower() not in places[key]:
+                    sharing.setdefault(word.lower(), []).append(company)
         shared = {w: cs[0] for w, cs in sharing.items() if len(cs) == 1 and w not in spelled}
         proper = [b for names in brands.values() for b in names]
         return cls(by_key.values(), proper=proper, shared=shared)
