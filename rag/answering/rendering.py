@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from rag.answering.features import Candidate
 from rag.answering.question import Question
@@ -153,13 +154,21 @@ def _renderings(keys: set[str], glossary: Glossary) -> set[str]:
     return {zh for k in keys for zh in glossary.terms.get(k, [])}
 
 
+@lru_cache(maxsize=8)
+def _kinds(glossary: Glossary) -> tuple[frozenset[str], frozenset[str]]:
+    """The glossary's keys for a change (grow, decline, year on year: every Chinese rendering says a change) and
+    for a period (H1, first quarter), read once per glossary rather than for every figure of every answer."""
+    changes = frozenset(k for k, rs in glossary.terms.items() if all(asks_change(zh) for zh in rs))
+    periods = frozenset(k for k, rs in glossary.terms.items() if names_period(k) or any(names_period(zh) for zh in rs))
+    return changes, periods
+
+
 def _is_change(glossary: Glossary, key: str) -> bool:
-    """A glossary key for a change (grow, decline, year on year): every Chinese rendering of it says a change."""
-    return all(asks_change(zh) for zh in glossary.terms[key])
+    return key in _kinds(glossary)[0]
 
 
 def _is_period(glossary: Glossary, key: str) -> bool:
-    return names_period(key) or any(names_period(zh) for zh in glossary.terms[key])
+    return key in _kinds(glossary)[1]
 
 
 def _change_before(clause: str, glossary: Glossary) -> str:
