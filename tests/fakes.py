@@ -66,19 +66,29 @@ def qa_chunk(
     )
 
 
-def record_pair(q: int, question: str, answer: str) -> Chunk:
-    """Pair ``q`` of one record (002415 2024-013, 2024-04-20) with this question and answer: the passages the
-    attribution and LLM tests cite."""
+def record_pair(
+    q: int,
+    question: str,
+    answer: str,
+    *,
+    code: str = "002415",
+    short: str = "海康威视",
+    company: str = "杭州海康威视数字技术股份有限公司",
+    record: str = "2024-013",
+    date: str = "2024-04-20",
+) -> Chunk:
+    """Pair ``q`` of one record (default 002415 2024-013, 2024-04-20) with this question and answer, its text the
+    bare 问/答 (no header line): the passages the attribution, LLM and budget tests cite."""
     return Chunk(
-        id=f"002415/2024-013:q{q}:p0",
+        id=f"{code}/{record}:q{q}:p0",
         kind="qa",
         text=f"问：{question}\n答：{answer}",
-        company="杭州海康威视数字技术股份有限公司",
-        short_name="海康威视",
-        stock_code="002415",
-        record="2024-013",
+        company=company,
+        short_name=short,
+        stock_code=code,
+        record=record,
         question=q,
         question_text=question,
         answer_text=answer,
-        date="2024-04-20",
+        date=date,
     )

@@ -8,26 +8,15 @@ from rag.budget import ELLIPSIS, fit_passages
 from rag.llm import LLMAnswerer
 from rag.settings import Settings
 from rag.tokens import count_tokens
-from rag.types import Chunk, Hit
+from rag.types import Hit
+from tests.fakes import record_pair
 
 FILLER = "公司持续推进数字化转型，提升运营效率，优化组织结构，加强人才队伍建设，推动业务高质量发展。"
 
 
 def hit(q: int, answer: str, question: str = "公司经营情况如何？") -> Hit:
-    chunk = Chunk(
-        id=f"000333/2025-2:q{q}:p0",
-        kind="qa",
-        text=f"问：{question}\n答：{answer}",
-        company="美的集团股份有限公司",
-        short_name="美的集团",
-        stock_code="000333",
-        record="2025-2",
-        question=q,
-        question_text=question,
-        answer_text=answer,
-        date="2025-04-11",
-    )
-    return Hit(chunk, 1.0 / q)
+    company = {"code": "000333", "short": "美的集团", "company": "美的集团股份有限公司"}
+    return Hit(record_pair(q, question, answer, record="2025-2", date="2025-04-11", **company), 1.0 / q)
 
 
 def render(i: int, h: Hit, body: str) -> str:
