@@ -103,6 +103,9 @@ _ZH_PERIODS = [
     (re.compile(r"(20\d\d)\s*年\s*前三季度"), lambda m: (int(m[1]), "9M")),
     (re.compile(r"(20\d\d)\s*(?:年\s*全年|年\s*年度|年度)"), lambda m: (int(m[1]), "FY")),
 ]
+# Words that name the full year. A bare year means its full year, so a passage states annual results as
+# "2024年营业收入…" and rarely writes 全年: asking for a dated full year, these words are not topic words.
+FULL_YEAR_WORDS = frozenset(["全年", "年度", "全年度", "整年", "整个年度"])
 # Asking what is planned or expected for a period, which can be said before the period ends.
 _FORWARD = re.compile(
     r"目标|预期|预计|指引|计划|规划|展望|打算|会不会|将会|有望|可望|能否|能贡献|能带来|能达到|"

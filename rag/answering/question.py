@@ -11,6 +11,7 @@ from rag.companies import Company
 from rag.coverage import Concept, named_organisations, proper_names, question_concepts, unknown_organisation
 from rag.glossary import Glossary
 from rag.intent import (
+    FULL_YEAR_WORDS,
     asks_change,
     asks_how_much,
     asks_metadata,
@@ -117,6 +118,11 @@ def analyse(
     if idf is not None:
         concepts = tuple(question_concepts(text, lexical, idf, names, glossary if lang == "en" else None))
         unknown = unknown_organisation(text, idf, [*known_names, *names, *own], glossary, others)
+    periods = tuple(figure_periods(text))
+    if any(kind == "FY" for _, kind in periods):
+        # The period is checked against the passage by its own features; 全年 / "full year" is not a topic word
+        # a passage must repeat (it says "2024年营业收入").
+        concepts = tuple(c for c in concepts if not set(c.forms) <= FULL_YEAR_WORDS)
     return Question(
         text=text,
         lang=lang,
@@ -128,7 +134,7 @@ def analyse(
         ),
         read_as=tuple((w, c.short_name or c.name) for w, c in spelled),
         unknown_org=unknown,
-        periods=tuple(figure_periods(text)),
+        periods=periods,
         months=tuple(mentioned_months(text)),
         records=tuple(records),
         metadata=_metadata_fields(text),

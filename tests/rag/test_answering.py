@@ -48,6 +48,23 @@ def test_a_question_is_read_once_into_what_later_stages_need():
     assert plan.forward
 
 
+def test_a_dated_full_year_is_a_period_not_a_topic_word_the_passage_must_repeat():
+    from rag.coverage import concept_coverage
+
+    glossary = Glossary({"revenue": ["营业收入", "收入"], "full year": ["全年"], "annual": ["年度", "全年"]})
+    said = "2023年公司实现营业收入12.5亿元。"
+    for text in ("示例科技2023年全年营业收入是多少？", "What was the full-year 2023 revenue?", "2023 annual revenue?"):
+        q = analyse(text, companies=[ACME], glossary=glossary, idf=idf)
+        assert q.periods == ((2023, "FY"),)
+        assert concept_coverage(q.concepts, said) == 1.0, text
+    # Undated, 全年 says which span is asked about (not a half or a quarter): it stays a topic word.
+    undated = analyse("示例科技全年营业收入目标是多少？", companies=[ACME], idf=idf)
+    assert "全年" in {f for c in undated.concepts for f in c.forms}
+    # A dated half year stays one too: half-year figures are stated with 上半年.
+    half = analyse("示例科技2023年上半年营业收入是多少？", companies=[ACME], idf=idf)
+    assert concept_coverage(half.concepts, said) < 1.0
+
+
 def test_an_english_organisation_the_index_does_not_know_is_kept_not_refused():
     q = analyse("What was Zeta Electronics' revenue in 2024?", known_names=["示例科技"], glossary=GLOSSARY, idf=idf)
     assert q.organisations == ("Zeta",) and q.companies == ()
