@@ -560,6 +560,14 @@ _PARTS = [
     (re.compile(rf"(?<!前)(?:第)?[四4]季[度报]|fourth quarter|{_L}(?:Q4|4Q){_R}", re.I), "Q4"),
     (re.compile(r"全年|年度报告|年报|full[- ]year", re.I), "FY"),
 ]
+# A date a reporting period ends on names that period: a balance "截至2025年6月30日" is the one at the end of Q2,
+# the end of H1 too, and a draft's "一季度末" figure is not the same figure.
+_PERIOD_ENDS = [
+    (re.compile(r"(?<![0-9])0?3\s*月\s*(?:31\s*日|末|底)|三月(?:末|底)"), ("Q1",)),
+    (re.compile(r"(?<![0-9])0?6\s*月\s*(?:30\s*日|末|底)|六月(?:末|底)"), ("Q2", "H1")),
+    (re.compile(r"(?<![0-9])0?9\s*月\s*(?:30\s*日|末|底)|九月(?:末|底)"), ("Q3", "9M")),
+    (re.compile(r"(?<![0-9])12\s*月\s*(?:31\s*日|末|底)|十二月(?:末|底)"), ("Q4", "FY")),
+]
 
 
 def periods(text: str) -> frozenset[str]:
@@ -568,6 +576,9 @@ def periods(text: str) -> frozenset[str]:
     for pattern, tag in _PARTS:
         if pattern.search(text):
             found.add(tag)
+    for pattern, tags in _PERIOD_ENDS:
+        if pattern.search(text):
+            found.update(tags)
     return frozenset(found)
 
 

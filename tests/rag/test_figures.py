@@ -176,6 +176,12 @@ def test_periods():
     assert not periods_compatible(periods("2023年"), periods("2024年上半年"))
     assert not periods_compatible(periods("一季度"), periods("上半年"))
     assert periods_compatible(frozenset(), periods("2024年"))
+    # the date a period ends on names it: a balance at 6月30日 is the end of Q2 and of H1, not of Q1
+    assert periods("截至2023年6月30日，在手订单5亿元") == {"Y2023", "Q2", "H1"}
+    assert periods("截至9月底的存货") == {"Q3", "9M"} and periods("12月31日") == {"Q4", "FY"}
+    assert not periods_compatible(periods("到2023年一季度末订单6亿元"), periods("截至2023年6月30日订单5亿元"))
+    assert periods_compatible(periods("到2023年一季度末订单6亿元"), periods("截至2023年3月31日订单5亿元"))
+    assert periods("2023年6月3日召开") == {"Y2023"} and periods("16月30日") == frozenset()
 
 
 @pytest.mark.parametrize(

@@ -208,3 +208,15 @@ def test_each_figure_of_a_sentence_is_matched_by_its_own_clause(rehearsal, monke
     assert s.status == "supported", s
     [changed] = rehearsal.check_draft(draft.replace("约35亿元", "约40亿元")).sentences
     assert changed.status == "figure_differs" and changed.past_figure.value == Decimal("35"), changed
+
+
+@pytest.mark.slow
+def test_a_changed_figure_is_compared_with_the_past_figure_of_its_own_period_end(rehearsal, monkeypatch):
+    _past(
+        rehearsal,
+        monkeypatch,
+        "截至2025年6月30日，公司在手订单金额约为9.8亿元。",
+        "截至2025年3月31日，公司在手订单金额约为7.6亿元。",
+    )
+    [s] = rehearsal.check_draft("到2025年一季度末，公司在手订单约为8.2亿元。").sentences
+    assert s.status == "figure_differs" and s.past_figure.value == Decimal("7.6"), s
