@@ -572,7 +572,7 @@ def _eval_lco(
     seeds: int = 1,
 ) -> None:
     """``irchat eval --lco``: the answer layer on companies it was not trained on, and the draft check."""
-    from evals.drafts import check, load_drafts
+    from evals.drafts import check, load_drafts, summarise
     from evals.train import DEFAULT_GOLD, GOLD_DIR, leave_company_out, load_or_build, scratch_index, seed_spread
     from rag.answering.answerer import ExtractiveAnswerer
     from rag.assistant import Assistant
@@ -622,17 +622,16 @@ def _eval_lco(
                     index.embedder, model=fold, glossary=assistant.retriever.glossary
                 )
             rows_out += check(Rehearsal(assistant), items)["rows"]
-        changed = [r for r in rows_out if r["label"] == "figure_differs"]
-        accuracy = sum(r["right"] for r in rows_out) / max(len(rows_out), 1)
-        flagged = sum(r["right"] and r["right_citation"] for r in changed) / max(len(changed), 1)
+        summary = summarise(rows_out)
         out.print(
-            f"draft check ({len(rows_out)} drafts, fold models): right {accuracy:.3f}; changed figures flagged with "
-            f"the right citation {flagged:.3f}"
+            f"draft check ({summary['n']} drafts, fold models): right {summary['accuracy']:.3f}; changed figures "
+            f"flagged with a right citation {summary['changed_flagged_with_citation']:.3f} (with the gold's own "
+            f"passage {summary['changed_flagged_with_gold_passage']:.3f})"
         )
         for label in ("supported", "figure_differs", "never_said"):
-            got = [r for r in rows_out if r["label"] == label]
-            if got:
-                out.print(f"  {label}: {sum(r['right'] for r in got)}/{len(got)}")
+            if label in summary["right_by_label"]:
+                right, n = summary["right_by_label"][label]
+                out.print(f"  {label}: {right}/{n}")
         result["drafts"] = rows_out
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "lco.json").write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
