@@ -61,7 +61,8 @@ class Glossary:
         self._folded = folded
         forms = sorted({*exact, *folded}, key=len, reverse=True)
         alternatives = "|".join(re.escape(f) if f in exact else "(?i:" + re.escape(f) + ")" for f in forms)
-        self._pattern = re.compile(_BOUNDARY_BEFORE + "(" + alternatives + ")" + _BOUNDARY_AFTER)
+        # With no terms, "()" would match the empty string everywhere: match nothing instead.
+        self._pattern = re.compile(_BOUNDARY_BEFORE + "(" + (alternatives or "(?!)") + ")" + _BOUNDARY_AFTER)
 
     @classmethod
     def from_file(cls, path: Path) -> Glossary:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from rag.answering.question import Question, analyse
 from rag.companies import Company, CompanyDirectory, default_aliases, read_aliases
+from rag.dictionary import Dictionary, default_dictionary
 from rag.glossary import Glossary, default_glossary
 from rag.index import Index
 from rag.intent import in_months, reporting_window
@@ -68,6 +69,7 @@ class HybridRetriever:
         *,
         mode: Mode = "hybrid",
         glossary: Glossary | Literal["default"] | None = "default",
+        dictionary: Dictionary | Literal["default"] | None = "default",
         rrf_k: int = 60,
         candidates: int = 50,
         expand_dense: bool = True,
@@ -76,6 +78,7 @@ class HybridRetriever:
         self.index = index
         self.mode = mode
         self.glossary = default_glossary() if glossary == "default" else glossary
+        self._dictionary = dictionary
         self.rrf_k = rrf_k
         self.candidates = candidates
         self.expand_dense = expand_dense
@@ -87,6 +90,10 @@ class HybridRetriever:
         self._record_numbers: list[str] = []
         self._allowed_cache: dict[tuple[str, str | None, Any], frozenset[str]] = {}
         self._records_cache: dict[tuple[str, str, str | None, Any], list[Chunk]] = {}
+
+    def dictionary(self) -> Dictionary | None:
+        """The English-Chinese dictionary for words the glossary lacks (loaded at the first English question)."""
+        return default_dictionary() if self._dictionary == "default" else self._dictionary
 
     # -- companies -----------------------------------------------------------------------------------
 
@@ -152,6 +159,7 @@ class HybridRetriever:
             spelled=spelled,
             glossary=self.glossary,
             idf=lexical.idf if len(lexical) else None,
+            dictionary=self.dictionary if self.glossary is not None else None,
         )
         dense_text = question.dense_text if self.expand_dense else text
         return Query(

@@ -45,6 +45,7 @@ def test_glossary_plurals_acronyms_and_hyphens():
     assert g.matches("Tell us about US tariffs") == ["US"]
     assert g.matches("full-year margin") == ["full year", "margin"]
     assert len(default_glossary()) > 500
+    assert Glossary({}).matches("an empty glossary matches nothing") == []
 
 
 def test_months_and_metadata_intent():

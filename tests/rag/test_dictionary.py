@@ -1,0 +1,94 @@
+"""The English-Chinese dictionary for question words the glossary lacks, and the script that writes its data."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from rag.answering.question import analyse
+from rag.dictionary import Dictionary, default_dictionary, read_entries
+from rag.glossary import Glossary
+
+ROOT = Path(__file__).resolve().parents[2]
+BOOK = Dictionary({"register": ["登记", "注册", "报名"], "order": ["命令", "订单"], "user": ["用户"]})
+
+
+def _used(*words: str):
+    """An idf over passages that use ``words`` (earlier ones more often) and nothing else."""
+
+    def idf(token: str) -> float:
+        return float(words.index(token) + 1) if token in words else 9.0
+
+    return idf
+
+
+def test_a_word_is_looked_up_under_its_singular_or_bare_form():
+    assert BOOK.lookup("Orders") == ["命令", "订单"]
+    assert BOOK.lookup("registered") == BOOK.lookup("registering") == ["登记", "注册", "报名"]
+    assert BOOK.lookup("users") == ["用户"] and BOOK.lookup("wafer") == []
+
+
+def test_only_renderings_the_records_use_are_kept_most_used_first():
+    idf = _used("订单", "注册")
+    assert BOOK.renderings("orders", idf, 9.0) == ["订单"]  # 命令 ("command") is never written in the records
+    assert BOOK.renderings("registered", idf, 9.0) == ["注册"]
+    assert BOOK.renderings("users", idf, 9.0) == []
+
+
+def test_an_english_question_searches_the_records_words_for_words_the_glossary_lacks():
+    glossary = Glossary({"revenue": ["营业收入"]})
+    idf = _used("营业收入", "订单", "用户", "注册")
+    q = analyse(
+        "How many registered users and new orders did Zeta report?",
+        glossary=glossary,
+        idf=idf,
+        dictionary=lambda: BOOK,
+    )
+    searched = q.lexical_text.split()
+    assert {"订单", "注册", "用户"} <= set(searched) and "命令" not in searched
+    assert not any("订单" in c.forms for c in q.concepts)  # searched for, not required of a passage
+    # a glossary term is rendered by the glossary alone; a Chinese question is not looked up
+    plain = analyse("What was revenue?", glossary=glossary, idf=idf, dictionary=lambda: BOOK)
+    assert plain.lexical_text.split()[3:] == ["营业收入"]
+    zh = analyse("订单多少？", glossary=glossary, idf=idf, dictionary=lambda: BOOK)
+    assert zh.lexical_text == "订单多少？"
+
+
+def test_a_capitalised_name_is_not_looked_up():
+    book = Dictionary({"order": ["订单"], "zeta": ["泽塔"]})
+    idf = _used("订单", "泽塔")
+    q = analyse("Did Zeta report orders?", glossary=Glossary({}), idf=idf, dictionary=lambda: book)
+    assert "订单" in q.lexical_text.split() and "泽塔" not in q.lexical_text  # Zeta is a name, not the word
+
+
+def test_the_shipped_dictionary_reads():
+    book = default_dictionary()
+    assert len(book) > 10_000
+    assert "订单" in book.lookup("orders") and "晶圆" in book.lookup("wafer")
+    assert book.lookup("still") == []  # an English function word says how a question asks, not what about
+
+
+def test_the_script_keeps_words_of_each_gloss_commonest_first(tmp_path):
+    spec = importlib.util.spec_from_file_location("cedict_script", ROOT / "scripts" / "cedict.py")
+    script = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(script)
+    text = "\n".join(
+        [
+            "# CC-CEDICT",
+            "訂單 订单 [ding4 dan1] /(purchase) order/",
+            "命令 命令 [ming4 ling4] /order/command/CL:道[dao4]/",
+            "註冊 注册 [zhu4 ce4] /to register/to enroll/",
+            "仍 仍 [reng2] /still/",
+            "仍然 仍然 [reng2 ran2] /still/yet/",
+            "訂 订 [ding4] /to order/",
+            "訂单 订单 [ding4 dan1] /variant of 訂單|订单/",
+        ]
+    )
+    table = script.entries(text, {"订单": 50, "命令": 900, "注册": 80, "仍然": 999}, frozenset({"still", "yet"}))
+    assert table["order"] == ["命令", "订单"]  # commonest first; the one-character 订 is not a word here
+    assert table["register"] == ["注册"] and table["enroll"] == ["注册"]
+    assert "still" not in table and "command" in table
+    out = tmp_path / "d.tsv"
+    out.write_text("# comment\norder\t命令 订单\n", encoding="utf-8")
+    assert read_entries(out.read_text(encoding="utf-8").splitlines()) == {"order": ["命令", "订单"]}
