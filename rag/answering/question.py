@@ -126,7 +126,10 @@ def analyse(
     concepts: tuple[Concept, ...] = ()
     unknown = ""
     if idf is not None:
-        concepts = tuple(question_concepts(text, lexical, idf, names, glossary if lang == "en" else None))
+        # The company's names as the question writes them ("Jingjia Micro", read as 景嘉微) say which company, not
+        # what about: as concepts no passage contains, they made every passage look half off the question.
+        written = [*names, *own, *(w for w, _ in spelled)]
+        concepts = tuple(question_concepts(text, lexical, idf, written, glossary if lang == "en" else None))
         unknown = unknown_organisation(text, idf, [*known_names, *names, *own], glossary, others)
         book = dictionary() if dictionary is not None and lang == "en" and glossary is not None else None
         if book is not None:

@@ -84,6 +84,24 @@ def test_the_rest_of_a_resolved_company_name_is_not_another_organisation():
     assert not {"Shili", "Micro"} & set(other.organisations)
 
 
+def test_the_company_name_as_the_question_writes_it_is_not_a_concept():
+    def latin_unknown(token: str) -> float:  # Latin words never occur in the (Chinese) records
+        return 5.0 if token == "\x00" or token.isascii() else 2.0
+
+    q = analyse(
+        "What revenue did Shili Micro report for 2024?",
+        companies=[ACME],
+        spelled=[("Shili", ACME)],
+        glossary=GLOSSARY,
+        idf=latin_unknown,
+    )
+    forms = {f for c in q.concepts for f in c.forms}
+    assert "营业收入" in forms and not {"shili", "micro"} & forms
+    from rag.coverage import concept_coverage
+
+    assert concept_coverage(q.concepts, "2024年公司营业收入12.5亿元") == 1.0
+
+
 # --------------------------------------------------------------------------------------------- candidates
 
 
