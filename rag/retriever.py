@@ -159,7 +159,7 @@ class HybridRetriever:
             spelled=spelled,
             glossary=self.glossary,
             idf=lexical.idf if len(lexical) else None,
-            dictionary=self.dictionary if self.glossary is not None else None,
+            dictionary=self.dictionary,
         )
         dense_text = question.dense_text if self.expand_dense else text
         return Query(

@@ -67,9 +67,7 @@ def entries(text: str, frequency: dict[str, int], stop: frozenset[str] = frozens
             for gloss in sense.split(";"):
                 gloss = re.sub(r"\s+", " ", _ASIDE.sub(" ", gloss)).strip(" .,'\"").lower()
                 gloss = re.sub(r"^(?:to|a|an|the) ", "", gloss)
-                if gloss in stop or not re.fullmatch(r"[a-z][a-z'-]*", gloss):
-                    continue
-                if gloss:
+                if gloss not in stop and re.fullmatch(r"[a-z][a-z'-]*", gloss):
                     by_gloss[gloss].add(simplified)
     return {
         gloss: sorted(words, key=lambda w: (-frequency.get(w, 0), w))[:MOST]

@@ -136,9 +136,10 @@ def analyse(
             # Words the glossary lacks are searched (BM25) in the Chinese the records use for them. They are not
             # concepts: a dictionary's sense is often not the records' ("high" is 凌云 as often as 高位), and as
             # concepts they cost 0.9 points of leave-company-out citation precision for no more right answers.
-            named = {w.lower() for n in [*names, *own, *others, *(w for w, _ in spelled)] for w in n.split()}
+            named = {w.lower() for n in [*written, *others] for w in n.split()}
             words = [w for w in _unglossed_words(text, glossary, idf) if w not in named]
-            lexical = " ".join([lexical, *(f for w in words for f in book.renderings(w, idf, idf("\x00")))])
+            unseen = idf("\x00")
+            lexical = " ".join([lexical, *(f for w in words for f in book.renderings(w, idf, unseen))])
     periods = tuple(figure_periods(text))
     if any(kind == "FY" for _, kind in periods):
         # The period is checked against the passage by its own features; 全年 / "full year" is not a topic word
