@@ -192,7 +192,14 @@ class Corpus:
 
     @property
     def texts(self) -> list[str]:
-        return [c.text for cs in self.chunks_by_record for c in cs]
+        """What an ingest of these records embeds: every chunk, then the answers by themselves."""
+        return embedded_texts([c for cs in self.chunks_by_record for c in cs])
+
+
+def embedded_texts(chunks: list[Chunk]) -> list[str]:
+    """The texts the ingest embeds for ``chunks``: their texts, then each distinct answer by itself
+    (``Chunk.answer_alone``, which the answer model compares with questions apart), vectors in that order."""
+    return [c.text for c in chunks] + list(dict.fromkeys(h for c in chunks if (h := c.answer_alone)))
 
 
 def rate(n: float, seconds: float, unit: str) -> str:
@@ -255,8 +262,8 @@ def prototype_ingest(ingestor: Ingestor, paths: Sequence[Path]) -> IngestReport:
         report.pairs += len(record.pairs)
         report.chunks_added += diff.added
     if to_write:
-        vectors = ingestor.index.embedder.embed_passages([c.text for c in to_write])
-        ingestor.index.store.upsert(to_write, vectors)
+        vectors = ingestor.index.embedder.embed_passages(embedded_texts(to_write))
+        ingestor.index.store.upsert(to_write, vectors[: len(to_write)])
     if stale:
         ingestor.index.store.delete(stale)
     ingestor.index.sync_lexical()
@@ -450,7 +457,8 @@ class Bench:
                     store.upsert(chunks, vectors[start : start + len(chunks)])
                     start += len(chunks)
             else:
-                store.upsert([c for cs in corpus.chunks_by_record for c in cs], vectors)
+                chunks = [c for cs in corpus.chunks_by_record for c in cs]
+                store.upsert(chunks, vectors[: len(chunks)])
         n = store.count()
         store.close()
         notes = "embedded Chroma, fresh collection, vectors given"
@@ -537,7 +545,7 @@ class Bench:
 
     def work_table(self, corpus: Corpus) -> tuple[str, float]:
         """Padded tokens per batching strategy, and the pipeline's predicted speed relative to bare encode."""
-        per_record = [[c.text for c in cs] for cs in corpus.chunks_by_record]
+        per_record = [embedded_texts(cs) for cs in corpus.chunks_by_record]
         strategies: list[tuple[str, list[list[str]]]] = [
             ("one call for all texts: bare encode, (b), prototype", [corpus.texts]),
             ("the pipeline's own embed calls, as run", self.pipeline_calls),

@@ -264,10 +264,13 @@ class Ingestor:
         """Embed the changed chunks of several records in one call (the embedder sorts by length across
         them, which per-record calls cannot), then write record by record."""
         texts = [c.text for _, diff in pending for c in diff.to_write]
+        # The answer model compares a question with each answer by itself too (rag/answering/features.py):
+        # embedded here, in the same call, those vectors are in the embedding cache before anyone asks.
+        answers = list(dict.fromkeys(a for _, diff in pending for c in diff.to_write if (a := c.answer_alone)))
         embedder = self.index.embedder
         truncated = getattr(embedder, "truncated", 0)
         try:
-            vectors = embedder.embed_passages(texts) if texts else None
+            vectors = embedder.embed_passages(texts + answers)[: len(texts)] if texts else None
         except IrchatError as e:
             report.errors += [FileError(r.source, _reason(e)) for r, _ in pending]
             return

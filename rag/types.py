@@ -123,6 +123,12 @@ class Chunk:
     """On a record's metadata chunk: :attr:`Record.fingerprint`, to tell the same record in another file."""
 
     @property
+    def answer_alone(self) -> str:
+        """What the company answered in this chunk, without the investor's question ("" unless a Q&A chunk): the
+        answer model compares a question with it by itself, as well as with the whole chunk."""
+        return (self.answer_text or self.text) if self.kind == "qa" else ""
+
+    @property
     def record_key(self) -> str:
         """Same as :attr:`Record.key` for the record this chunk came from."""
         return f"{self.stock_code or self.short_name or self.company}/{self.record}"

@@ -47,6 +47,8 @@ FEATURES: tuple[str, ...] = (
     "dense_gap",
     "dense_question",
     "dense_question_gap",
+    "dense_answer",
+    "dense_answer_gap",
     "cov",
     "cov_gap",
     "cov_question",
@@ -128,30 +130,27 @@ def candidates(hits: Sequence[Hit], limit: int = 8) -> list[Candidate]:
 
 @dataclass
 class Vectors:
-    """Dense vectors the features need: the question's, each passage's, each pair question's."""
+    """Dense vectors the features need: the question's, each passage's, each pair question's and answer's."""
 
     question: np.ndarray
     passages: np.ndarray
     asked: np.ndarray
+    answers: np.ndarray
+    """Per candidate, its answer by itself (:attr:`Chunk.answer_alone`), without the investor's question; NaN for a
+    presentation or metadata."""
     names: np.ndarray
     """Per candidate, how close an organisation the question names but the index does not know ("Hikvision")
     is to the candidate's company name (the multilingual model knows some brands); NaN when there is none."""
 
     @classmethod
     def of(cls, embedder: Embedder, question: Question, cands: Sequence[Candidate]) -> Vectors:
-        """Passage vectors come through the embedder's cache (the ingest embedded the same texts); a pair's
-        question is embedded as a passage of its own ("问：…"), short and cached after the first time."""
+        """Passage and answer vectors come through the embedder's cache (the ingest embedded the same texts); a
+        pair's question is embedded as a passage of its own ("问：…"), short and cached after the first time."""
         q = np.asarray(embedder.embed_query(question.dense_text or question.text), dtype=np.float32)
         texts = [c.parts[0].text for c in cands]
-        asked = [f"问：{c.asked}" for c in cands if c.asked]
         passages = embedder.embed_passages(texts) if texts else np.zeros((0, q.shape[0]), np.float32)
-        asked_vecs = embedder.embed_passages(asked) if asked else np.zeros((0, q.shape[0]), np.float32)
-        full = np.full((len(cands), q.shape[0]), np.nan, dtype=np.float32)
-        k = 0
-        for i, c in enumerate(cands):
-            if c.asked:
-                full[i] = asked_vecs[k]
-                k += 1
+        asked = _apart(embedder, [f"问：{c.asked}" if c.asked else "" for c in cands], q.shape[0])
+        answers = _apart(embedder, [c.parts[0].answer_alone for c in cands], q.shape[0])
         names = np.full(len(cands), np.nan, dtype=np.float32)
         if question.organisations and cands:
             orgs = np.stack([np.asarray(embedder.embed_query(o), dtype=np.float32) for o in question.organisations])
@@ -160,7 +159,16 @@ class Vectors:
             sims = np.max(np.asarray(embedder.embed_passages(unique), dtype=np.float32) @ orgs.T, axis=1)
             best = dict(zip(unique, sims, strict=True))
             names = np.asarray([best[label] for label in labels], dtype=np.float32)
-        return cls(q, np.asarray(passages, dtype=np.float32), full, names)
+        return cls(q, np.asarray(passages, dtype=np.float32), asked, answers, names)
+
+
+def _apart(embedder: Embedder, texts: Sequence[str], dim: int) -> np.ndarray:
+    """Passage vectors of the non-empty ``texts``, a row of NaN for each empty one."""
+    out = np.full((len(texts), dim), np.nan, dtype=np.float32)
+    present = [i for i, t in enumerate(texts) if t]
+    if present:
+        out[present] = np.asarray(embedder.embed_passages([texts[i] for i in present]), dtype=np.float32)
+    return out
 
 
 def featurize(
@@ -178,6 +186,7 @@ def featurize(
     concepts = list(question.concepts)
     dense = vectors.passages @ vectors.question if len(vectors.passages) else np.zeros(n)
     dense_q = np.array([_dot(v, vectors.question) for v in vectors.asked]) if not hide_asked else np.full(n, np.nan)
+    dense_a = np.array([_dot(v, vectors.question) for v in vectors.answers])
     cov = np.array([concept_coverage(concepts, c.text) if concepts else 1.0 for c in cands])
     top_fused = max(c.hit.score for c in cands)
     latest = max((c.chunk.date_end or c.chunk.date for c in cands), default="")
@@ -213,6 +222,8 @@ def featurize(
             "dense_gap": float(np.max(dense) - dense[i]),
             "dense_question": float(dense_q[i]),
             "dense_question_gap": _gap(dense_q, i),
+            "dense_answer": float(dense_a[i]),
+            "dense_answer_gap": _gap(dense_a, i),
             "cov": float(cov[i]),
             "cov_gap": float(np.max(cov) - cov[i]),
             "cov_question": concept_coverage(concepts, c.asked)

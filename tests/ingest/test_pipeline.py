@@ -547,3 +547,32 @@ def test_a_dated_identity_for_a_record_without_number(tmp_path):
     chunk = index.store.get(ids=["654321:2023-03-02:q1:p0"])[0]
     assert chunk.citation.key(with_company=True) == "[示例电子 2023-03-02 Q1]"
     assert "编号：2023-00X" in index.store.get(ids=["654321:2023-03-02:meta"])[0].text  # as printed
+
+
+def test_ingest_embeds_each_answer_by_itself_into_the_cache_and_stores_the_chunks_own_vectors(tmp_path, records):
+    from rag.answering.features import Vectors, candidates
+    from rag.answering.question import analyse
+    from rag.embed_cache import CachedEmbedder
+    from rag.types import Hit
+
+    inner = HashEmbedder()
+    settings = Settings(data_dir=tmp_path / "data")
+    index = Index(settings, embedder=CachedEmbedder(inner, settings.cache_dir))
+    report = Ingestor(index).ingest([records / HAITIAN])
+    assert report.errors == [] and report.records == 1
+    chunks = index.store.get()
+    answers = {c.answer_alone for c in chunks if c.kind == "qa"}
+    assert answers and all(answers) and not any(c.answer_alone for c in chunks if c.kind != "qa")
+    assert inner.texts_embedded == len(chunks) + len(answers)
+    # each chunk is stored with its own text's vector, not an answer's: it is its own nearest neighbour
+    for chunk in chunks:
+        hits = index.store.query(inner.embed_passages([chunk.text])[0], k=1)
+        assert hits[0].chunk.id == chunk.id
+    # answering a question over these passages embeds no passage or answer again (the pairs' questions, "问：…",
+    # are embedded at the first question that needs them)
+    cands = candidates([Hit(c, 1.0) for c in chunks if c.kind == "qa"], limit=50)
+    question = analyse("海天瑞声的境外收入增长了多少？")
+    before = inner.texts_embedded
+    Vectors.of(index.embedder, question, cands)
+    asked = {f"问：{c.asked}" for c in cands if c.asked}
+    assert inner.texts_embedded - before == len(asked)

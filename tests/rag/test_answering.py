@@ -130,6 +130,24 @@ def test_features_are_one_row_per_candidate_with_missing_values_where_they_do_no
     assert not np.isnan(col["dense_question"]).any()
 
 
+def test_the_answer_is_compared_with_the_question_by_itself_and_only_a_pairs_answer():
+    # An investor asked the very question, but the company's reply turns away from it: the whole chunk and the
+    # investor's question match, the answer alone does not.
+    q = analyse("示例科技的数据中心算力规模是多少？", companies=[ACME], idf=idf)
+    dodged = chunk(1, "感谢关注，相关信息请以公司公告为准。", question_text="数据中心算力规模是多少？")
+    answered = chunk(2, "公司数据中心算力规模约为500P。", question_text="请介绍业务进展。")
+    intro = chunk(3, "公司数据中心算力规模约为500P。", kind="intro")
+    cands = candidates(hits(dodged, answered, intro))
+    embedder = HashEmbedder()
+    vectors = Vectors.of(embedder, q, cands)
+    col = {name: featurize(q, cands, vectors)[:, i] for i, name in enumerate(FEATURES)}
+    expected = embedder.embed_passages([dodged.answer_text])[0] @ embedder.embed_query(q.dense_text)
+    assert col["dense_answer"][0] == pytest.approx(float(expected), abs=1e-6)
+    assert col["dense_answer"][1] > col["dense_answer"][0] and col["dense_question"][0] > col["dense_question"][1]
+    assert col["dense_answer_gap"][1] == 0.0 and col["dense_answer_gap"][0] > 0.0
+    assert math.isnan(col["dense_answer"][2]) and math.isnan(col["dense_answer_gap"][2])
+
+
 # --------------------------------------------------------------------------------------------- selection
 
 
