@@ -408,7 +408,7 @@ class _Boundaries:
 _PERIOD = re.compile(
     r"(?:19|20)\d{2}\s*(?:年度|年|财年)?|FY\s?\d{2,4}|[上下]半年|(?:前|第)?[一二三四1-4]季度|[1-4]Q|Q[1-4]|H[12]"
     r"|前三季度|全年|今年|去年|上年同期|去年同期|同期|上年|本期|报告期内?|年底|年末|年初|截至|截止"
-    r"|first half|second half|first quarter|second quarter|third quarter|fourth quarter|full year"
+    r"|first[- ]half|second[- ]half|first[- ]quarter|second[- ]quarter|third[- ]quarter|fourth[- ]quarter|full year"
     r"|this year|last year|year[- ]on[- ]year|yoy|in 20\d{2}",
     re.I,
 )
@@ -552,12 +552,12 @@ _YEAR = re.compile(
 _L, _R = r"(?<![A-Za-z0-9])", r"(?![A-Za-z0-9])"
 _PARTS = [
     (re.compile(rf"前三季度|first three quarters|{_L}9M{_R}", re.I), "9M"),
-    (re.compile(rf"上半年|半年报|半年度|first half|{_L}(?:H1|1H){_R}", re.I), "H1"),
-    (re.compile(rf"下半年|second half|{_L}(?:H2|2H){_R}", re.I), "H2"),
-    (re.compile(rf"(?<!前)(?:第)?[一1]季[度报]|first quarter|{_L}(?:Q1|1Q){_R}", re.I), "Q1"),
-    (re.compile(rf"(?<!前)(?:第)?[二2]季[度报]|second quarter|{_L}(?:Q2|2Q){_R}", re.I), "Q2"),
-    (re.compile(rf"(?<!前)(?:第)?[三3]季[度报]|third quarter|{_L}(?:Q3|3Q){_R}", re.I), "Q3"),
-    (re.compile(rf"(?<!前)(?:第)?[四4]季[度报]|fourth quarter|{_L}(?:Q4|4Q){_R}", re.I), "Q4"),
+    (re.compile(rf"上半年|半年报|半年度|first[- ]half|{_L}(?:H1|1H){_R}", re.I), "H1"),
+    (re.compile(rf"下半年|second[- ]half|{_L}(?:H2|2H){_R}", re.I), "H2"),
+    (re.compile(rf"(?<!前)(?:第)?[一1]季[度报]|first[- ]quarter|{_L}(?:Q1|1Q){_R}", re.I), "Q1"),
+    (re.compile(rf"(?<!前)(?:第)?[二2]季[度报]|second[- ]quarter|{_L}(?:Q2|2Q){_R}", re.I), "Q2"),
+    (re.compile(rf"(?<!前)(?:第)?[三3]季[度报]|third[- ]quarter|{_L}(?:Q3|3Q){_R}", re.I), "Q3"),
+    (re.compile(rf"(?<!前)(?:第)?[四4]季[度报]|fourth[- ]quarter|{_L}(?:Q4|4Q){_R}", re.I), "Q4"),
     (re.compile(r"全年|年度报告|年报|full[- ]year", re.I), "FY"),
 ]
 # A date a reporting period ends on names that period: a balance "截至2025年6月30日" is the one at the end of Q2,

@@ -77,22 +77,49 @@ _ZH_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 
 _PERIOD_END = {"Q1": (3, 31), "Q2": (6, 30), "Q3": (9, 30), "Q4": (12, 31), "H1": (6, 30), "H2": (12, 31)}
 _PERIOD_END.update({"9M": (9, 30), "FY": (12, 31)})
 _EN_ORD = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
+# English writes a period before or after its year, as words ("first-half 2025", "the first quarter of 2025",
+# "2025 first half") or as analysts' labels ("H1 2025", "1H25", "2Q24", "Q1'25", "FY24"); a two-digit year is
+# 20xx. The ordinal and its half or quarter may be joined by a hyphen (a compound adjective: "first-half results").
+_ORD = r"(first|second|third|fourth|1st|2nd|3rd|4th)"
+_YY = r"'?(\d\d)(?![\d])"
+
+
+def _year(text: str) -> int:
+    return int(text) if len(text) == 4 else 2000 + int(text)
+
+
 _EN_PERIODS = [
     (re.compile(r"\bQ([1-4])\s*(?:of\s+)?(?:FY\s*)?'?(20\d\d)\b", re.I), lambda m: (int(m[2]), f"Q{m[1]}")),
+    (re.compile(r"\bQ([1-4])\s*(?:FY\s*)?'(\d\d)\b", re.I), lambda m: (_year(m[2]), f"Q{m[1]}")),
     (re.compile(r"\b(20\d\d)\s*Q([1-4])\b", re.I), lambda m: (int(m[1]), f"Q{m[2]}")),
+    (re.compile(r"\b([1-4])Q\s*(?:of\s+)?(20\d\d)\b", re.I), lambda m: (int(m[2]), f"Q{m[1]}")),
+    (re.compile(rf"\b([1-4])Q{_YY}\b", re.I), lambda m: (_year(m[2]), f"Q{m[1]}")),
     (
-        re.compile(r"\b(first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter\s+(?:of\s+)?(20\d\d)\b", re.I),
+        re.compile(rf"\b{_ORD}[\s-]+quarter\s+(?:of\s+)?(?:fiscal\s+)?(20\d\d)\b", re.I),
         lambda m: (int(m[2]), f"Q{_EN_ORD[m[1].lower()]}"),
     ),
-    (re.compile(r"\bH([12])\s*(?:of\s+)?(20\d\d)\b", re.I), lambda m: (int(m[2]), f"H{m[1]}")),
-    (re.compile(r"\b(20\d\d)\s*H([12])\b", re.I), lambda m: (int(m[1]), f"H{m[2]}")),
     (
-        re.compile(r"\b(first|second)\s+half\s+(?:of\s+)?(20\d\d)\b", re.I),
+        re.compile(rf"\b(20\d\d)\s+{_ORD}[\s-]+quarter\b", re.I),
+        lambda m: (int(m[1]), f"Q{_EN_ORD[m[2].lower()]}"),
+    ),
+    (re.compile(r"\bH([12])\s*(?:of\s+)?(20\d\d)\b", re.I), lambda m: (int(m[2]), f"H{m[1]}")),
+    (re.compile(r"\bH([12])\s*'(\d\d)\b", re.I), lambda m: (_year(m[2]), f"H{m[1]}")),
+    (re.compile(r"\b(20\d\d)\s*H([12])\b", re.I), lambda m: (int(m[1]), f"H{m[2]}")),
+    (re.compile(r"\b([12])H\s*(?:of\s+)?(20\d\d)\b", re.I), lambda m: (int(m[2]), f"H{m[1]}")),
+    (re.compile(rf"\b([12])H{_YY}\b", re.I), lambda m: (_year(m[2]), f"H{m[1]}")),
+    (
+        re.compile(r"\b(first|second)[\s-]+half\s+(?:of\s+)?(?:fiscal\s+)?(20\d\d)\b", re.I),
         lambda m: (int(m[2]), "H1" if m[1].lower() == "first" else "H2"),
     ),
-    (re.compile(r"\bfirst\s+(?:three|3)\s+quarters\s+(?:of\s+)?(20\d\d)\b", re.I), lambda m: (int(m[1]), "9M")),
-    (re.compile(r"\b(?:9M|nine\s+months)\s*(?:of\s+)?(20\d\d)\b", re.I), lambda m: (int(m[1]), "9M")),
+    (
+        re.compile(r"\b(20\d\d)\s+(first|second)[\s-]+half\b", re.I),
+        lambda m: (int(m[1]), "H1" if m[2].lower() == "first" else "H2"),
+    ),
+    (re.compile(r"\bfirst[\s-]+(?:three|3)\s+quarters\s+(?:of\s+)?(20\d\d)\b", re.I), lambda m: (int(m[1]), "9M")),
+    (re.compile(r"\b(?:9M|nine[\s-]+months)\s*(?:of\s+)?(20\d\d)\b", re.I), lambda m: (int(m[1]), "9M")),
+    (re.compile(rf"\b9M{_YY}\b", re.I), lambda m: (_year(m[1]), "9M")),
     (re.compile(r"\b(?:full[- ]year|FY)\s*(?:of\s+)?(20\d\d)\b", re.I), lambda m: (int(m[1]), "FY")),
+    (re.compile(rf"\bFY\s*{_YY}\b", re.I), lambda m: (_year(m[1]), "FY")),
     (re.compile(r"\b(20\d\d)\s+(?:full[- ]year|annual|fiscal[- ]year)\b", re.I), lambda m: (int(m[1]), "FY")),
 ]
 _ZH_PERIODS = [
@@ -310,8 +337,8 @@ def reporting_window(period: tuple[int, str]) -> tuple[str, str]:
 # A period a sentence names without its year ("一季度公司收入增长4.01%", "今年上半年"): the kind alone.
 _YEARLESS = [
     (re.compile(r"(?:第)?([一二三四1-4])\s*季度|\bQ([1-4])\b", re.I), lambda m: f"Q{_ZH_NUM[m[1] or m[2]]}"),
-    (re.compile(r"上半年|\bH1\b|first half", re.I), lambda m: "H1"),
-    (re.compile(r"下半年|\bH2\b|second half", re.I), lambda m: "H2"),
+    (re.compile(r"上半年|\bH1\b|first[\s-]half", re.I), lambda m: "H1"),
+    (re.compile(r"下半年|\bH2\b|second[\s-]half", re.I), lambda m: "H2"),
     (re.compile(r"前三季度|first (?:three|3) quarters", re.I), lambda m: "9M"),
 ]
 

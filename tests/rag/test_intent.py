@@ -110,3 +110,22 @@ def test_a_quarters_end_names_the_quarter_and_the_year_to_date():
     assert sentence_periods("公司第三季度实现营业收入237.82亿") == ([], set(), {"Q3"})
     assert states_period("截止三季度末，存货为120亿元", asked_periods("2024年三季度末存货是多少？"))
     assert states_period("截止三季度末，营收649.91亿元", asked_periods("2024年前三季度营收是多少？"))
+
+
+def test_english_periods_as_words_hyphenated_year_first_or_as_analysts_labels():
+    from rag.intent import asked_periods, figure_periods
+
+    # A hyphenated half or quarter (a compound adjective) is that period, not the bare year's full year.
+    assert figure_periods("What were Example Corp's first-half 2023 sales?") == [(2023, "H1")]
+    assert figure_periods("Example Corp first-quarter 2022 net profit") == [(2022, "Q1")]
+    assert asked_periods("the second-half 2021 outlook") == [(2021, "H2")]
+    assert asked_periods("2022 third quarter shipments") == [(2022, "Q3")]
+    assert asked_periods("2021 second half orders") == [(2021, "H2")]
+    assert asked_periods("the 4th quarter of fiscal 2022") == [(2022, "Q4")]
+    assert asked_periods("first nine months of 2023 revenue") == [(2023, "9M")]
+    # Labels with a two-digit year are 20xx.
+    assert asked_periods("1H23 margin") == [(2023, "H1")] and asked_periods("2Q22 orders") == [(2022, "Q2")]
+    assert asked_periods("Q3'21 sales") == [(2021, "Q3")] and asked_periods("FY22 capex") == [(2022, "FY")]
+    assert asked_periods("1H 2022 margin") == [(2022, "H1")] and asked_periods("9M23 profit") == [(2023, "9M")]
+    # Numbers that are not periods stay so.
+    assert asked_periods("a 2Q-shaped order book of 1,234 units") == [] and asked_periods("FY20234") == []
