@@ -47,7 +47,7 @@ from benchmarks._common import (
 )
 from ingest.chunker import chunk_record
 from ingest.parser import parse_file
-from ingest.pipeline import Ingestor, IngestReport, discover
+from ingest.pipeline import Ingestor, IngestReport, discover, embedded_texts
 from rag.embed_cache import CachedEmbedder
 from rag.index import Index
 from rag.settings import Settings
@@ -194,12 +194,6 @@ class Corpus:
     def texts(self) -> list[str]:
         """What an ingest of these records embeds: every chunk, then the answers by themselves."""
         return embedded_texts([c for cs in self.chunks_by_record for c in cs])
-
-
-def embedded_texts(chunks: list[Chunk]) -> list[str]:
-    """The texts the ingest embeds for ``chunks``: their texts, then each distinct answer by itself
-    (``Chunk.answer_alone``, which the answer model compares with questions apart), vectors in that order."""
-    return [c.text for c in chunks] + list(dict.fromkeys(h for c in chunks if (h := c.answer_alone)))
 
 
 def rate(n: float, seconds: float, unit: str) -> str:

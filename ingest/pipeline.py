@@ -106,6 +106,13 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileError]]:
     return found, errors
 
 
+def embedded_texts(chunks: Sequence[Chunk]) -> list[str]:
+    """What the ingest embeds for ``chunks``, vectors in this order: their texts, then each distinct answer by itself
+    (``Chunk.answer_alone``), which the answer model compares with a question apart (rag/answering/features.py):
+    embedded in the same call, those vectors are in the embedding cache before anyone asks."""
+    return [c.text for c in chunks] + list(dict.fromkeys(a for c in chunks if (a := c.answer_alone)))
+
+
 def _os_reason(e: OSError) -> str:
     if e.errno == errno.ELOOP:
         return "cannot be read: symlink loop (too many levels of symbolic links)"
@@ -263,14 +270,11 @@ class Ingestor:
     def _flush(self, pending: list[tuple[Record, _Diff]], report: IngestReport) -> None:
         """Embed the changed chunks of several records in one call (the embedder sorts by length across
         them, which per-record calls cannot), then write record by record."""
-        texts = [c.text for _, diff in pending for c in diff.to_write]
-        # The answer model compares a question with each answer by itself too (rag/answering/features.py):
-        # embedded here, in the same call, those vectors are in the embedding cache before anyone asks.
-        answers = list(dict.fromkeys(a for _, diff in pending for c in diff.to_write if (a := c.answer_alone)))
+        chunks = [c for _, diff in pending for c in diff.to_write]
         embedder = self.index.embedder
         truncated = getattr(embedder, "truncated", 0)
         try:
-            vectors = embedder.embed_passages(texts + answers)[: len(texts)] if texts else None
+            vectors = embedder.embed_passages(embedded_texts(chunks))[: len(chunks)] if chunks else None
         except IrchatError as e:
             report.errors += [FileError(r.source, _reason(e)) for r, _ in pending]
             return

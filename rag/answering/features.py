@@ -147,10 +147,13 @@ class Vectors:
         """Passage and answer vectors come through the embedder's cache (the ingest embedded the same texts); a
         pair's question is embedded as a passage of its own ("问：…"), short and cached after the first time."""
         q = np.asarray(embedder.embed_query(question.dense_text or question.text), dtype=np.float32)
+        n = len(cands)
+        # One call (one pass over the cache) for the passages, their pairs' questions and their answers alone.
         texts = [c.parts[0].text for c in cands]
-        passages = embedder.embed_passages(texts) if texts else np.zeros((0, q.shape[0]), np.float32)
-        asked = _apart(embedder, [f"问：{c.asked}" if c.asked else "" for c in cands], q.shape[0])
-        answers = _apart(embedder, [c.parts[0].answer_alone for c in cands], q.shape[0])
+        texts += [f"问：{c.asked}" if c.asked else "" for c in cands]
+        texts += [c.parts[0].answer_alone for c in cands]
+        vectors = _apart(embedder, texts, q.shape[0])
+        passages, asked, answers = vectors[:n], vectors[n : 2 * n], vectors[2 * n :]
         names = np.full(len(cands), np.nan, dtype=np.float32)
         if question.organisations and cands:
             orgs = np.stack([np.asarray(embedder.embed_query(o), dtype=np.float32) for o in question.organisations])
@@ -159,7 +162,7 @@ class Vectors:
             sims = np.max(np.asarray(embedder.embed_passages(unique), dtype=np.float32) @ orgs.T, axis=1)
             best = dict(zip(unique, sims, strict=True))
             names = np.asarray([best[label] for label in labels], dtype=np.float32)
-        return cls(q, np.asarray(passages, dtype=np.float32), asked, answers, names)
+        return cls(q, passages, asked, answers, names)
 
 
 def _apart(embedder: Embedder, texts: Sequence[str], dim: int) -> np.ndarray:

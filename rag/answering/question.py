@@ -111,13 +111,14 @@ def analyse(
         extra = [c.short_name for c in companies if c.short_name] + glossary.render(text)
         lexical = dense = " ".join([text, *extra])
     others = named_organisations(text, [*known_names, *names], glossary) if lang == "en" else []
+    # The weight the lexical index gives a word no passage contains.
+    unseen = idf("\x00") if idf is not None else 0.0
     if lang == "en" and idf is not None:
         # A capitalised word the records never use ("Hikvision", not "DeepSeek") is most likely a company's name.
-        unknown_word = idf("\x00")
         others += [
             w
             for w in proper_names(text, [*known_names, *names])
-            if idf(w.lower()) >= unknown_word and (glossary is None or not glossary.matches(w)) and w not in others
+            if idf(w.lower()) >= unseen and (glossary is None or not glossary.matches(w)) and w not in others
         ]
     # The rest of a resolved company's written name ("Micro" of "Jingjia Micro", "Guangzhou" of "Guangzhou
     # Goaland") and fiscal labels ("FY2024") name no other organisation.
@@ -137,8 +138,7 @@ def analyse(
             # concepts: a dictionary's sense is often not the records' ("high" is 凌云 as often as 高位), and as
             # concepts they cost 0.9 points of leave-company-out citation precision for no more right answers.
             named = {w.lower() for n in [*written, *others] for w in n.split()}
-            words = [w for w in _unglossed_words(text, glossary, idf) if w not in named]
-            unseen = idf("\x00")
+            words = [w for w in _unglossed_words(text, glossary, idf, unseen) if w not in named]
             lexical = " ".join([lexical, *(f for w in words for f in book.renderings(w, idf, unseen))])
     periods = tuple(figure_periods(text))
     if any(kind == "FY" for _, kind in periods):
@@ -173,11 +173,11 @@ def analyse(
 _WORD = re.compile(r"[A-Za-z][a-z]+(?:-[a-z]+)*")
 
 
-def _unglossed_words(text: str, glossary: Glossary, idf: Callable[[str], float]) -> list[str]:
+def _unglossed_words(text: str, glossary: Glossary, idf: Callable[[str], float], unseen: float) -> list[str]:
     """Lower-case English words of ``text`` (a sentence's first word too) outside the glossary's terms, not
-    question words, and not used as such by the records (those are concepts already): the words to look up."""
+    question words, and not used as such by the records (those are concepts already, ``unseen``: the idf of a word
+    no passage has): the words to look up."""
     covered = [(s, e) for s, e, _ in glossary.spans(text)]
-    unknown = idf("\x00")
     out: list[str] = []
     for m in _WORD.finditer(text):
         word, start = m.group(0), m.start()
@@ -185,7 +185,7 @@ def _unglossed_words(text: str, glossary: Glossary, idf: Callable[[str], float])
         if (word[0].isupper() and not first) or any(s <= start < e for s, e in covered):
             continue
         word = word.lower()
-        if word in QUESTION_WORDS or len(word) < 3 or idf(word) < unknown or word in out:
+        if word in QUESTION_WORDS or len(word) < 3 or idf(word) < unseen or word in out:
             continue
         out.append(word)
     return out
