@@ -57,6 +57,10 @@ GENERATOR = 2
 """Bump when the generator changes what a (pairs, seed) corpus contains: saved corpora are then rebuilt (2: record
 details over the model's limit are split, so the real records give more chunks)."""
 MANIFEST = "corpus.json"
+SYNTHETIC = "synthetic/"
+"""How the source of a recombined record starts."""
+PROGRESS = "progress.json"
+"""Written after each store write of a build, removed when it finishes: what `--resume` goes on from."""
 RECORDS_PER_COMPANY = 10
 WRITE_BATCH = 4096
 """Chunks per store upsert: big batches are what makes Chroma's write fast (it caps a call at ~5,000)."""
@@ -121,6 +125,8 @@ class CorpusReport:
     peak_rss: int
     real_files_left_out: list[str] = dataclasses.field(default_factory=list)
     generator: int = GENERATOR
+    resumed_records: int = 0
+    """Recombined records an interrupted build had written before this one went on (their writes are not timed)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (what ``corpus.json`` holds)."""
@@ -147,6 +153,18 @@ def default_records() -> Path:
     """``../shared/records`` beside the checkout when present, else the bundled ``data/records``."""
     shared = ROOT.parent / "shared" / "records"
     return shared if shared.is_dir() else ROOT / "data" / "records"
+
+
+def read_progress(folder: Path) -> dict[str, Any] | None:
+    """What an interrupted build in ``folder`` had written (None when there is none, or it finished)."""
+    path = Path(folder) / PROGRESS
+    if not path.is_file() or (Path(folder) / MANIFEST).is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def corpus_settings(folder: Path, base: Settings | None = None) -> Settings:
@@ -319,7 +337,7 @@ class CorpusBuilder:
             place=meta(template.place),
             receptionists=meta(template.receptionists),
             release_date=template.release_date + delta if template.release_date else None,
-            source=f"synthetic/seed-{self.seed}/{company.stock_code}-{record_no}",
+            source=f"{SYNTHETIC}seed-{self.seed}/{company.stock_code}-{record_no}",
             source_hash=hashlib.sha256(f"{self.seed}/{i}".encode()).hexdigest(),
         )
         # The real chunker gives the record chunk and the header line, from placeholder pairs (no model counts).
@@ -448,16 +466,22 @@ def build_corpus(
     embedder: Embedder | None = None,
     noise: float = DEFAULT_NOISE,
     force: bool = False,
+    resume: bool = False,
     log: Callable[[str], None] | None = None,
 ) -> CorpusReport:
     """Build a corpus of exactly ``pairs`` Q&A pairs in ``folder`` (which must be empty, or ``force``).
 
     ``settings`` gives the model and embedding cache (default: ``Settings()``); ``embedder`` replaces the
     configured model (it is put behind the embedding cache of ``settings`` unless it already is a cache).
+    ``resume`` goes on with an interrupted build of the same corpus in ``folder`` (a 1M-pair build takes hours):
+    records are made in a fixed order from the seed, so the ones already written are made again, not written.
     """
     folder = Path(folder)
     records_dir = Path(records_dir or default_records())
-    if folder.exists() and any(folder.iterdir()):
+    wanted = {"pairs": pairs, "seed": seed, "noise": noise, "generator": GENERATOR, "records_dir": str(records_dir)}
+    progress = read_progress(folder) if resume else None
+    done = int(progress["records"]) if progress and all(progress.get(k) == v for k, v in wanted.items()) else 0
+    if folder.exists() and any(folder.iterdir()) and not done:
         if not force:
             raise FileExistsError(f"{folder} is not empty; pass force=True (--force) to replace it")
         shutil.rmtree(folder)
@@ -493,9 +517,12 @@ def build_corpus(
 
         t1 = time.perf_counter()
         source = _load_source(index, real)
-        real_chunks = index.store.count()
         builder = CorpusBuilder(index, source, seed, noise)
-        items = [(c.id, c.text) for c in index.store.get()]
+        # by id: on a resume the store already holds what the interrupted build wrote, maybe part of a last write
+        stored = index.store.get()
+        items = {c.id: c.text for c in stored}
+        real_chunks = sum(1 for c in stored if not c.source.startswith(SYNTHETIC))
+        del stored
         left = pairs - report.pairs
         i = n_chunks = 0
         gen_s = write_s = 0.0
@@ -508,7 +535,12 @@ def build_corpus(
                 tw = time.perf_counter()
                 index.store.upsert(batch, np.concatenate(vecs))
                 write_s += time.perf_counter() - tw
+                # every record up to i is now written: an interrupted build goes on from there
+                (folder / PROGRESS).write_text(json.dumps({**wanted, "records": i}), encoding="utf-8")
             batch, vecs = [], []
+
+        if done:
+            say(f"resuming: {done:,} recombined records already written")
 
         last_report = time.perf_counter()
         while left > 0:
@@ -518,9 +550,11 @@ def build_corpus(
             left -= n
             i += 1
             n_chunks += len(chunks)
+            items.update((c.id, c.text) for c in chunks)
+            if i <= done:  # written by the interrupted build
+                continue
             batch.extend(chunks)
             vecs.append(vectors)
-            items.extend((c.id, c.text) for c in chunks)
             if len(batch) >= WRITE_BATCH:
                 flush()
                 if time.perf_counter() - last_report > 15:
@@ -534,7 +568,7 @@ def build_corpus(
         t2 = time.perf_counter()
         with memo_jieba():
             previous = LexicalIndex.load(settings.lexical_dir)  # the real records' tokens, cut by the ingest
-            lexical = LexicalIndex.build(items, previous=previous)
+            lexical = LexicalIndex.build(list(items.items()), previous=previous)
         lexical.save(settings.lexical_dir)
         timings["lexical index"] = time.perf_counter() - t2
         timings["total"] = time.perf_counter() - t0
@@ -562,8 +596,10 @@ def build_corpus(
         vectors_reused=n_chunks,
         timings={k: round(v, 2) for k, v in timings.items()},
         peak_rss=peak.peak,
+        resumed_records=done,
     )
     index.store.close()
+    (folder / PROGRESS).unlink(missing_ok=True)
     (folder / MANIFEST).write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
     return result
 
@@ -583,6 +619,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--noise", type=float, default=DEFAULT_NOISE, help="vector perturbation of a recombined chunk")
     ap.add_argument("--embedder", choices=["model", "hash"], default="model", help="hash: a test stand-in")
     ap.add_argument("--force", action="store_true", help="replace what is in --out")
+    ap.add_argument("--resume", action="store_true", help="go on with an interrupted build of the same corpus in --out")
     ap.add_argument("--json", action="store_true", help="print the report as JSON")
     args = ap.parse_args(argv)
     report = build_corpus(
@@ -593,6 +630,7 @@ def main(argv: list[str] | None = None) -> int:
         embedder=_hash_embedder() if args.embedder == "hash" else None,
         noise=args.noise,
         force=args.force,
+        resume=args.resume,
         log=lambda msg: print(msg, file=sys.stderr, flush=True),
     )
     print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1) if args.json else report.summary())

@@ -6,7 +6,8 @@ each against a plain LangChain Chroma ``similarity_search`` over the same collec
     python benchmarks/scale.py --sizes 2000,10000 --backends embedded --rounds 2
     python benchmarks/scale.py --sizes 300 --records data/records --embedder hash --rounds 1 --markdown /tmp/s.md
 
-Corpora come from benchmarks/corpus.py (the real records plus recombined ones) and are reused while their
+Corpora come from benchmarks/corpus.py (the real records plus recombined ones); an interrupted build goes on where it
+stopped at the next run (a 1M-pair corpus takes hours), and a finished corpus is reused while its
 ``corpus.json`` matches. Each (size, backend) runs in its own process, so its peak RSS is that of a process serving
 that corpus: the embedding model, the store client (embedded Chroma inside it), the BM25 index. Queries are the gold
 questions. Both methods are timed twice: with their query vectors from a memo filled in a warm-up pass (the searches
@@ -170,7 +171,15 @@ def ensure_corpus(
         return manifest
     log(f"building the {pairs:,}-pair corpus in {folder} ...")
     report = build_corpus(
-        folder, pairs, seed, records_dir=records_dir, settings=settings, embedder=embedder, force=True, log=log
+        folder,
+        pairs,
+        seed,
+        records_dir=records_dir,
+        settings=settings,
+        embedder=embedder,
+        force=True,
+        resume=True,  # an interrupted build of this corpus goes on rather than starting again
+        log=log,
     )
     log(report.summary())
     manifest = report.to_dict()
@@ -731,7 +740,9 @@ def render(results: dict[str, Any], env: dict[str, Any]) -> str:
             f"{any_m['open_s']:.1f}",
             mib(c["chroma_bytes"]),
             mib(c["lexical_bytes"]),
-            f"{c['timings']['total']:.0f}" + (" (reused)" if c.get("reused") else ""),
+            f"{c['timings']['total']:.0f}"
+            + (f" (resumed after {c['resumed_records']:,} records)" if c.get("resumed_records") else "")
+            + (" (reused)" if c.get("reused") else ""),
             str(c["texts_embedded"]),
         ]
         growth_rows.append(cells)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from benchmarks import scale
 from benchmarks.corpus import build_corpus, read_manifest
 from rag.index import Index
+from rag.lexical import LexicalIndex
 from rag.settings import Settings
 from tests.fakes import HashEmbedder
 
@@ -99,6 +101,49 @@ def test_same_seed_same_corpus_and_no_new_embeddings(corpus, records: Path, sett
     assert sum(c.source.startswith("synthetic/") for c in chunks) > 10 * len(differ)
     with pytest.raises(FileExistsError):
         build_corpus(tmp_path / "small", 200, 0, records_dir=records, settings=settings, embedder=HashEmbedder())
+
+
+def test_an_interrupted_build_resumed_is_the_corpus_an_uninterrupted_one_writes(
+    corpus, records: Path, settings: Settings, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build stopped after some store writes goes on with ``resume``: nothing lost, nothing written twice."""
+    from benchmarks import corpus as corpus_mod
+
+    _root, whole, report = corpus
+    monkeypatch.setattr(corpus_mod, "WRITE_BATCH", 10)  # several store writes before the stop
+    made = corpus_mod.CorpusBuilder.record
+    stop = report.synthetic_records - 1
+    assert stop >= 3
+
+    def stop_at(self, i: int, max_pairs: int):
+        if i == stop:
+            raise KeyboardInterrupt
+        return made(self, i, max_pairs)
+
+    folder = tmp_path / "resumed"
+    with monkeypatch.context() as m:
+        m.setattr(corpus_mod.CorpusBuilder, "record", stop_at)
+        with pytest.raises(KeyboardInterrupt):
+            build_corpus(folder, PAIRS, 0, records_dir=records, settings=settings, embedder=HashEmbedder())
+    progress = corpus_mod.read_progress(folder)
+    assert progress is not None and 0 < progress["records"] <= stop and read_manifest(folder) is None
+    with pytest.raises(FileExistsError):  # without resume (or force) a folder with a build in it is not touched
+        build_corpus(folder, PAIRS, 0, records_dir=records, settings=settings, embedder=HashEmbedder())
+    again = build_corpus(folder, PAIRS, 0, records_dir=records, settings=settings, embedder=HashEmbedder(), resume=True)
+    assert again.resumed_records == progress["records"] and corpus_mod.read_progress(folder) is None
+    assert read_manifest(folder) is not None
+    for field in ("chunks", "synthetic_records", "synthetic_pairs", "synthetic_chunks", "companies"):
+        assert getattr(again, field) == getattr(report, field), field
+    want = {c.id: c.text for c in Index(settings.scratch(whole), embedder=HashEmbedder()).store.get()}
+    index = Index(settings.scratch(folder), embedder=HashEmbedder())
+    got = {c.id: c.text for c in index.store.get()}
+    assert got == want and index.store.count() == len(want)
+    assert sorted(LexicalIndex.load(index.settings.lexical_dir).ids) == sorted(want)  # the saved one, as written
+    # A different corpus asked in the same folder is not taken for the interrupted one.
+    (folder / corpus_mod.MANIFEST).unlink()
+    (folder / corpus_mod.PROGRESS).write_text(json.dumps({**progress, "pairs": PAIRS + 1}), encoding="utf-8")
+    with pytest.raises(FileExistsError):
+        build_corpus(folder, PAIRS, 0, records_dir=records, settings=settings, embedder=HashEmbedder(), resume=True)
 
 
 @pytest.mark.parametrize("backend", ["embedded", pytest.param("server", marks=[pytest.mark.server, pytest.mark.slow])])
