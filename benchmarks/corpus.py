@@ -63,6 +63,8 @@ PROGRESS = "progress.json"
 """Written after each store write of a build, removed when it finishes: what `--resume` goes on from."""
 RECORDS_PER_COMPANY = 10
 WRITE_BATCH = 4096
+REPORT_EVERY_S = 15.0
+"""Seconds between progress lines of a build."""
 """Chunks per store upsert: big batches are what makes Chroma's write fast (it caps a call at ~5,000)."""
 DEFAULT_NOISE = 0.25
 JITTER = 0.15
@@ -480,8 +482,8 @@ def build_corpus(
     records_dir = Path(records_dir or default_records())
     wanted = {"pairs": pairs, "seed": seed, "noise": noise, "generator": GENERATOR, "records_dir": str(records_dir)}
     progress = read_progress(folder) if resume else None
-    done = int(progress["records"]) if progress and all(progress.get(k) == v for k, v in wanted.items()) else 0
-    if folder.exists() and any(folder.iterdir()) and not done:
+    resumed = int(progress["records"]) if progress and all(progress.get(k) == v for k, v in wanted.items()) else 0
+    if folder.exists() and any(folder.iterdir()) and not resumed:
         if not force:
             raise FileExistsError(f"{folder} is not empty; pass force=True (--force) to replace it")
         shutil.rmtree(folder)
@@ -539,8 +541,8 @@ def build_corpus(
                 (folder / PROGRESS).write_text(json.dumps({**wanted, "records": i}), encoding="utf-8")
             batch, vecs = [], []
 
-        if done:
-            say(f"resuming: {done:,} recombined records already written")
+        if resumed:
+            say(f"resuming: {resumed:,} recombined records already written")
 
         last_report = time.perf_counter()
         while left > 0:
@@ -551,13 +553,13 @@ def build_corpus(
             i += 1
             n_chunks += len(chunks)
             items.update((c.id, c.text) for c in chunks)
-            if i <= done:  # written by the interrupted build
+            if i <= resumed:  # written by the interrupted build
                 continue
             batch.extend(chunks)
             vecs.append(vectors)
             if len(batch) >= WRITE_BATCH:
                 flush()
-                if time.perf_counter() - last_report > 15:
+                if time.perf_counter() - last_report > REPORT_EVERY_S:
                     last_report = time.perf_counter()
                     done = pairs - left
                     say(f"  {done:,}/{pairs:,} pairs, {n_chunks:,} chunks written ({time.perf_counter() - t1:.0f} s)")
@@ -596,7 +598,7 @@ def build_corpus(
         vectors_reused=n_chunks,
         timings={k: round(v, 2) for k, v in timings.items()},
         peak_rss=peak.peak,
-        resumed_records=done,
+        resumed_records=resumed,
     )
     index.store.close()
     (folder / PROGRESS).unlink(missing_ok=True)

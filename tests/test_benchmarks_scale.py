@@ -111,6 +111,7 @@ def test_an_interrupted_build_resumed_is_the_corpus_an_uninterrupted_one_writes(
 
     _root, whole, report = corpus
     monkeypatch.setattr(corpus_mod, "WRITE_BATCH", 10)  # several store writes before the stop
+    monkeypatch.setattr(corpus_mod, "REPORT_EVERY_S", -1.0)  # and a progress line after each
     made = corpus_mod.CorpusBuilder.record
     stop = report.synthetic_records - 1
     assert stop >= 3
@@ -129,7 +130,11 @@ def test_an_interrupted_build_resumed_is_the_corpus_an_uninterrupted_one_writes(
     assert progress is not None and 0 < progress["records"] <= stop and read_manifest(folder) is None
     with pytest.raises(FileExistsError):  # without resume (or force) a folder with a build in it is not touched
         build_corpus(folder, PAIRS, 0, records_dir=records, settings=settings, embedder=HashEmbedder())
-    again = build_corpus(folder, PAIRS, 0, records_dir=records, settings=settings, embedder=HashEmbedder(), resume=True)
+    lines: list[str] = []
+    again = build_corpus(
+        folder, PAIRS, 0, records_dir=records, settings=settings, embedder=HashEmbedder(), resume=True, log=lines.append
+    )
+    assert any("resuming" in line for line in lines) and any("pairs," in line for line in lines)
     assert again.resumed_records == progress["records"] and corpus_mod.read_progress(folder) is None
     assert read_manifest(folder) is not None
     for field in ("chunks", "synthetic_records", "synthetic_pairs", "synthetic_chunks", "companies"):
