@@ -63,9 +63,9 @@ PROGRESS = "progress.json"
 """Written after each store write of a build, removed when it finishes: what `--resume` goes on from."""
 RECORDS_PER_COMPANY = 10
 WRITE_BATCH = 4096
+"""Chunks per store upsert: big batches are what makes Chroma's write fast (it caps a call at ~5,000)."""
 REPORT_EVERY_S = 15.0
 """Seconds between progress lines of a build."""
-"""Chunks per store upsert: big batches are what makes Chroma's write fast (it caps a call at ~5,000)."""
 DEFAULT_NOISE = 0.25
 JITTER = 0.15
 
