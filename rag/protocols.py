@@ -51,6 +51,10 @@ class Store(Protocol):
         """Stored chunks by id or by metadata filter (all when both are None)."""
         ...
 
+    def vectors(self, ids: Sequence[str]) -> tuple[list[Chunk], np.ndarray]:
+        """Stored chunks by id with their vectors, one row per chunk returned (missing ids skipped)."""
+        ...
+
     def query(self, embedding: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[Hit]:
         """The ``k`` nearest chunks to ``embedding``, best first, score = cosine similarity."""
         ...

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
+import numpy as np
+
 from rag.answering.question import Question, analyse
 from rag.companies import Company, CompanyDirectory, default_aliases, read_aliases
 from rag.dictionary import Dictionary, default_dictionary
@@ -26,10 +28,13 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {}
 # twice, so the chunk surfaces whatever the words of the question match.
 _WEIGHT = {"meta": 2.0}
 FILTER_KEYS = ("company", "record", "date_from", "date_to", "activity_type", "kind")
-# A filter matching at most this many chunks is resolved to ids once and searched by id: at 125k chunks one
-# company's 679 chunks take ~15 ms by ids against ~65 ms through ``where`` (benchmarks/scale.py). Above it
-# the filter stays a ``where`` (a list of ids that long is no cheaper to send).
+# A filter matching at most this many chunks (one company's, one record's) is read once, chunks and vectors,
+# and searched exactly in memory: Chroma's search restricted to ids grows with the collection (one company's 850
+# chunks: ~15 ms at 125k chunks, ~180 ms at 1.2M; through ``where`` ~65 ms and ~350 ms), a dot product over the
+# filter's vectors does not (benchmarks/scale.py). Above it the filter is applied after an unfiltered search.
 IDS_LIMIT = 5000
+# Filters whose chunks and vectors are kept (at most IDS_LIMIT chunks each, ~3 KB a chunk).
+SUBSETS_KEPT = 32
 # A broader filter is applied after an unfiltered search of this many times the number of nearest ids
 # expected to hold ``candidates`` that pass it, up to POST_FILTER_MAX ids (4,000 nearest ids: ~5 ms at 125k).
 POST_FILTER_MARGIN = 2.0
@@ -90,6 +95,7 @@ class HybridRetriever:
         self._record_numbers: list[str] = []
         self._allowed_cache: dict[tuple[str, str | None, Any], frozenset[str]] = {}
         self._records_cache: dict[tuple[str, str, str | None, Any], list[Chunk]] = {}
+        self._subsets: dict[tuple[str, str | None, Any], _Subset] = {}
 
     def dictionary(self) -> Dictionary | None:
         """The English-Chinese dictionary for words the glossary lacks (loaded at the first English question)."""
@@ -154,7 +160,8 @@ class HybridRetriever:
         question = analyse(
             text,
             companies=companies,
-            known_names=[n for c in directory.companies for n in c.names],
+            known_names=directory.names_in(text),
+            name_part=directory.part_of_a_name,
             records=self.named_records(text),
             spelled=spelled,
             glossary=self.glossary,
@@ -189,10 +196,12 @@ class HybridRetriever:
         where = _store_where(q.where)
         allowed = self._allowed_ids(where, q.activity_type) if where or q.activity_type else None
         dense: list[Hit] = []
+        narrow = allowed is not None and len(allowed) <= IDS_LIMIT and self.mode in ("hybrid", "dense")
+        subset = self._subset(where, q.activity_type, allowed) if narrow and allowed is not None else None
         if self.mode in ("hybrid", "dense"):
             vector = self.index.embedder.embed_query(q.dense_text or q.text)
-            if allowed is not None and len(allowed) <= IDS_LIMIT:
-                dense = self.index.store.query(vector, n, ids=sorted(allowed))
+            if subset is not None:
+                dense = subset.nearest(vector, n)
             else:
                 found = self._post_filtered(vector, n, allowed) if allowed is not None else None
                 if found is None:
@@ -202,7 +211,21 @@ class HybridRetriever:
         lexical: list[tuple[str, float]] = []
         if self.mode in ("hybrid", "bm25"):
             lexical = self.index.ensure_lexical().search(q.lexical_text, n, allowed_ids=allowed)
-        return self._fuse(dense, lexical, k, q, where)
+        return self._fuse(dense, lexical, k, q, where, known=subset.chunks if subset is not None else None)
+
+    def _subset(self, where: dict[str, Any] | None, activity_type: str | None, allowed: frozenset[str]) -> _Subset:
+        # A narrow filter's chunks and vectors, read once per filter until an ingest changes the index.
+        key = (repr(where), activity_type, self.index.generation())
+        with self._lock:
+            cached = self._subsets.get(key)
+        if cached is None:
+            chunks, matrix = self.index.store.vectors(sorted(allowed))
+            cached = _Subset(chunks, matrix)
+            with self._lock:
+                if len(self._subsets) >= SUBSETS_KEPT:
+                    self._subsets.clear()
+                self._subsets[key] = cached
+        return cached
 
     def _post_filtered(self, vector: Any, n: int, allowed: frozenset[str]) -> list[Hit] | None:
         """The ``n`` nearest of ``allowed`` chunks, read from an unfiltered search of enough nearest ids, or
@@ -262,6 +285,8 @@ class HybridRetriever:
         k: int,
         q: Query | None = None,
         where: dict[str, Any] | None = None,
+        *,
+        known: dict[str, Chunk] | None = None,
     ) -> list[Hit]:
         ranks: dict[str, dict[str, int]] = {}
         chunks: dict[str, Chunk] = {}
@@ -272,6 +297,8 @@ class HybridRetriever:
             similarity[hit.chunk.id] = hit.score
         for rank, (cid, _score) in enumerate(lexical, 1):
             ranks.setdefault(cid, {})["bm25"] = rank
+            if known is not None and cid in known and cid not in chunks:
+                chunks[cid] = known[cid]
         weights = self.weights.get(q.lang, {}) if q is not None else {}
         scores = self._scores(ranks, weights)
         if q is not None and (q.months or q.metadata or q.periods or q.records):
@@ -356,6 +383,25 @@ class HybridRetriever:
                     self._records_cache.clear()
                 self._records_cache[key] = cached
         return cached
+
+
+class _Subset:
+    """The chunks a narrow filter matches, with their vectors: searched exactly, by a dot product."""
+
+    def __init__(self, chunks: list[Chunk], matrix: np.ndarray):
+        self.chunks = {c.id: c for c in chunks}
+        self._order = chunks
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True) if matrix.size else np.ones((0, 1), np.float32)
+        self._matrix = matrix / np.where(norms > 0, norms, 1.0)
+
+    def nearest(self, vector: Any, n: int) -> list[Hit]:
+        """The ``n`` chunks of the subset nearest ``vector``, best first; score = cosine similarity."""
+        if not self._order or n <= 0:
+            return []
+        v = np.asarray(vector, dtype=np.float32).reshape(-1)
+        sims = self._matrix @ (v / (np.linalg.norm(v) or 1.0))
+        top = np.argsort(-sims, kind="stable")[:n]
+        return [Hit(self._order[i], float(sims[i])) for i in top]
 
 
 def _store_where(where: dict[str, Any]) -> dict[str, Any] | None:

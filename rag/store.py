@@ -430,6 +430,23 @@ class ChromaStore:
 
         return self._run("get", by_filter)
 
+    def vectors(self, ids: Sequence[str]) -> tuple[list[Chunk], np.ndarray]:
+        """Stored chunks by id with their vectors (one row each, in the order of the chunks; missing ids skipped)."""
+        wanted = list(dict.fromkeys(ids))
+
+        def read(col: Collection) -> tuple[list[Chunk], np.ndarray]:
+            chunks: list[Chunk] = []
+            rows: list[np.ndarray] = []
+            for part in batched(wanted, PAGE_SIZE):
+                page = col.get(ids=part, include=["documents", "metadatas", "embeddings"])  # type: ignore[list-item]
+                found = zip(page["ids"], page["documents"], page["metadatas"], page["embeddings"], strict=True)
+                for i, d, m, e in found:
+                    chunks.append(_chunk(i, d, m))
+                    rows.append(np.asarray(e, dtype=np.float32))
+            return chunks, (np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32))
+
+        return self._run("reading vectors", read) if wanted else ([], np.zeros((0, 0), dtype=np.float32))
+
     def query(
         self,
         embedding: np.ndarray,

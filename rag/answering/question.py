@@ -94,6 +94,7 @@ def analyse(
     *,
     companies: Sequence[Company] = (),
     known_names: Sequence[str] = (),
+    name_part: Callable[[str], bool] | None = None,
     records: Sequence[str] = (),
     spelled: Sequence[tuple[str, Company]] = (),
     glossary: Glossary | None = None,
@@ -102,7 +103,9 @@ def analyse(
     dictionary: Callable[[], Dictionary | None] | None = None,
 ) -> Question:
     """Read ``text`` once. ``companies`` are those it is about (resolved by the caller from the text, the
-    conversation or a filter); ``known_names`` every name of every indexed company; ``idf`` the lexical index's;
+    conversation or a filter); ``known_names`` the indexed companies' names (those the text contains are
+    enough: :meth:`CompanyDirectory.names_in`), ``name_part`` whether a word is part of any of them; ``idf`` the
+    lexical index's;
     ``dictionary`` gives the dictionary that renders an English question's words the glossary lacks."""
     lang = lang or detect_language(text)
     names = [n for c in companies for n in c.names]
@@ -152,7 +155,8 @@ def analyse(
         organisations=tuple(
             o
             for o in others
-            if not any(o.lower() in n.lower() for n in known_names) and o not in {w for w, _ in spelled}
+            if not (name_part(o) if name_part is not None else any(o.lower() in n.lower() for n in known_names))
+            and o not in {w for w, _ in spelled}
         ),
         read_as=tuple((w, c.short_name or c.name) for w, c in spelled),
         unknown_org=unknown,

@@ -162,3 +162,51 @@ def test_an_english_name_that_spells_the_pinyin_is_read_as_the_company():
     assert [c.stock_code for c in d.mentioned("What did Kematek say about heaters?")] == ["301611"]
     assert d.mentioned("What did Photonara say about 800G?") == []  # a made-up name: left to the search
     assert d.mentioned("What is the Gross margin?") == []
+
+
+def test_names_looked_up_by_position_are_those_a_scan_of_every_name_finds():
+    """The directory finds names by lookups at each position of a text (a cost that does not grow with the number
+    of companies); a plain scan of every name, and one regex of them all, must find the same."""
+    import random
+    import re
+
+    from rag.companies import _inside_a_word, _spells
+
+    rng = random.Random(7)
+    pool = "华海康威视通富微电高澜股份珂玛科技新易盛天瑞声龙江东方南北中国恒信达"
+    shorts = sorted({"".join(rng.sample(pool, rng.choice((2, 3, 4)))) for _ in range(400)})
+    aliases = {f"{600000 + i}": [rng.choice(["Acme", "Zenith", "Orbita", "Hik", "Nova"]) + str(i)] for i in range(40)}
+    d = CompanyDirectory.from_records(
+        [_record(f"{600000 + i}", f"{s}股份有限公司", s) for i, s in enumerate(shorts)], aliases
+    )
+    every = {n for c in d.companies for n in c.names}
+    entries = sorted(((n, c) for c in d.companies for n in c.names if len(n) >= 2), key=lambda e: -len(e[0]))
+    pattern = re.compile(
+        "|".join(
+            rf"(?<![A-Za-z]){re.escape(n)}(?![A-Za-z])" if re.match(r"[A-Za-z]", n) else re.escape(n)
+            for n, _ in entries
+        ),
+        re.IGNORECASE,
+    )
+    by_name = {n.lower(): c for n, c in entries}
+
+    def scanned(text: str) -> list[str]:
+        seen: dict[int, str] = {}
+        for m in pattern.finditer(text):
+            c = by_name[m.group(0).lower()]
+            if not _inside_a_word(text, m.start(), m.group(0)):
+                seen.setdefault(id(c), c.stock_code)
+        return list(seen.values())
+
+    names = sorted(every)
+    words = ["的", "今年", "revenue", "Hiking", "x", " ", "毛利率", "2024年", "Tongfu", "Goaland", "Kemat"]
+    for _ in range(300):
+        text = "".join(rng.choice([*words, *names[:: max(1, len(names) // 60)]]) for _ in range(rng.randint(1, 8)))
+        assert [c.stock_code for c in d._exact(text)] == scanned(text), text
+        assert sorted(d.names_in(text)) == sorted(n for n in every if n.lower() in text.lower()), text
+    assert d.part_of_a_name("Zenith") == any("zenith" in n.lower() for n in every)
+    assert not d.part_of_a_name("Photonara")
+    for word in ["tongfu", "tongfx", "gaolan", "goalan", "kemat", "haikang", "hiakang", "xyzw", *map(str.lower, names)]:
+        assert {c.stock_code for c in d._spelled_by(word)} == {
+            c.stock_code for c in d.companies if _spells(word, c.short_name)
+        }, word

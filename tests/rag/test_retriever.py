@@ -114,12 +114,20 @@ def test_filters_company_record_dates_and_type(index):
     "filters",
     [{"company": "美的集团"}, {"record": "2024-8-17"}, {"date_from": "2025-01-01", "date_to": "2025-12-31"}],
 )
-def test_narrow_filters_searched_by_ids_rank_as_through_where(index, filters, monkeypatch):
+def test_narrow_filters_searched_in_memory_rank_as_through_where(index, filters, monkeypatch):
     import rag.retriever as retriever
 
-    by_ids = [(h.chunk.id, round(h.score, 9)) for h in HybridRetriever(index).search("收入 增长", 15, filters)]
+    reads, asked = [], []
+    vectors, query = index.store.vectors, index.store.query
+    monkeypatch.setattr(index.store, "vectors", lambda ids: reads.append(len(ids)) or vectors(ids))
+    monkeypatch.setattr(index.store, "query", lambda *a, **kw: asked.append(kw) or query(*a, **kw))
+    r = HybridRetriever(index)
+    by_ids = [(h.chunk.id, round(h.score, 9)) for h in r.search("收入 增长", 15, filters)]
+    again = [(h.chunk.id, round(h.score, 9)) for h in r.search("收入 增长", 15, filters)]
+    # the filter's chunks and vectors are read once, then searched without asking the store
+    assert len(reads) == 1 and reads[0] > 0 and asked == [] and again == by_ids
+    monkeypatch.setattr(index.store, "query", query)
     calls = []
-    query = index.store.query
     monkeypatch.setattr(index.store, "query", lambda *a, **kw: calls.append(kw) or query(*a, **kw))
     monkeypatch.setattr(retriever, "IDS_LIMIT", 0)  # every filter goes through ``where``
     monkeypatch.setattr(retriever, "POST_FILTER_MAX", 0)

@@ -319,6 +319,22 @@ def test_query_restricted_to_ids(store: ChromaStore) -> None:
     assert store.query(q, 10, ids=[]) == []
 
 
+def test_chunks_read_with_their_vectors(store: ChromaStore) -> None:
+    chunks = corpus()
+    vectors = unit(len(chunks), seed=5)
+    store.upsert(chunks, vectors)
+    wanted = [chunks[3].id, "002415:gone:q1", chunks[0].id, chunks[3].id]
+    got, matrix = store.vectors(wanted)
+    row = {c.id: i for i, c in enumerate(chunks)}
+    assert sorted(c.id for c in got) == sorted([chunks[0].id, chunks[3].id])  # missing skipped, once each
+    assert [c for c in got] == [chunks[row[c.id]] for c in got]
+    assert matrix.shape == (2, vectors.shape[1])
+    for c, v in zip(got, matrix, strict=True):
+        assert np.allclose(v, vectors[row[c.id]], atol=1e-6)
+    empty, none = store.vectors([])
+    assert empty == [] and none.shape[0] == 0
+
+
 def test_filters(store: ChromaStore) -> None:
     chunks = corpus()
     vectors = unit(len(chunks), seed=3)
