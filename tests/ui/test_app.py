@@ -247,7 +247,9 @@ def test_chroma_server_restart_during_a_session(tmp_path: Path, real_settings):
         body, cited = turn("海天瑞声上半年毛利率是多少？")
         assert cited and "cite-chip" in body
         server.stop()
-        body, cited = turn("海天瑞声上半年毛利率是多少？")
+        # (a question naming no company: one naming 海天瑞声 again is searched in the company's chunks and vectors
+        # the retriever read at the first question, without the store)
+        body, cited = turn("上半年境外收入是多少？")
         assert cited == {} and 'class="err"' in body and f"{host}:{port}" in body
         server.start()
         body, cited = turn("海天瑞声上半年境外收入增长了多少？")
