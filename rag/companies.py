@@ -261,13 +261,14 @@ class CompanyDirectory:
         # Names are looked up by their folded text at each position of a text, longest first: a cost in the
         # text's length and the number of distinct name lengths, not in the number of companies (one regex
         # alternation of every name took ~50 ms a question with 8,800 companies).
-        self._latin = {_fold(n): bool(re.match(r"[A-Za-z]", n)) for n, _ in reversed(entries)}
-        self._lengths = sorted({len(k) for k in self._latin}, reverse=True)
         every = {n for c in self.companies for n in c.names}
         self._written: dict[str, list[str]] = {}
         for n in every:
             self._written.setdefault(_fold(n), []).append(n)
         self._every_lengths = sorted({len(k) for k in self._written}, reverse=True)
+        # a company is found in a text by a name of two characters or more; Latin ones only as whole words
+        self._lengths = [n for n in self._every_lengths if n >= 2]
+        self._latin = {k for k, names in self._written.items() if re.match(r"[A-Za-z]", names[0])}
         self._joined = "\n".join(sorted(n.lower() for n in every))
         # English spellings of a short name's pinyin (:meth:`spellings`): each head, and for heads of five letters
         # or more each one-letter deletion of it, so a word one edit off a head shares a key with it.
@@ -371,8 +372,7 @@ class CompanyDirectory:
                 prefix = word[:n]
                 near = {h for key in _deletions(prefix) for h in self._near_heads.get(key, ())}
                 heads |= {h for h in near if len(h) == n and _edits(prefix, h) <= 1}
-        found = {id(c): c for h in heads for c in self._heads[h]}
-        return [c for c in self.companies if id(c) in found]
+        return list({id(c): c for h in heads for c in self._heads[h]}.values())
 
     def names_in(self, text: str) -> list[str]:
         """Every name of an indexed company that ``text`` contains (case-insensitive), longest first."""
@@ -409,10 +409,12 @@ class CompanyDirectory:
     def _name_at(self, text: str, folded: str, i: int) -> int:
         """The length of the longest name at ``i`` (Latin names only as whole words: "Hik" is not in "Hiking")."""
         for n in self._lengths:
-            latin = self._latin.get(folded[i : i + n])
-            if latin is None or len(folded) < i + n:
+            key = folded[i : i + n]
+            if len(key) < n or key not in self._written:
                 continue
-            if latin and ((i > 0 and _ascii_letter(text[i - 1])) or (i + n < len(text) and _ascii_letter(text[i + n]))):
+            if key in self._latin and (
+                (i > 0 and _ascii_letter(text[i - 1])) or (i + n < len(text) and _ascii_letter(text[i + n]))
+            ):
                 continue
             return n
         return 0

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from rag.store import build_where
 from rag.types import Chunk, Hit
 
 Mode = Literal["hybrid", "dense", "bm25"]
+_T = TypeVar("_T")
 # Weights of the rankings fused by RRF, per question language; a ranking not named weighs 1.0.
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {}
 # A question about who attended, when or where is answered by the record's metadata chunk: its ranking counts
@@ -196,8 +197,9 @@ class HybridRetriever:
         where = _store_where(q.where)
         allowed = self._allowed_ids(where, q.activity_type) if where or q.activity_type else None
         dense: list[Hit] = []
-        narrow = allowed is not None and len(allowed) <= IDS_LIMIT and self.mode in ("hybrid", "dense")
-        subset = self._subset(where, q.activity_type, allowed) if narrow and allowed is not None else None
+        subset = None
+        if allowed is not None and len(allowed) <= IDS_LIMIT and self.mode in ("hybrid", "dense"):
+            subset = self._subset(where, q.activity_type, allowed)
         if self.mode in ("hybrid", "dense"):
             vector = self.index.embedder.embed_query(q.dense_text or q.text)
             if subset is not None:
@@ -216,16 +218,22 @@ class HybridRetriever:
     def _subset(self, where: dict[str, Any] | None, activity_type: str | None, allowed: frozenset[str]) -> _Subset:
         # A narrow filter's chunks and vectors, read once per filter until an ingest changes the index.
         key = (repr(where), activity_type, self.index.generation())
+        return self._remember(
+            self._subsets, key, SUBSETS_KEPT - 1, lambda: _Subset(*self.index.store.vectors(sorted(allowed)))
+        )
+
+    def _remember(self, cache: dict[Any, _T], key: Any, most: int, compute: Callable[[], _T]) -> _T:
+        """``cache[key]``, computed (outside the lock) when missing; the cache is emptied once it holds more than
+        ``most`` entries. Keys carry the index's generation, so an ingest makes them all stale."""
         with self._lock:
-            cached = self._subsets.get(key)
-        if cached is None:
-            chunks, matrix = self.index.store.vectors(sorted(allowed))
-            cached = _Subset(chunks, matrix)
-            with self._lock:
-                if len(self._subsets) >= SUBSETS_KEPT:
-                    self._subsets.clear()
-                self._subsets[key] = cached
-        return cached
+            if key in cache:
+                return cache[key]
+        value = compute()
+        with self._lock:
+            if len(cache) > most:
+                cache.clear()
+            cache[key] = value
+        return value
 
     def _post_filtered(self, vector: Any, n: int, allowed: frozenset[str]) -> list[Hit] | None:
         """The ``n`` nearest of ``allowed`` chunks, read from an unfiltered search of enough nearest ids, or
@@ -264,19 +272,14 @@ class HybridRetriever:
         # The ids a filter matches, cached per filter until an ingest changes the index: read once, they
         # narrow BM25 and (when few) the dense search, which is cheaper by ids than through ``where``.
         key = (repr(where), activity_type, self.index.generation())
-        with self._lock:
-            cached = self._allowed_cache.get(key)
-        if cached is None:
+
+        def read() -> frozenset[str]:
             if activity_type:
                 # Activity types are stored joined, which Chroma cannot test: read the chunks and check.
-                cached = frozenset(c.id for c in self.index.store.get(where=where) if _type_ok(c, activity_type))
-            else:
-                cached = frozenset(self.index.store.ids(where))
-            with self._lock:
-                if len(self._allowed_cache) > 256:
-                    self._allowed_cache.clear()
-                self._allowed_cache[key] = cached
-        return cached
+                return frozenset(c.id for c in self.index.store.get(where=where) if _type_ok(c, activity_type))
+            return frozenset(self.index.store.ids(where))
+
+        return self._remember(self._allowed_cache, key, 256, read)
 
     def _fuse(
         self,
@@ -372,17 +375,13 @@ class HybridRetriever:
     def _record_chunks(self, where: dict[str, Any] | None, activity_type: str | None) -> list[Chunk]:
         # One metadata chunk per record: few enough to read, cached until the store changes.
         key = ("records", repr(where), activity_type, self.index.generation())
-        with self._lock:
-            cached = self._records_cache.get(key)
-        if cached is None:
+
+        def read() -> list[Chunk]:
             built = build_where(where)
             filtered = {"$and": [built, {"kind": "record"}]} if built else {"kind": "record"}
-            cached = [c for c in self.index.store.get(where=filtered) if _type_ok(c, activity_type)]
-            with self._lock:
-                if len(self._records_cache) > 64:
-                    self._records_cache.clear()
-                self._records_cache[key] = cached
-        return cached
+            return [c for c in self.index.store.get(where=filtered) if _type_ok(c, activity_type)]
+
+        return self._remember(self._records_cache, key, 64, read)
 
 
 class _Subset:
