@@ -5,8 +5,8 @@ It ranks the passages (the best one is cited) and decides abstention (the best o
 threshold). Trained by ``irchat train`` (``evals/train.py``) from the records themselves and the gold sets; the
 committed artefact is ``rag/data/answer_model/``: LightGBM's text model (what training wrote, for inspection), the
 same trees as ONNX (what answering runs: onnxruntime is loaded for the embeddings anyway, while importing
-lightgbm pulls in scikit-learn and pandas, ~2 s of a cold ``irchat ask``), the isotonic calibration as points,
-the threshold and a manifest of what it was trained on.
+lightgbm pulls in scikit-learn and pandas, ~2 s of a cold ``irchat ask``), the calibration (a logistic curve over
+the raw score's log-odds) as points, the threshold and a manifest of what it was trained on.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ class AnswerModel:
         return self.calibrate(self.raw(rows))
 
     def calibrate(self, scores: np.ndarray) -> np.ndarray:
-        """Raw scores mapped through the isotonic calibration (piecewise linear between its points)."""
+        """Raw scores mapped through the calibration (piecewise linear between its points)."""
         if len(self.calibration_x) == 0:
             return scores
         return np.interp(scores, self.calibration_x, self.calibration_y)

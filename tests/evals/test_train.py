@@ -10,7 +10,16 @@ import numpy as np
 import pytest
 
 from evals.gold import GoldQuestion
-from evals.train import build_examples, leave_company_out, metrics, near_duplicate, seed_spread, train
+from evals.train import (
+    Example,
+    build_examples,
+    fit_calibration,
+    leave_company_out,
+    metrics,
+    near_duplicate,
+    seed_spread,
+    train,
+)
 from ingest.pipeline import Ingestor
 from rag.answering.features import FEATURES
 from rag.answering.model import AnswerModel, ModelError
@@ -43,6 +52,24 @@ def examples(tmp_path_factory):
     return build_examples(index, OWN, seed=1, limit=120)
 
 
+def test_the_calibration_is_a_smooth_curve_recovering_the_chance_a_score_stands_for():
+    # Scores whose true chance of answering is a logistic curve of their log-odds: the fitted calibration must find
+    # it again and rise strictly (a step function moves whole groups of questions across the threshold at once).
+    rng = np.random.default_rng(0)
+    raw = rng.uniform(0.01, 0.99, 4000)
+    truth = 1 / (1 + np.exp(-(1.5 * np.log(raw / (1 - raw)) - 0.7)))
+    labels = (rng.uniform(size=raw.size) < truth).astype(np.int8)
+    examples = [
+        Example(f"x{i}", "record", "c", None, [], np.zeros((100, 1)), labels[i : i + 100], [])  # type: ignore[arg-type]
+        for i in range(0, raw.size, 100)
+    ]
+    scores = {f"x{i}": raw[i : i + 100] for i in range(0, raw.size, 100)}
+    x, y = fit_calibration(examples, scores)
+    assert (np.diff(x) > 0).all() and (np.diff(y) > 0).all() and len(x) > 100
+    expected = 1 / (1 + np.exp(-(1.5 * np.log(x / (1 - x)) - 0.7)))
+    assert np.abs(y - expected).max() < 0.05
+
+
 def test_near_duplicate_questions():
     assert near_duplicate("公司今年毛利率变化的原因是什么？", "公司今年毛利率变化原因是什么")
     assert not near_duplicate("公司今年毛利率变化的原因是什么？", "海外工厂的建设进度如何？")
@@ -73,7 +100,7 @@ def test_train_save_load_and_the_same_probabilities(examples, tmp_path: Path):
     model.save(tmp_path / "m")
     again = AnswerModel.load(tmp_path / "m")
     # loaded, the trees run on ONNX Runtime in float32: the same scores to float32 rounding, and so the same
-    # probabilities but for where the calibration is steep (a step of the isotonic fit magnifies that rounding)
+    # probabilities to about the same rounding (the calibration's slope is a few units at most)
     assert np.allclose(again.raw(rows), model.raw(rows), atol=1e-5) and again.threshold == model.threshold
     assert np.allclose(again.probabilities(rows), probs, atol=1e-3)
     assert (tmp_path / "m" / "model.onnx").is_file() and (tmp_path / "m" / "model.txt").is_file()
