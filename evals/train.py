@@ -542,6 +542,7 @@ def manifest(examples: Sequence[Example], args: argparse.Namespace) -> dict[str,
             "wrong_cost": WRONG_COST,
             "removed_share": REMOVED_SHARE,
             "keyword_share": KEYWORD_SHARE,
+            "calibration": "platt: logistic over the out-of-fold scores' log-odds",
         },
     }
 
