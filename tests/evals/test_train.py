@@ -100,7 +100,7 @@ def test_train_save_load_and_the_same_probabilities(examples, tmp_path: Path):
     model.save(tmp_path / "m")
     again = AnswerModel.load(tmp_path / "m")
     # loaded, the trees run on ONNX Runtime in float32: the same scores to float32 rounding, and so the same
-    # probabilities to about the same rounding (the calibration's slope is a few units at most)
+    # probabilities within the tolerance (the calibration is a smooth curve: the shipped one's steepest slope is 13)
     assert np.allclose(again.raw(rows), model.raw(rows), atol=1e-5) and again.threshold == model.threshold
     assert np.allclose(again.probabilities(rows), probs, atol=1e-3)
     assert (tmp_path / "m" / "model.onnx").is_file() and (tmp_path / "m" / "model.txt").is_file()
