@@ -108,9 +108,13 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileError]]:
 
 def embedded_texts(chunks: Sequence[Chunk]) -> list[str]:
     """What the ingest embeds for ``chunks``, vectors in this order: their texts, then each distinct answer by itself
-    (``Chunk.answer_alone``), which the answer model compares with a question apart (rag/answering/features.py):
-    embedded in the same call, those vectors are in the embedding cache before anyone asks."""
-    return [c.text for c in chunks] + list(dict.fromkeys(a for c in chunks if (a := c.answer_alone)))
+    (``Chunk.answer_alone``) and sentence of what was said (``Chunk.said``), which the answer model compares with a
+    question apart (rag/answering/features.py): embedded in the same call, those vectors are in the embedding cache
+    before anyone asks."""
+    texts = [c.text for c in chunks]
+    whole = set(texts)  # a record's one-line metadata chunk is its own one sentence
+    apart = [a for c in chunks if (a := c.answer_alone)] + [s for c in chunks for s in c.said]
+    return texts + [t for t in dict.fromkeys(apart) if t not in whole]
 
 
 def _os_reason(e: OSError) -> str:

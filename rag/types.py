@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Literal
 
+from rag.sentences import split_sentences
+
 ChunkKind = Literal["qa", "intro", "record"]
 
 
@@ -127,6 +129,14 @@ class Chunk:
         """What the company answered in this chunk, without the investor's question ("" unless a Q&A chunk): the
         answer model compares a question with it by itself, as well as with the whole chunk."""
         return (self.answer_text or self.text) if self.kind == "qa" else ""
+
+    @property
+    def said(self) -> list[str]:
+        """The sentences of what was said here (a pair's answer alone, a presentation, a record's metadata lines):
+        the answer model compares a question with each by itself, since one sentence of a long answer may be the
+        reply while the whole answer's vector is the average of several topics."""
+        text = self.text if self.kind == "record" else (self.answer_text or self.text)
+        return [text[start:end] for start, end in split_sentences(text)]
 
     @property
     def record_key(self) -> str:

@@ -49,6 +49,8 @@ FEATURES: tuple[str, ...] = (
     "dense_question_gap",
     "dense_answer",
     "dense_answer_gap",
+    "dense_said",
+    "dense_said_gap",
     "cov",
     "cov_gap",
     "cov_question",
@@ -138,6 +140,9 @@ class Vectors:
     answers: np.ndarray
     """Per candidate, its answer by itself (:attr:`Chunk.answer_alone`), without the investor's question; NaN for a
     presentation or metadata."""
+    said: np.ndarray
+    """Per candidate, its closest sentence's similarity to the question (:attr:`Chunk.said`, over all its parts); NaN
+    when it says nothing."""
     names: np.ndarray
     """Per candidate, how close an organisation the question names but the index does not know ("Hikvision")
     is to the candidate's company name (the multilingual model knows some brands); NaN when there is none."""
@@ -152,8 +157,16 @@ class Vectors:
         texts = [c.parts[0].text for c in cands]
         texts += [f"问：{c.asked}" if c.asked else "" for c in cands]
         texts += [c.parts[0].answer_alone for c in cands]
+        said = [[s for p in sorted(c.parts, key=lambda p: p.part) for s in p.said] for c in cands]
+        texts += [s for ss in said for s in ss]
         vectors = _apart(embedder, texts, q.shape[0])
-        passages, asked, answers = vectors[:n], vectors[n : 2 * n], vectors[2 * n :]
+        passages, asked, answers = vectors[:n], vectors[n : 2 * n], vectors[2 * n : 3 * n]
+        closest = np.full(n, np.nan, dtype=np.float32)
+        start = 3 * n
+        for i, ss in enumerate(said):
+            if ss:
+                closest[i] = float(np.max(vectors[start : start + len(ss)] @ q))
+            start += len(ss)
         names = np.full(len(cands), np.nan, dtype=np.float32)
         if question.organisations and cands:
             orgs = np.stack([np.asarray(embedder.embed_query(o), dtype=np.float32) for o in question.organisations])
@@ -162,7 +175,7 @@ class Vectors:
             sims = np.max(np.asarray(embedder.embed_passages(unique), dtype=np.float32) @ orgs.T, axis=1)
             best = dict(zip(unique, sims, strict=True))
             names = np.asarray([best[label] for label in labels], dtype=np.float32)
-        return cls(q, passages, asked, answers, names)
+        return cls(q, passages, asked, answers, closest, names)
 
 
 def _apart(embedder: Embedder, texts: Sequence[str], dim: int) -> np.ndarray:
@@ -227,6 +240,8 @@ def featurize(
             "dense_question_gap": _gap(dense_q, i),
             "dense_answer": float(dense_a[i]),
             "dense_answer_gap": _gap(dense_a, i),
+            "dense_said": float(vectors.said[i]),
+            "dense_said_gap": _gap(vectors.said, i),
             "cov": float(cov[i]),
             "cov_gap": float(np.max(cov) - cov[i]),
             "cov_question": concept_coverage(concepts, c.asked)

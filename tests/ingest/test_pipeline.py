@@ -549,7 +549,9 @@ def test_a_dated_identity_for_a_record_without_number(tmp_path):
     assert "编号：2023-00X" in index.store.get(ids=["654321:2023-03-02:meta"])[0].text  # as printed
 
 
-def test_ingest_embeds_each_answer_by_itself_into_the_cache_and_stores_the_chunks_own_vectors(tmp_path, records):
+def test_ingest_embeds_each_answer_and_sentence_by_itself_into_the_cache_and_stores_the_chunks_own_vectors(
+    tmp_path, records
+):
     from rag.answering.features import Vectors, candidates
     from rag.answering.question import analyse
     from rag.embed_cache import CachedEmbedder
@@ -563,13 +565,15 @@ def test_ingest_embeds_each_answer_by_itself_into_the_cache_and_stores_the_chunk
     chunks = index.store.get()
     answers = {c.answer_alone for c in chunks if c.kind == "qa"}
     assert answers and all(answers) and not any(c.answer_alone for c in chunks if c.kind != "qa")
-    assert inner.texts_embedded == len(chunks) + len(answers)
+    said = {s for c in chunks for s in c.said}
+    assert said - answers and all(s in c.text for c in chunks for s in c.said)
+    assert inner.texts_embedded == len(chunks) + len(answers | said)
     # each chunk is stored with its own text's vector, not an answer's: it is its own nearest neighbour
     for chunk in chunks:
         hits = index.store.query(inner.embed_passages([chunk.text])[0], k=1)
         assert hits[0].chunk.id == chunk.id
-    # answering a question over these passages embeds no passage or answer again (the pairs' questions, "问：…",
-    # are embedded at the first question that needs them)
+    # answering a question over these passages embeds no passage, answer or sentence again (the pairs' questions,
+    # "问：…", are embedded at the first question that needs them)
     cands = candidates([Hit(c, 1.0) for c in chunks if c.kind == "qa"], limit=50)
     question = analyse("海天瑞声的境外收入增长了多少？")
     before = inner.texts_embedded

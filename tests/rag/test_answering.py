@@ -148,6 +148,23 @@ def test_the_answer_is_compared_with_the_question_by_itself_and_only_a_pairs_ans
     assert math.isnan(col["dense_answer"][2]) and math.isnan(col["dense_answer_gap"][2])
 
 
+def test_a_long_answer_is_compared_with_the_question_sentence_by_sentence():
+    # One sentence of a long answer is the reply; the rest is about other things, which dilutes the whole answer's
+    # vector but not that sentence's.
+    q = analyse("示例科技海外订单交付进度如何？", companies=[ACME], idf=idf)
+    reply = "海外订单交付进度符合预期。"
+    long = chunk(1, "公司今年新建两条产线，研发人员增加三成。" + reply + "分红政策保持稳定，现金流充裕。")
+    short = chunk(2, "公司经营情况良好。")
+    cands = candidates(hits(long, short))
+    embedder = HashEmbedder()
+    col = {name: featurize(q, cands, Vectors.of(embedder, q, cands))[:, i] for i, name in enumerate(FEATURES)}
+    assert long.said == ["公司今年新建两条产线，研发人员增加三成。", reply, "分红政策保持稳定，现金流充裕。"]
+    expected = embedder.embed_passages([reply])[0] @ embedder.embed_query(q.dense_text)
+    assert col["dense_said"][0] == pytest.approx(float(expected), abs=1e-6)
+    assert col["dense_said"][0] > col["dense_answer"][0] and col["dense_said"][0] > col["dense_said"][1]
+    assert col["dense_said_gap"].tolist() == [0.0, pytest.approx(col["dense_said"][0] - col["dense_said"][1])]
+
+
 # --------------------------------------------------------------------------------------------- selection
 
 
