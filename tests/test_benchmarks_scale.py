@@ -51,12 +51,14 @@ def test_corpus_counts_and_store_agree(corpus, settings: Settings) -> None:
     assert report.real_records == 3 and report.synthetic_pairs > 0 and report.companies >= 1
     index = Index(settings.scratch(folder), embedder=HashEmbedder())
     chunks = index.store.get()
-    # A fresh embedding cache: what the ingest of the real records embeds (each chunk, and each pair's answer by
-    # itself for the answer model) embedded once, and nothing of the recombined records.
+    # A fresh embedding cache: what the ingest of the real records embeds (each chunk, and each pair's answer and
+    # each sentence said by itself, for the answer model) embedded once, and nothing of the recombined records.
     real = [c for c in chunks if not c.source.startswith("synthetic/")]
     assert len(real) == report.real_chunks
     answers = {c.answer_alone for c in real} - {""}
-    assert answers and report.texts_embedded == report.real_chunks + len(answers)
+    apart = (answers | {s for c in real for s in c.said}) - {c.text for c in real}
+    assert answers and len(apart) > len(answers)
+    assert report.texts_embedded == report.real_chunks + len(apart)
     assert report.vectors_reused == report.synthetic_chunks
     assert len(chunks) == report.chunks == report.real_chunks + report.synthetic_chunks
     assert sum(1 for c in chunks if c.kind == "record") == report.real_records + report.synthetic_records
