@@ -100,12 +100,18 @@ def test_concurrent_questions_about_different_companies_get_their_own_answers(as
         ("海天瑞声境外收入增长的原因是什么？", "海天瑞声"),
         ("美的集团怎么看美国加征关税？", "美的集团"),
     ]
+    # Each asked alone first: what the answer model makes of each question is not what is tested here (it may
+    # refuse one when it is unsure); that eight at once get the same answers as one at a time is.
+    alone = [assistant.ask(question) for question, _ in asks]
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(lambda qc: assistant.ask(qc[0]), asks))
-    for (question, company), a in zip(asks, answers, strict=True):
+    for (question, company), a, b in zip(asks, answers, alone, strict=True):
         assert a.question == question
-        assert a.citations, (question, a.reason)
-        assert {c.company for c in a.citations} == {company}, (question, [c.key(True) for c in a.citations])
+        assert (a.reason, a.text) == (b.reason, b.text), question
+        assert [c.key(True) for c in a.citations] == [c.key(True) for c in b.citations], question
+        assert {c.company for c in a.citations} <= {company}, (question, [c.key(True) for c in a.citations])
+    # and most are answered, so that the companies above are checked at all
+    assert sum(bool(a.citations) for a in answers) >= 6, [a.reason for a in answers]
 
 
 def test_follow_up_keeps_the_company(assistant):
