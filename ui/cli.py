@@ -470,6 +470,12 @@ def eval_(
         list[Path] | None, typer.Option(help="Gold files for --lco (default: every shipped set).")
     ] = None,
     drafts: Annotated[Path | None, typer.Option(help="Draft-check set for --lco (evals/gold/drafts8.jsonl).")] = None,
+    held_out: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Gold files --lco answers but never trains on (default: evals/gold/blind11.jsonl), reported apart."
+        ),
+    ] = None,
     examples: Annotated[
         Path | None, typer.Option(help="Cache of the --lco examples (built on the first run, reused after).")
     ] = None,
@@ -485,7 +491,7 @@ def eval_(
     import tempfile
 
     if lco:
-        _eval_lco(records, gold_set, drafts, examples, report, seeds)
+        _eval_lco(records, gold_set, drafts, examples, report, seeds, held_out)
         return
 
     from evals.beir import evaluate as evaluate_beir
@@ -570,18 +576,30 @@ def _eval_lco(
     cache: Path | None,
     folder: Path,
     seeds: int = 1,
+    held_out_files: list[Path] | None = None,
 ) -> None:
     """``irchat eval --lco``: the answer layer on companies it was not trained on, and the draft check."""
     from evals.drafts import check, load_drafts, summarise
-    from evals.train import DEFAULT_GOLD, GOLD_DIR, leave_company_out, load_or_build, scratch_index, seed_spread
+    from evals.gold import load_gold
+    from evals.train import (
+        DEFAULT_GOLD,
+        GOLD_DIR,
+        HELD_OUT_GOLD,
+        leave_company_out,
+        load_or_build,
+        metrics,
+        scratch_index,
+        seed_spread,
+    )
     from rag.answering.answerer import ExtractiveAnswerer
     from rag.assistant import Assistant
     from rag.rehearsal import Rehearsal
 
     gold_files = gold_files or [GOLD_DIR / g for g in DEFAULT_GOLD]
+    held_out_files = [GOLD_DIR / g for g in HELD_OUT_GOLD] if held_out_files is None else held_out_files
     try:
         index = scratch_index(records)
-        data = load_or_build(cache, None, gold_files, 0, index=index)
+        data = load_or_build(cache, None, gold_files, 0, index=index, held_out_files=held_out_files)
         lco = leave_company_out(data)
     except (IrchatError, ValueError) as e:
         err.print(f"[red]error:[/red] {e}")
@@ -592,20 +610,31 @@ def _eval_lco(
         table.add_column(col)
     rows = [(f, m) for f, m in lco["folds"].items()] + [("all", lco["overall"])]
     rows += [(f"lang {k}", m) for k, m in lco["by_lang"].items()]
+    if lco["held_out"]:
+        rows += [("held out (never trained on)", lco["held_out"])]
+        rows += [(f"held out, lang {k}", m) for k, m in lco["held_out_by_lang"].items()]
+    # one row per gold file, so a set added later does not hide how the earlier ones moved
+    by_id = {f"gold:{q.id}": f.name for f in [*gold_files, *held_out_files] for q in load_gold(f)}
+    asked = lco["outcomes"] + lco["held_out_outcomes"]
+    for name in dict.fromkeys(by_id.values()):
+        if got := [o for o in asked if by_id.get(o.qid) == name]:
+            rows.append((f"set {name}", metrics(got)))
     for name, m in rows:
         cells = [str(m[c]) if c in ("n", "answerable") else f"{m[c]:.3f}" for c in cols]
         table.add_row(name, *cells, f"{m['threshold']:.2f}" if "threshold" in m else "")
     out.print(table)
     for kind, m in lco["by_kind"].items():
         out.print(f"verdicts, {kind}: " + ", ".join(f"{v} {n}" for v, n in sorted(m["verdicts"].items())))
-    result: dict = {"lco": {k: v for k, v in lco.items() if k not in ("outcomes", "models")}}
+    skip = ("outcomes", "held_out_outcomes", "models")
+    result: dict = {"lco": {k: v for k, v in lco.items() if k not in skip}}
     result["lco"]["outcomes"] = [o.__dict__ for o in lco["outcomes"]]
+    result["lco"]["held_out_outcomes"] = [o.__dict__ for o in lco["held_out_outcomes"]]
     if seeds > 1:
         spread = result["lco"]["seeds"] = seed_spread(data, range(seeds), done={0: lco})
         out.print(f"over seeds 0–{seeds - 1} (mean, min–max):")
         for name, ms in spread.items():
             out.print(
-                f"  {name:4} "
+                f"  {name:8} "
                 + "  ".join(f"{k} {v['mean']:.3f} ({v['min']:.3f}–{v['max']:.3f})" for k, v in ms.items()),
                 highlight=False,
             )

@@ -3,6 +3,9 @@ out-of-fold calibration and threshold, save and load, leave-company-out folds.""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import pickle
 from importlib import resources
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from evals.train import (
     build_examples,
     fit_calibration,
     leave_company_out,
+    load_or_build,
     metrics,
     near_duplicate,
     seed_spread,
@@ -47,10 +51,25 @@ OWN = [
 
 
 @pytest.fixture(scope="module")
-def examples(tmp_path_factory):
+def index(tmp_path_factory):
     index = Index(Settings(data_dir=tmp_path_factory.mktemp("train")), embedder=HashEmbedder())
     assert Ingestor(index).ingest([BUNDLED]).errors == []
+    return index
+
+
+@pytest.fixture(scope="module")
+def examples(index):
     return build_examples(index, OWN, seed=1, limit=120)
+
+
+def _held_out_t4(examples):
+    """The examples with t4 as a question of a held-out set (answered, never trained on)."""
+    return [dataclasses.replace(e, source="held_out") if e.qid == "gold:t4" else e for e in examples]
+
+
+def _write(path: Path, questions) -> Path:
+    path.write_text("".join(json.dumps(q.__dict__, ensure_ascii=False) + "\n" for q in questions), encoding="utf-8")
+    return path
 
 
 def test_the_calibration_is_a_smooth_curve_recovering_the_chance_a_score_stands_for():
@@ -134,6 +153,29 @@ def test_leave_company_out_keeps_each_company_out_of_its_own_fold(examples):
     assert metrics([])["n"] == 0
 
 
+def test_held_out_questions_are_answered_by_the_fold_models_but_never_trained_on(examples):
+    marked = _held_out_t4(examples)
+    report = leave_company_out(marked, seed=1)
+    assert report["held_out"]["n"] == 1 and report["overall"]["n"] == len(OWN) - 1
+    assert [o.qid for o in report["held_out_outcomes"]] == ["gold:t4"]
+    rows = next(e.rows for e in marked if e.qid == "gold:t4")
+    without = train([e for e in marked if e.qid != "gold:t4"], seed=1)
+    assert np.array_equal(train(marked, seed=1).probabilities(rows), without.probabilities(rows))
+    # the check above can fail: the same question trained on moves the model
+    trained_on = train(examples, seed=1)
+    assert not np.array_equal(trained_on.probabilities(rows), without.probabilities(rows))
+
+
+def test_a_cache_built_before_a_held_out_set_gets_its_questions_added(index, examples, tmp_path: Path):
+    cache = tmp_path / "examples.pkl"
+    cache.write_bytes(pickle.dumps([e for e in examples if e.qid != "gold:t4"]))
+    held = _write(tmp_path / "held.jsonl", OWN[3:])
+    got = load_or_build(cache, None, [], 1, index=index, held_out_files=[held])
+    assert [e.source for e in got if e.qid == "gold:t4"] == ["held_out"] and len(got) == len(examples)
+    again = load_or_build(cache, None, [], 1, held_out_files=[held])  # read back: nothing left to build
+    assert [e.qid for e in again] == [e.qid for e in got]
+
+
 def test_seed_spread_brackets_each_seed_and_its_mean(examples):
     first = leave_company_out(examples, seed=1)
     spread = seed_spread(examples, [1, 2], done={1: first})
@@ -165,20 +207,28 @@ def test_the_shipped_onnx_trees_score_as_the_lightgbm_model_they_were_converted_
 
 
 def test_irchat_eval_lco_prints_and_reports_the_spread_over_seeds(examples, tmp_path: Path, monkeypatch):
-    import json
-    import pickle
-
     from typer.testing import CliRunner
 
     from ui import cli
 
     cache = tmp_path / "examples.pkl"
-    cache.write_bytes(pickle.dumps(list(examples)))
+    cache.write_bytes(pickle.dumps(_held_out_t4(examples)))
     monkeypatch.setenv("IRCHAT_DATA_DIR", str(tmp_path / "home"))
+    # two gold files and a held-out one: the table has a row per file, each counting its own questions
+    first, second = _write(tmp_path / "first.jsonl", OWN[:2]), _write(tmp_path / "second.jsonl", OWN[2:3])
+    held = _write(tmp_path / "held.jsonl", OWN[3:])
     args = ["eval", "--lco", "--examples", str(cache), "--seeds", "2", "--report", str(tmp_path / "rep")]
+    args += ["--gold-set", str(first), "--gold-set", str(second), "--held-out", str(held)]
     result = CliRunner().invoke(cli.app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "over seeds 0–1" in result.output
+    rows = {
+        line.split("│")[1].strip(): line.split("│")[2].strip()
+        for line in result.output.splitlines()
+        if "│ set " in line
+    }
+    assert rows == {"set first.jsonl": "2", "set second.jsonl": "1", "set held.jsonl": "1"}
+    assert "held out (never trained on)" in result.output
     report = json.loads((tmp_path / "rep" / "lco.json").read_text(encoding="utf-8"))
     right = report["lco"]["seeds"]["all"]["answered_right"]
     assert right["min"] <= report["lco"]["overall"]["answered_right"] <= right["max"]
