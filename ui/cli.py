@@ -469,7 +469,10 @@ def eval_(
     gold_set: Annotated[
         list[Path] | None, typer.Option(help="Gold files for --lco (default: every shipped set).")
     ] = None,
-    drafts: Annotated[Path | None, typer.Option(help="Draft-check set for --lco (evals/gold/drafts8.jsonl).")] = None,
+    drafts: Annotated[
+        list[Path] | None,
+        typer.Option(help="Draft-check sets for --lco (evals/gold/drafts8.jsonl, drafts11.jsonl), each scored apart."),
+    ] = None,
     held_out: Annotated[
         list[Path] | None,
         typer.Option(
@@ -572,14 +575,13 @@ def eval_(
 def _eval_lco(
     records: Path | None,
     gold_files: list[Path] | None,
-    drafts: Path | None,
+    drafts: list[Path] | None,
     cache: Path | None,
     folder: Path,
     seeds: int = 1,
     held_out_files: list[Path] | None = None,
 ) -> None:
     """``irchat eval --lco``: the answer layer on companies it was not trained on, and the draft check."""
-    from evals.drafts import check, load_drafts, summarise
     from evals.gold import load_gold
     from evals.train import (
         DEFAULT_GOLD,
@@ -591,9 +593,6 @@ def _eval_lco(
         scratch_index,
         seed_spread,
     )
-    from rag.answering.answerer import ExtractiveAnswerer
-    from rag.assistant import Assistant
-    from rag.rehearsal import Rehearsal
 
     gold_files = gold_files or [GOLD_DIR / g for g in DEFAULT_GOLD]
     held_out_files = [GOLD_DIR / g for g in HELD_OUT_GOLD] if held_out_files is None else held_out_files
@@ -638,33 +637,47 @@ def _eval_lco(
                 + "  ".join(f"{k} {v['mean']:.3f} ({v['min']:.3f}–{v['max']:.3f})" for k, v in ms.items()),
                 highlight=False,
             )
-    if drafts is not None:
-        assistant = Assistant(index=index)
-        by_company: dict[str, list] = {}
-        for d in load_drafts(drafts):
-            by_company.setdefault(d.company, []).append(d)
-        rows_out = []
-        for company, items in sorted(by_company.items()):
-            fold = lco["models"].get(company)
-            if fold is not None:
-                assistant.extractive = ExtractiveAnswerer(
-                    index.embedder, model=fold, glossary=assistant.retriever.glossary
-                )
-            rows_out += check(Rehearsal(assistant), items)["rows"]
-        summary = summarise(rows_out)
-        out.print(
-            f"draft check ({summary['n']} drafts, fold models): right {summary['accuracy']:.3f}; changed figures "
-            f"flagged with a right citation {summary['changed_flagged_with_citation']:.3f} (with the gold's own "
-            f"passage {summary['changed_flagged_with_gold_passage']:.3f})"
-        )
-        for label in ("supported", "figure_differs", "never_said"):
-            if label in summary["right_by_label"]:
-                right, n = summary["right_by_label"][label]
-                out.print(f"  {label}: {right}/{n}")
-        result["drafts"] = rows_out
+    for path in drafts or []:
+        try:
+            result.setdefault("drafts", {})[path.name] = _check_drafts(index, lco["models"], path)
+        except (IrchatError, ValueError) as e:  # a draft naming a company the index lacks, a malformed line
+            err.print(f"[red]error:[/red] {path}: {e}")
+            raise typer.Exit(2) from e
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "lco.json").write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     out.print(f"report: {folder / 'lco.json'}")
+
+
+def _check_drafts(index: Index, models: dict, path: Path) -> list[dict]:
+    """Check a draft set with each company's fold model; print its scores; return its rows."""
+    from evals.drafts import check, load_drafts, summarise
+    from rag.answering.answerer import ExtractiveAnswerer
+    from rag.assistant import Assistant
+    from rag.rehearsal import Rehearsal
+
+    assistant = Assistant(index=index)
+    by_company: dict[str, list] = {}
+    for d in load_drafts(path):
+        by_company.setdefault(d.company, []).append(d)
+    rows: list[dict] = []
+    for company, items in sorted(by_company.items()):
+        # the company's fold model; a company with no gold questions has none and gets the shipped model (not the
+        # previous company's fold, which was trained on this one)
+        assistant.extractive = ExtractiveAnswerer(
+            index.embedder, model=models.get(company), glossary=assistant.retriever.glossary
+        )
+        rows += check(Rehearsal(assistant), items)["rows"]
+    summary = summarise(rows)
+    out.print(
+        f"draft check, {path.name} ({summary['n']} drafts, fold models): right {summary['accuracy']:.3f}; "
+        f"changed figures flagged with a right citation {summary['changed_flagged_with_citation']:.3f} (with "
+        f"the gold's own passage {summary['changed_flagged_with_gold_passage']:.3f})"
+    )
+    for label in ("supported", "figure_differs", "never_said"):
+        if label in summary["right_by_label"]:
+            right, n = summary["right_by_label"][label]
+            out.print(f"  {label}: {right}/{n}")
+    return rows
 
 
 def main() -> None:

@@ -206,19 +206,29 @@ def test_the_shipped_onnx_trees_score_as_the_lightgbm_model_they_were_converted_
     assert np.abs(default_model().raw(rows) - booster.predict(rows)).max() < 1e-5
 
 
-def test_irchat_eval_lco_prints_and_reports_the_spread_over_seeds(examples, tmp_path: Path, monkeypatch):
+def test_irchat_eval_lco_prints_and_reports_the_spread_over_seeds(examples, real_index, tmp_path: Path, monkeypatch):
     from typer.testing import CliRunner
 
     from ui import cli
 
     cache = tmp_path / "examples.pkl"
     cache.write_bytes(pickle.dumps(_held_out_t4(examples)))
-    monkeypatch.setenv("IRCHAT_DATA_DIR", str(tmp_path / "home"))
+    # the draft check searches the bundled records (the real index the session ingested once)
+    settings = real_index.settings
+    monkeypatch.setenv("IRCHAT_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("IRCHAT_MODEL_DIR", str(settings.model_dir))
+    monkeypatch.setenv("IRCHAT_EMBED_CACHE_DIR", str(settings.cache_dir))
     # two gold files and a held-out one: the table has a row per file, each counting its own questions
     first, second = _write(tmp_path / "first.jsonl", OWN[:2]), _write(tmp_path / "second.jsonl", OWN[2:3])
     held = _write(tmp_path / "held.jsonl", OWN[3:])
     args = ["eval", "--lco", "--examples", str(cache), "--seeds", "2", "--report", str(tmp_path / "rep")]
     args += ["--gold-set", str(first), "--gold-set", str(second), "--held-out", str(held)]
+    # two draft sets, each checked with the fold models and scored apart
+    claim = {"company": "688787", "lang": "zh", "label": "never_said", "past_figure": None, "source": None}
+    for name, n in (("d1.jsonl", 1), ("d2.jsonl", 2)):
+        rows = [{**claim, "id": f"{name}-{i}", "draft": f"公司已在火星设立第{i + 1}个数据中心。"} for i in range(n)]
+        (tmp_path / name).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+        args += ["--drafts", str(tmp_path / name)]
     result = CliRunner().invoke(cli.app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "over seeds 0–1" in result.output
@@ -229,6 +239,16 @@ def test_irchat_eval_lco_prints_and_reports_the_spread_over_seeds(examples, tmp_
     }
     assert rows == {"set first.jsonl": "2", "set second.jsonl": "1", "set held.jsonl": "1"}
     assert "held out (never trained on)" in result.output
+    assert "draft check, d1.jsonl (1 drafts" in result.output and "draft check, d2.jsonl (2 drafts" in result.output
     report = json.loads((tmp_path / "rep" / "lco.json").read_text(encoding="utf-8"))
+    assert {k: len(v) for k, v in report["drafts"].items()} == {"d1.jsonl": 1, "d2.jsonl": 2}
+    # a draft about a company the index lacks: a clear error naming the draft file, not a traceback
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        json.dumps({**claim, "id": "b", "company": "999999", "draft": "公司营收增长。"}) + "\n", encoding="utf-8"
+    )
+    args = ["eval", "--lco", "--examples", str(cache), "--report", str(tmp_path / "rep2"), "--drafts", str(bad)]
+    result = CliRunner().invoke(cli.app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "bad.jsonl" in result.output and "999999" in result.output, result.output
     right = report["lco"]["seeds"]["all"]["answered_right"]
     assert right["min"] <= report["lco"]["overall"]["answered_right"] <= right["max"]
