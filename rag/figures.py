@@ -11,11 +11,14 @@ percentage points and money never compare with each other. ``metric_text`` is th
 from __future__ import annotations
 
 import bisect
+import functools
+import json
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from importlib import resources
 from typing import Any, Literal
 
 __all__ = [
@@ -485,10 +488,19 @@ def _is_weak(text: str) -> bool:
     return len(_UNITS_OF_TEXT.findall(metric_subject(text))) < 2
 
 
+@functools.cache
+def _measure_names() -> tuple[tuple[str, str], ...]:
+    """(long form, short form) of report measure names, longest first (rag/data/measure_names.json)."""
+    data = json.loads((resources.files("rag") / "data" / "measure_names.json").read_text(encoding="utf-8"))
+    return tuple(sorted(((k, v) for k, v in data.items() if not k.startswith("_")), key=lambda kv: -len(kv[0])))
+
+
 def metric_subject(metric_text: str, names: Iterable[str] = ()) -> str:
-    """What a metric text measures, without company names, periods, change words and fillers:
-    ``海天瑞声上半年境外收入同比增长`` -> ``境外收入``."""
+    """What a metric text measures, without company names, periods, change words and fillers, with report
+    measure names in their short form: ``海天瑞声上半年境外收入同比增长`` -> ``境外收入``."""
     text = unicodedata.normalize("NFKC", metric_text)
+    for long, short in _measure_names():
+        text = text.replace(long, short)
     for name in sorted({n for n in names if n}, key=len, reverse=True):
         text = re.sub(re.escape(name), " ", text, flags=re.I)
     text = re.sub(r"['’]s(?![A-Za-z])", " ", text)
@@ -580,6 +592,32 @@ def periods(text: str) -> frozenset[str]:
         if pattern.search(text):
             found.update(tags)
     return frozenset(found)
+
+
+_MENTION = re.compile(
+    "|".join(
+        [_YEAR.pattern] + [pattern.pattern for pattern, _ in _PARTS] + [pattern.pattern for pattern, _ in _PERIOD_ENDS]
+    ),
+    re.I,
+)
+# A period named as what a figure is compared with ("较2023年增长20%") is not the figure's own period.
+_BASE_BEFORE = re.compile(r"(?:较|比|与|相比|同比|than|from|vs\.?)\s*$", re.I)
+
+
+def periods_at(text: str, pos: int) -> frozenset[str]:
+    """The periods named by the last mention of a period before ``pos`` (with the mentions written next to it:
+    2023年前三季度), or empty: in "2022年度…27.33%，2023年前三季度…50.98%" the second figure is 2023's 9M."""
+    mentions = [
+        m for m in _MENTION.finditer(text, 0, pos) if not _BASE_BEFORE.search(text[max(0, m.start() - 4) : m.start()])
+    ]
+    if not mentions:
+        return frozenset()
+    start = mentions[-1].start()
+    for m in reversed(mentions[:-1]):
+        if start - m.end() > 2:
+            break
+        start = m.start()
+    return periods(text[start:pos])
 
 
 def periods_compatible(a: frozenset[str], b: frozenset[str]) -> bool:

@@ -28,6 +28,7 @@ from rag.figures import (
     metric_similarity,
     metric_subject,
     periods,
+    periods_at,
     periods_compatible,
 )
 from rag.lang import detect_language
@@ -510,6 +511,12 @@ class Rehearsal:
                 if not s.single or not periods_compatible(draft_periods, s.periods):
                     continue
                 comparable = [g for g in s.figures if g.comparable(f) and _same_direction(f, g)]
+                # A sentence naming several periods ("2022年…27.33%，2023年前三季度…50.98%"): a figure's period is the
+                # last one named before it, and only figures of compatible periods are the same measure.
+                own = periods_at(sentence, f.span[0]) or draft_periods
+                comparable = [
+                    g for g in comparable if periods_compatible(own, periods_at(s.text, g.span[0]) or s.periods)
+                ]
                 if not comparable:
                     continue
                 # Of several figures in one past sentence (a list of projects, each with its amount), the one

@@ -16,6 +16,7 @@ from rag.figures import (
     metric_similarity,
     metric_subject,
     periods,
+    periods_at,
     periods_compatible,
     same_metric,
 )
@@ -182,6 +183,23 @@ def test_periods():
     assert not periods_compatible(periods("到2023年一季度末订单6亿元"), periods("截至2023年6月30日订单5亿元"))
     assert periods_compatible(periods("到2023年一季度末订单6亿元"), periods("截至2023年3月31日订单5亿元"))
     assert periods("2023年6月3日召开") == {"Y2023"} and periods("16月30日") == frozenset()
+
+
+def test_the_period_of_a_figure_is_the_last_one_named_before_it():
+    text = "2021年度，研发投入1.10亿元，占营业收入比例12.50%，2022年上半年，研发投入0.70亿元，占营业收入比例21.30%。"
+    assert periods_at(text, text.index("12.50")) == {"Y2021"}
+    assert periods_at(text, text.index("21.30")) == {"Y2022", "H1"}
+    # a period named as what the figure is compared with is not its own
+    text = "2023年订单8亿元，较2022年增长20%"
+    assert "Y2023" in periods_at(text, text.index("20%"))
+    assert periods_at("订单8亿元", 2) == frozenset()
+
+
+def test_a_measure_written_in_full_and_abbreviated_is_one_measure():
+    assert metric_subject("归属于上市公司股东的净利润") == metric_subject("归母净利润") == "归母净利润"
+    assert metric_subject("扣除非经常性损益后的净利润同比增长") == metric_subject("扣非净利润") == "扣非净利润"
+    full = metric_subject("归属于上市公司股东的扣除非经常性损益的净利润")
+    assert metric_similarity(full, "扣非净利润") > metric_similarity("归母净利润", "扣非净利润")
 
 
 @pytest.mark.parametrize(

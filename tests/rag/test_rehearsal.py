@@ -220,3 +220,30 @@ def test_a_changed_figure_is_compared_with_the_past_figure_of_its_own_period_end
     )
     [s] = rehearsal.check_draft("到2025年一季度末，公司在手订单约为8.2亿元。").sentences
     assert s.status == "figure_differs" and s.past_figure.value == Decimal("7.6"), s
+
+
+@pytest.mark.slow
+def test_of_a_past_sentence_naming_two_periods_a_figure_is_compared_with_its_own_periods(rehearsal, monkeypatch):
+    _past(
+        rehearsal,
+        monkeypatch,
+        "2021年度，公司研发投入1.10亿元，占营业收入比例12.50%，2022年上半年，公司研发投入0.70亿元，占营业收入比例21.30%。",
+    )
+    [wrong] = rehearsal.check_draft("2021年度公司研发投入1.10亿元，占营业收入的比例为21.30%。").sentences
+    assert wrong.status == "figure_differs" and wrong.past_figure.value == Decimal("12.50"), wrong
+    [right] = rehearsal.check_draft("2022年上半年公司研发投入占营业收入的比例为21.30%。").sentences
+    assert right.status == "supported", right
+
+
+@pytest.mark.slow
+def test_a_growth_rate_is_matched_with_the_measure_it_grew_even_abbreviated(rehearsal, monkeypatch):
+    _past(
+        rehearsal,
+        monkeypatch,
+        "上半年公司实现归属于上市公司股东的净利润5,000.00万元，较上年同期增长30.00%，实现归属于上市公司股东的扣除非"
+        "经常性损益的净利润3,000.00万元，较上年同期增长10.00%。",
+    )
+    [wrong] = rehearsal.check_draft("上半年公司扣非净利润约3,000万元，同比增长30.00%。").sentences
+    assert wrong.status == "figure_differs" and wrong.past_figure.value == Decimal("10.00"), wrong
+    [right] = rehearsal.check_draft("上半年公司扣非净利润约3,000万元，同比增长10%。").sentences
+    assert right.status == "supported", right
