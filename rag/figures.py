@@ -495,12 +495,17 @@ def _measure_names() -> tuple[tuple[str, str], ...]:
     return tuple(sorted(((k, v) for k, v in data.items() if not k.startswith("_")), key=lambda kv: -len(kv[0])))
 
 
+def short_measure_names(text: str) -> str:
+    """``text`` with report measure names in their short form (归属于上市公司股东的净利润 -> 归母净利润)."""
+    for long, short in _measure_names():
+        text = text.replace(long, short)
+    return text
+
+
 def metric_subject(metric_text: str, names: Iterable[str] = ()) -> str:
     """What a metric text measures, without company names, periods, change words and fillers, with report
     measure names in their short form: ``海天瑞声上半年境外收入同比增长`` -> ``境外收入``."""
-    text = unicodedata.normalize("NFKC", metric_text)
-    for long, short in _measure_names():
-        text = text.replace(long, short)
+    text = short_measure_names(unicodedata.normalize("NFKC", metric_text))
     for name in sorted({n for n in names if n}, key=len, reverse=True):
         text = re.sub(re.escape(name), " ", text, flags=re.I)
     text = re.sub(r"['’]s(?![A-Za-z])", " ", text)
@@ -600,23 +605,39 @@ _MENTION = re.compile(
     ),
     re.I,
 )
+# What separates the items of a list of periods ("2022年、2023年和2024年上半年"), and the word saying the figures
+# after it follow that list in order (分别为: respectively).
+_LIST_SEPARATOR = re.compile(r"\s*(?:[、,，及与和]|以及|and)\s*", re.I)
+_RESPECTIVELY = re.compile(r"分别|respectively", re.I)
 # A period named as what a figure is compared with ("较2023年增长20%") is not the figure's own period.
 _BASE_BEFORE = re.compile(r"(?:较|比|与|相比|同比|than|from|vs\.?)\s*$", re.I)
 
 
 def periods_at(text: str, pos: int) -> frozenset[str]:
     """The periods named by the last mention of a period before ``pos`` (with the mentions written next to it:
-    2023年前三季度), or empty: in "2022年度…27.33%，2023年前三季度…50.98%" the second figure is 2023's 9M."""
+    2023年前三季度), or empty: in "2022年度…27.33%，2023年前三季度…50.98%" the second figure is 2023's 9M. In a
+    "respectively" list ("2022年、2023年的净利润分别为5.02亿元、1.69亿元") the k-th figure is the k-th period's."""
     mentions = [
         m for m in _MENTION.finditer(text, 0, pos) if not _BASE_BEFORE.search(text[max(0, m.start() - 4) : m.start()])
     ]
     if not mentions:
         return frozenset()
-    start = mentions[-1].start()
+    # the run of mentions ending with the last one, cut into items where a separator stands between two mentions
+    items = [[mentions[-1]]]
     for m in reversed(mentions[:-1]):
-        if start - m.end() > 2:
+        gap = text[m.end() : items[0][0].start()]
+        if len(gap) > 2:
             break
-        start = m.start()
+        if _LIST_SEPARATOR.fullmatch(gap):
+            items.insert(0, [m])
+        else:
+            items[0].insert(0, m)
+    start = items[0][0].start()
+    respectively = _RESPECTIVELY.search(text, items[-1][-1].end(), pos)
+    if respectively and len(items) > 1:
+        k = len(extract_figures(text[respectively.end() : pos]))
+        if k < len(items):
+            return periods(text[items[k][0].start() : items[k][-1].end()])
     return periods(text[start:pos])
 
 

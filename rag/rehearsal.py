@@ -30,6 +30,7 @@ from rag.figures import (
     periods,
     periods_at,
     periods_compatible,
+    short_measure_names,
 )
 from rag.lang import detect_language
 from rag.sentences import split_sentences
@@ -257,6 +258,12 @@ class _Statement:
         return self.unit.single
 
 
+def _tokens(text: str) -> set[str]:
+    """The words of a past sentence, those of its report measure names in their short form included."""
+    short = short_measure_names(text)
+    return set(tokenize(text)) | (set(tokenize(short)) if short != text else set())
+
+
 def _body(chunk: Chunk) -> str:
     return chunk.answer_text or chunk.text
 
@@ -304,7 +311,7 @@ class Rehearsal:
         each English glossary term standing for any of its Chinese renderings."""
         idf = self._idf()
         unknown = idf("\x00")
-        stripped = _strip(text, names)
+        stripped = _strip(short_measure_names(text), names)
         glossary = self.retriever.glossary
         concepts: list[_Concept] = []
         covered: set[str] = set()
@@ -451,7 +458,8 @@ class Rehearsal:
             body = body.replace("今年", f"{year}年")
         context = periods(body)
         spans = split_sentences(body)
-        singles = [_Unit(body[s:e], periods(body[s:e]) or context, True, set(tokenize(body[s:e]))) for s, e in spans]
+        # a measure written in full is also found by its short name (归属于上市公司股东的净利润: 归母净利润)
+        singles = [_Unit(body[s:e], periods(body[s:e]) or context, True, _tokens(body[s:e])) for s, e in spans]
         # A pair's tokens are its sentences' tokens: enough to measure coverage, without cutting the text again.
         pairs = [
             _Unit(body[sa:eb], a.periods | b.periods, False, a.tokens | b.tokens)

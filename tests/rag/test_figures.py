@@ -193,6 +193,13 @@ def test_the_period_of_a_figure_is_the_last_one_named_before_it():
     text = "2023年订单8亿元，较2022年增长20%"
     assert "Y2023" in periods_at(text, text.index("20%"))
     assert periods_at("订单8亿元", 2) == frozenset()
+    # a "respectively" list: the k-th figure is the k-th period's
+    text = "公司2021年、2022年和2023年上半年的净利润分别为3.10亿元、2.40亿元和1.20亿元。"
+    assert [periods_at(text, text.index(f)) for f in ("3.10", "2.40", "1.20")] == [
+        {"Y2021"},
+        {"Y2022"},
+        {"Y2023", "H1"},
+    ]
 
 
 def test_a_measure_written_in_full_and_abbreviated_is_one_measure():

@@ -247,3 +247,22 @@ def test_a_growth_rate_is_matched_with_the_measure_it_grew_even_abbreviated(rehe
     assert wrong.status == "figure_differs" and wrong.past_figure.value == Decimal("10.00"), wrong
     [right] = rehearsal.check_draft("上半年公司扣非净利润约3,000万元，同比增长10%。").sentences
     assert right.status == "supported", right
+
+
+@pytest.mark.slow
+def test_a_measure_named_in_full_in_the_past_is_the_abbreviated_one_of_the_draft(rehearsal, monkeypatch):
+    # the draft's only words are the measure's short name: the past sentence must be found by it
+    _past(rehearsal, monkeypatch, "2023年度公司实现营业收入20,000.00万元，归属于母公司股东的净利润4,500.00万元。")
+    [wrong] = rehearsal.check_draft("归母净利润约4.5亿元。").sentences
+    assert wrong.status == "figure_differs" and wrong.past_figure.value == Decimal("4500.00"), wrong
+    [right] = rehearsal.check_draft("归母净利润约4,500万元。").sentences
+    assert right.status == "supported", right
+
+
+@pytest.mark.slow
+def test_in_a_respectively_list_each_figure_is_its_own_periods(rehearsal, monkeypatch):
+    _past(rehearsal, monkeypatch, "公司2021年、2022年和2023年上半年的净利润分别为3.10亿元、2.40亿元和1.20亿元。")
+    [wrong] = rehearsal.check_draft("2022年公司净利润约为3.10亿元。").sentences
+    assert wrong.status == "figure_differs" and wrong.past_figure.value == Decimal("2.40"), wrong
+    [right] = rehearsal.check_draft("2022年公司净利润约为2.4亿元。").sentences
+    assert right.status == "supported", right
