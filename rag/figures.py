@@ -30,8 +30,10 @@ __all__ = [
     "metric_similarity",
     "metric_subject",
     "periods",
+    "periods_at",
     "periods_compatible",
     "same_metric",
+    "short_measure_names",
 ]
 
 FigureKind = Literal["percent", "points", "money", "count", "multiple", "tokens", "amount"]
