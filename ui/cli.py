@@ -599,6 +599,8 @@ def _eval_lco(
     try:
         index = scratch_index(records)
         data = load_or_build(cache, None, gold_files, 0, index=index, held_out_files=held_out_files)
+        # one row per gold file, so a set added later does not hide how the earlier ones moved
+        by_id = {f"gold:{q.id}": f.name for f in [*gold_files, *held_out_files] for q in load_gold(f)}
         lco = leave_company_out(data)
     except (IrchatError, ValueError) as e:
         err.print(f"[red]error:[/red] {e}")
@@ -612,8 +614,6 @@ def _eval_lco(
     if lco["held_out"]:
         rows += [("held out (never trained on)", lco["held_out"])]
         rows += [(f"held out, lang {k}", m) for k, m in lco["held_out_by_lang"].items()]
-    # one row per gold file, so a set added later does not hide how the earlier ones moved
-    by_id = {f"gold:{q.id}": f.name for f in [*gold_files, *held_out_files] for q in load_gold(f)}
     asked = lco["outcomes"] + lco["held_out_outcomes"]
     for name in dict.fromkeys(by_id.values()):
         if got := [o for o in asked if by_id.get(o.qid) == name]:
