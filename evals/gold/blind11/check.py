@@ -15,8 +15,9 @@ HERE = Path(__file__).parent
 KINDS = {"fact", "paraphrase", "cross-lingual", "multi-hop", "metadata", "unanswerable"}
 
 
-def passages(code):
-    text = (HERE / "records" / f"{code}.txt").read_text(encoding="utf-8")
+def passages(code, records=HERE / "records"):
+    """Passage key -> text, from the dump records/<code>.txt."""
+    text = (records / f"{code}.txt").read_text(encoding="utf-8")
     out, key, buf = {}, None, []
     for line in text.splitlines():
         m = re.fullmatch(r"\[\[(.+)\]\]", line.strip())
@@ -87,8 +88,15 @@ def check(path):
     return errors
 
 
-files = [Path(a) for a in sys.argv[1:]] or sorted((HERE / "out").glob("*.jsonl"))
-errs = [e for f in files for e in check(f)]
-print("\n".join(errs))
-print(f"{len(errs)} errors")
-sys.exit(1 if errs else 0)
+def main(check, default_folder):
+    """Check the files named on the command line (else every .jsonl of ``default_folder``); exit 1 on errors."""
+    files = [Path(a) for a in sys.argv[1:]] or sorted(default_folder.glob("*.jsonl"))
+    errs = [e for f in files for e in check(f)]
+    print("\n".join(errs))
+    print(f"{len(errs)} errors")
+    sys.exit(1 if errs else 0)
+
+
+# importable (check_drafts.py reads the dumps with passages()); the helpers' first copy ran on import
+if __name__ == "__main__":
+    main(check, HERE / "out")

@@ -1,39 +1,20 @@
 """Check draft files in drafts-out/ against the record dumps in records/ (standard library only). As given to the
-helper it imported check.py, which runs on import; the helper ran it through a wrapper (README.md). This copy has
-the two helpers it needs inline.
+helper it imported check.py, which then ran on import; the helper ran it through a wrapper (README.md). check.py
+(evals/gold/blind11/) is importable now; beside the dumps both files sat in one folder.
 
 python3 check_drafts.py   # all files in drafts-out/
 """
 
 import collections
 import json
-import re
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent / "blind11"))  # in the repository; beside the dumps check.py sat next to it
+from check import main, norm, passages  # noqa: E402
 
 LABELS = {"supported", "figure_differs", "never_said"}
-
-
-def passages(code):
-    text = (HERE / "records" / f"{code}.txt").read_text(encoding="utf-8")
-    out, key, buf = {}, None, []
-    for line in text.splitlines():
-        m = re.fullmatch(r"\[\[(.+)\]\]", line.strip())
-        if m or line.startswith("===================="):
-            if key:
-                out[key] = "\n".join(buf)
-            key, buf = (m.group(1) if m else None), []
-        elif key:
-            buf.append(line)
-    if key:
-        out[key] = "\n".join(buf)
-    return out
-
-
-def norm(s):
-    return re.sub(r"\s+", "", s)
 
 
 def check(path):
@@ -51,7 +32,7 @@ def check(path):
             errors.append(f"{where}: label {r.get('label')!r}")
         code = r.get("company")
         if code not in cache:
-            cache[code] = passages(code)
+            cache[code] = passages(code, HERE / "records")
         ps, label, draft = cache[code], r.get("label"), norm(r.get("draft", ""))
         if label == "never_said":
             if r.get("source") or r.get("past_figure") or r.get("draft_figure"):
@@ -80,8 +61,5 @@ def check(path):
     return errors
 
 
-files = [Path(a) for a in sys.argv[1:]] or sorted((HERE / "drafts-out").glob("*.jsonl"))
-errs = [e for f in files for e in check(f)]
-print("\n".join(errs))
-print(f"{len(errs)} errors")
-sys.exit(1 if errs else 0)
+if __name__ == "__main__":
+    main(check, HERE / "drafts-out")
