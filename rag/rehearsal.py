@@ -509,6 +509,7 @@ class Rehearsal:
             clause = _clause(sentence, f.span)
             whole = _CLAUSE.sub("", clause) == _CLAUSE.sub("", sentence)  # one clause: its concepts are the sentence's
             own = concepts if whole else self._concepts(clause, names, drop_figures=True)
+            own_periods = periods_at(sentence, f.span[0]) or draft_periods
             aligned = sorted(
                 ((max(cov, self._coverage(own, s.tokens, s.text)), cov, s) for cov, s in scored),
                 key=lambda acs: -acs[0],
@@ -518,12 +519,14 @@ class Rehearsal:
                     break
                 if not s.single or not periods_compatible(draft_periods, s.periods):
                     continue
-                comparable = [g for g in s.figures if g.comparable(f) and _same_direction(f, g)]
                 # A sentence naming several periods ("2022年…27.33%，2023年前三季度…50.98%"): a figure's period is the
                 # last one named before it, and only figures of compatible periods are the same measure.
-                own = periods_at(sentence, f.span[0]) or draft_periods
                 comparable = [
-                    g for g in comparable if periods_compatible(own, periods_at(s.text, g.span[0]) or s.periods)
+                    g
+                    for g in s.figures
+                    if g.comparable(f)
+                    and _same_direction(f, g)
+                    and periods_compatible(own_periods, periods_at(s.text, g.span[0]) or s.periods)
                 ]
                 if not comparable:
                     continue
