@@ -395,14 +395,11 @@ def leave_company_out(
     for company in companies:
         train_set = [ex for ex in examples if ex.company != company]
         model = models[company] = train(train_set, seed)
-        tested = [ex for ex in examples if ex.company == company and ex.source == "gold"]
-        got = [decide(ex, model.probabilities(ex.rows), model.threshold) for ex in tested]
+        tested = [ex for ex in examples if ex.company == company and ex.source in asked]
+        decided = [decide(ex, model.probabilities(ex.rows), model.threshold) for ex in tested]
+        got = [o for o, ex in zip(decided, tested, strict=True) if ex.source == "gold"]
         outcomes += got
-        held += [
-            decide(ex, model.probabilities(ex.rows), model.threshold)
-            for ex in examples
-            if ex.company == company and ex.source == "held_out"
-        ]
+        held += [o for o, ex in zip(decided, tested, strict=True) if ex.source == "held_out"]
         folds[company] = {"threshold": model.threshold, **metrics(got)}
         if progress:
             m = folds[company]
