@@ -223,46 +223,46 @@ def test_a_changed_figure_is_compared_with_the_past_figure_of_its_own_period_end
 
 
 @pytest.mark.slow
-def test_of_a_past_sentence_naming_two_periods_a_figure_is_compared_with_its_own_periods(rehearsal, monkeypatch):
-    _past(
-        rehearsal,
-        monkeypatch,
-        "2021年度，公司研发投入1.10亿元，占营业收入比例12.50%，2022年上半年，公司研发投入0.70亿元，占营业收入比例21.30%。",
-    )
-    [wrong] = rehearsal.check_draft("2021年度公司研发投入1.10亿元，占营业收入的比例为21.30%。").sentences
-    assert wrong.status == "figure_differs" and wrong.past_figure.value == Decimal("12.50"), wrong
-    [right] = rehearsal.check_draft("2022年上半年公司研发投入占营业收入的比例为21.30%。").sentences
-    assert right.status == "supported", right
-
-
-@pytest.mark.slow
-def test_a_growth_rate_is_matched_with_the_measure_it_grew_even_abbreviated(rehearsal, monkeypatch):
-    _past(
-        rehearsal,
-        monkeypatch,
-        "上半年公司实现归属于上市公司股东的净利润5,000.00万元，较上年同期增长30.00%，实现归属于上市公司股东的扣除非"
-        "经常性损益的净利润3,000.00万元，较上年同期增长10.00%。",
-    )
-    [wrong] = rehearsal.check_draft("上半年公司扣非净利润约3,000万元，同比增长30.00%。").sentences
-    assert wrong.status == "figure_differs" and wrong.past_figure.value == Decimal("10.00"), wrong
-    [right] = rehearsal.check_draft("上半年公司扣非净利润约3,000万元，同比增长10%。").sentences
-    assert right.status == "supported", right
-
-
-@pytest.mark.slow
-def test_a_measure_named_in_full_in_the_past_is_the_abbreviated_one_of_the_draft(rehearsal, monkeypatch):
-    # the draft's only words are the measure's short name: the past sentence must be found by it
-    _past(rehearsal, monkeypatch, "2023年度公司实现营业收入20,000.00万元，归属于母公司股东的净利润4,500.00万元。")
-    [wrong] = rehearsal.check_draft("归母净利润约4.5亿元。").sentences
-    assert wrong.status == "figure_differs" and wrong.past_figure.value == Decimal("4500.00"), wrong
-    [right] = rehearsal.check_draft("归母净利润约4,500万元。").sentences
-    assert right.status == "supported", right
-
-
-@pytest.mark.slow
-def test_in_a_respectively_list_each_figure_is_its_own_periods(rehearsal, monkeypatch):
-    _past(rehearsal, monkeypatch, "公司2021年、2022年和2023年上半年的净利润分别为3.10亿元、2.40亿元和1.20亿元。")
-    [wrong] = rehearsal.check_draft("2022年公司净利润约为3.10亿元。").sentences
-    assert wrong.status == "figure_differs" and wrong.past_figure.value == Decimal("2.40"), wrong
-    [right] = rehearsal.check_draft("2022年公司净利润约为2.4亿元。").sentences
-    assert right.status == "supported", right
+@pytest.mark.parametrize(
+    ("past", "wrong", "past_value", "right"),
+    [
+        pytest.param(
+            "2021年度，公司研发投入1.10亿元，占营业收入比例12.50%，2022年上半年，公司研发投入0.70亿元，占营业收入比例21.30%。",
+            "2021年度公司研发投入1.10亿元，占营业收入的比例为21.30%。",
+            "12.50",
+            "2022年上半年公司研发投入占营业收入的比例为21.30%。",
+            id="a past sentence naming two periods: each figure is its own period's",
+        ),
+        pytest.param(
+            "上半年公司实现归属于上市公司股东的净利润5,000.00万元，较上年同期增长30.00%，实现归属于上市公司股东的扣除非"
+            "经常性损益的净利润3,000.00万元，较上年同期增长10.00%。",
+            "上半年公司扣非净利润约3,000万元，同比增长30.00%。",
+            "10.00",
+            "上半年公司扣非净利润约3,000万元，同比增长10%。",
+            id="a growth rate is matched with the measure that grew, even abbreviated",
+        ),
+        pytest.param(
+            # the draft's only words are the measure's short name: the past sentence must be found by it
+            "2023年度公司实现营业收入20,000.00万元，归属于母公司股东的净利润4,500.00万元。",
+            "归母净利润约4.5亿元。",
+            "4500.00",
+            "归母净利润约4,500万元。",
+            id="a measure named in full in the past is the draft's abbreviated one",
+        ),
+        pytest.param(
+            "公司2021年、2022年和2023年上半年的净利润分别为3.10亿元、2.40亿元和1.20亿元。",
+            "2022年公司净利润约为3.10亿元。",
+            "2.40",
+            "2022年公司净利润约为2.4亿元。",
+            id="in a respectively list each figure is its own period's",
+        ),
+    ],
+)
+def test_a_changed_figure_is_flagged_with_the_past_figure_of_the_same_measure_and_period(
+    rehearsal, monkeypatch, past, wrong, past_value, right
+):
+    _past(rehearsal, monkeypatch, past)
+    [flagged] = rehearsal.check_draft(wrong).sentences
+    assert flagged.status == "figure_differs" and flagged.past_figure.value == Decimal(past_value), flagged
+    [backed] = rehearsal.check_draft(right).sentences
+    assert backed.status == "supported", backed
