@@ -164,6 +164,8 @@ _DATE_WORDS = frozenset(
     ]
 )
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9&.'-]*")
+# Analysts' period labels with a year (FY2025, 1H24, Q3'25): the question's periods, checked by their own features.
+_PERIOD_LABEL = re.compile(r"(?:fy|[hq][1-4]|[1-4][hq])'?\d{2,4}|\d{2,4}[hq][1-4]", re.I)
 _SENTENCE_START = re.compile(r"(?:^|[.?!:;\"“]\s*)([A-Za-z][\w&.'-]*)")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
@@ -274,9 +276,9 @@ def _terms(
     counts = Counter(tokens)
     seams = word_seams(text)
     for token in tokens:
-        if token in skip:
+        if token in skip or _PERIOD_LABEL.fullmatch(token):
             continue
-        if token.isascii() and token.isalpha() and not known(token) and token not in proper:
+        if token.isascii() and token.isalpha() and (len(token) < 2 or (not known(token) and token not in proper)):
             continue
         if _CJK.fullmatch(token):  # a single character says little on its own (谁, 涨, 派)
             continue
@@ -322,7 +324,7 @@ def question_concepts(
         for term in dict.fromkeys(glossary.matches(stripped)):
             forms = tuple(_norm(r) for r in glossary.terms[term] if _norm(r))
             if forms:
-                concepts.append(Concept(min(_form_weight(f, idf) for f in forms), forms))
+                concepts.append(Concept(min(form_weight(f, idf) for f in forms), forms))
                 rendered.append(term)
         # Renderings are concepts already; the rest of the lexical text is the question itself.
         lexical_text = question
@@ -384,7 +386,8 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
 
 
-def _form_weight(form: str, idf: Callable[[str], float]) -> float:
+def form_weight(form: str, idf: Callable[[str], float]) -> float:
+    """The idf weight of a Chinese rendering, as the passages would write it."""
     # A rendering the analyser cuts differently in passages (业绩说明会) still weighs what its parts weigh.
     unknown = idf("\x00")
     if form in tokenize(form) and idf(form) < unknown:

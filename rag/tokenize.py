@@ -155,6 +155,11 @@ class Segmenter:
         return int(self._jieba.FREQ.get(word) or 0)
 
 
+def word_frequency(word: str) -> int:
+    """How often jieba's dictionary counts ``word`` (0 for a word it does not have)."""
+    return _segmenter().frequency(word)
+
+
 def _cache_dir() -> Path:
     """A folder only this user can write, for the sharded dictionary.
 

@@ -7,10 +7,12 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from rag import pinyin
 from rag.companies import Company
 from rag.coverage import (
     QUESTION_WORDS,
     Concept,
+    form_weight,
     named_organisations,
     proper_names,
     question_concepts,
@@ -143,6 +145,11 @@ def analyse(
             named = {w.lower() for n in [*written, *others] for w in n.split()}
             words = [w for w in _unglossed_words(text, glossary, idf, unseen) if w not in named]
             lexical = " ".join([lexical, *(f for w in words for f in book.renderings(w, idf, unseen))])
+        if lang == "en" and glossary is not None:
+            rendered = tuple(_rendered(c, book, idf, unseen) for c in concepts)
+            # the names' Chinese is searched too: the records write 苏州, never "Suzhou"
+            lexical = " ".join([lexical, *(f for c in rendered if c not in concepts for f in c.forms[1:])])
+            concepts = rendered
     periods = tuple(figure_periods(text))
     if any(kind == "FY" for _, kind in periods):
         # The period is checked against the passage by its own features; 全年 / "full year" is not a topic word
@@ -177,6 +184,22 @@ def analyse(
 _WORD = re.compile(r"[A-Za-z][a-z]+(?:-[a-z]+)*")
 
 
+def _rendered(concept: Concept, book: Dictionary | None, idf: Callable[[str], float], unseen: float) -> Concept:
+    """A proper name no passage writes in Latin letters (Thailand, Suzhou) is present where the records write it in
+    Chinese (泰国, 苏州): its dictionary renderings the passages use, else the words it spells in pinyin, join its
+    forms and give its weight. Only such names: a common word's dictionary sense is often not the records' (see
+    :func:`analyse`)."""
+    word = concept.forms[0] if len(concept.forms) == 1 else ""
+    if not (word.isascii() and word.isalpha()) or idf(word) < unseen:
+        return concept
+    chinese = (book.renderings(word, idf, unseen) if book is not None else []) or pinyin.spelled(
+        word, lambda t: idf(t) < unseen, idf
+    )
+    if not chinese:
+        return concept
+    return Concept(min(form_weight(f, idf) for f in chinese), (word, *chinese), concept.word)
+
+
 def _unglossed_words(text: str, glossary: Glossary, idf: Callable[[str], float], unseen: float) -> list[str]:
     """Lower-case English words of ``text`` (a sentence's first word too) outside the glossary's terms, not
     question words, and not used as such by the records (those are concepts already, ``unseen``: the idf of a word
@@ -196,7 +219,8 @@ def _unglossed_words(text: str, glossary: Glossary, idf: Callable[[str], float],
 
 
 # A run of capitalised words, as a company's name is written in English ("Tongfu Microelectronics Co.").
-_CAPITALISED_RUN = re.compile(r"(?<![\w&'’-])[A-Z][\w&-]*(?:['’]s)?(?:[ \t]+[A-Z][\w&-]*(?:['’]s)?)*")
+# A possessive ends the name: "Hikvision's Chongqing base" names a place of the company, not more of its name.
+_CAPITALISED_RUN = re.compile(r"(?<![\w&'’-])[A-Z][\w&-]*(?:[ \t]+[A-Z][\w&-]*)*(?:['’]s)?")
 
 
 def _name_words(text: str, names: Sequence[str]) -> set[str]:

@@ -54,11 +54,18 @@ def test_an_english_question_searches_the_records_words_for_words_the_glossary_l
     assert zh.lexical_text == "订单多少？"
 
 
-def test_a_capitalised_name_is_not_looked_up():
-    book = Dictionary({"order": ["订单"], "zeta": ["泽塔"]})
-    idf = _used("订单", "泽塔")
-    q = analyse("Did Zeta report orders?", glossary=Glossary({}), idf=idf, dictionary=lambda: book)
-    assert "订单" in q.lexical_text.split() and "泽塔" not in q.lexical_text  # Zeta is a name, not the word
+def test_a_capitalised_name_is_a_concept_in_the_chinese_the_records_write_it_in():
+    book = Dictionary({"order": ["订单"], "zeta": ["泽塔"], "thailand": ["泰国"]})
+    idf = _used("订单", "泰国", "zeta")
+    q = analyse(
+        "Did Zeta report orders from its Thailand plant?", glossary=Glossary({}), idf=idf, dictionary=lambda: book
+    )
+    concepts = {c.forms[0]: c for c in q.concepts}
+    # the records never write "Thailand": a passage saying 泰国 speaks of it, and it is searched so
+    assert concepts["thailand"].forms == ("thailand", "泰国") and concepts["thailand"].weight == 2.0
+    assert "泰国" in q.lexical_text.split()
+    # the records write "Zeta" as it is: its dictionary sense (a Greek letter) is not looked up
+    assert concepts["zeta"].forms == ("zeta",) and "泽塔" not in q.lexical_text
 
 
 def test_the_shipped_dictionary_reads():
