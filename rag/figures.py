@@ -15,7 +15,7 @@ import functools
 import json
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from importlib import resources
@@ -264,6 +264,9 @@ class Figure:
         lo, hi = self.interval
         lo_other, hi_other = other.interval
         slack = max(_half_ulp(self.value) * self.scale, _half_ulp(other.value) * other.scale)
+        if self.high is not None and other.high is not None and self.qualifier == other.qualifier == "":
+            # two ranges ("增长268.43%~291.30%"): a restatement gives both ends, each up to rounding
+            return abs(lo - lo_other) <= 2 * slack and abs(hi - hi_other) <= 2 * slack
         return lo_other - slack <= lo and hi <= hi_other + slack
 
     def display(self) -> str:
@@ -421,7 +424,13 @@ _CHANGE_UP = re.compile(
     r"增长|增加|提升|提高|上升|上涨|增速|增幅|扭亏|grow|grew|growth|increas|rise|rose|up(?![a-z])", re.I
 )
 _CHANGE_DOWN = re.compile(r"下降|下滑|减少|降低|回落|下跌|降幅|萎缩|declin|decreas|fell|fall|drop|down(?![a-z])", re.I)
-_LEVEL = re.compile(r"(?:增至|降至|至|到|(?<![A-Za-z])to)\s*$", re.I)
+# "增长50%至4,369.53万元", "达到约4,370万元", "提升至2024年的25.5%": the figure is the level reached (the period
+# reached or an approximation word may stand between).
+_LEVEL = re.compile(
+    r"(?:增至|降至|至|到|达|(?<![A-Za-z])to)\s*(?:(?:19|20)\d{2}\s*年(?:度|末|底)?(?:[上下]半年)?的?)?"
+    r"\s*(?:约为|约|大约|近|超过|逾)?\s*$",
+    re.I,
+)
 _FILLER = re.compile(
     r"本公司|公司|我司|我们|集团|其中|同时|此外|另外|以及|预计|使得|受益于|带动|推动|拉动|驱动|实现了?|达到了?|达|约为|大约|大概|大致"
     r"|接近|将近|超过|不到|不足|左右|以上|以下|显著|大幅|快速|明显|稳步|持续|进一步|分别|较|相比|同比|环比|增长|增加|提升|提高"
@@ -613,15 +622,22 @@ _LIST_SEPARATOR = re.compile(r"\s*(?:[、,，及与和]|以及|and)\s*", re.I)
 _RESPECTIVELY = re.compile(r"分别|respectively", re.I)
 # A period named as what a figure is compared with ("较2023年增长20%") is not the figure's own period.
 _BASE_BEFORE = re.compile(r"(?:较|比|与|相比|同比|than|from|vs\.?)\s*$", re.I)
+# "由2020年的18.5%升至25.5%": a period after 由 / 从 is the starting point's; a figure after 至 is not of it.
+_FROM_BEFORE = re.compile(r"(?:由|从)\s*$")
+_TO = re.compile(r"至|到")
 
 
 def periods_at(text: str, pos: int) -> frozenset[str]:
     """The periods named by the last mention of a period before ``pos`` (with the mentions written next to it:
     2023年前三季度), or empty: in "2022年度…27.33%，2023年前三季度…50.98%" the second figure is 2023's 9M. In a
     "respectively" list ("2022年、2023年的净利润分别为5.02亿元、1.69亿元") the k-th figure is the k-th period's."""
-    mentions = [
-        m for m in _MENTION.finditer(text, 0, pos) if not _BASE_BEFORE.search(text[max(0, m.start() - 4) : m.start()])
-    ]
+    mentions, others = [], []
+    for m in _MENTION.finditer(text, 0, pos):
+        before = text[max(0, m.start() - 4) : m.start()]
+        if _BASE_BEFORE.search(before) or (_FROM_BEFORE.search(before) and _TO.search(text, m.end(), pos)):
+            others.append(m)
+        else:
+            mentions.append(m)
     if not mentions:
         return frozenset()
     # the run of mentions ending with the last one, cut into items where a separator stands between two mentions
@@ -640,7 +656,41 @@ def periods_at(text: str, pos: int) -> frozenset[str]:
         k = len(extract_figures(text[respectively.end() : pos]))
         if k < len(items):
             return periods(text[items[k][0].start() : items[k][-1].end()])
-    return periods(text[start:pos])
+    # a period named as a base or a starting point inside the run is not the figure's
+    own = text[start:pos]
+    for m in others:
+        if m.start() >= start:
+            own = own.replace(m.group(), " ", 1)
+    return periods(own)
+
+
+def companions(text: str, figures: Sequence[Figure]) -> dict[int, int]:
+    """For each change figure (同比增长20%) that names no measure of its own, the index in ``figures`` (those of
+    ``text``, in order) of the level figure it is the change of: the last figure of the clause before it
+    ("收入336亿元，同比增长20.58%"), or, after "respectively", the k-th of as many level figures before it
+    ("营业收入40.52亿元，净利润15.73亿元，同比分别增长264.13%和384.54%": 384.54% is the profit's)."""
+    bounds = _Boundaries(text)
+    spans = _Spans([f.span for f in figures])
+    out: dict[int, int] = {}
+    for i, f in enumerate(figures):
+        if not direction(f.metric_text):
+            continue
+        start = bounds.clause_start(f.span[0])
+        own = spans.without(text, start, f.span[0])
+        respectively = _RESPECTIVELY.search(own)
+        if respectively:
+            group = [k for k, g in enumerate(figures) if start <= g.span[0] and bounds.clause_start(g.span[0]) == start]
+            levels = [k for k, g in enumerate(figures) if g.span[1] <= start and not direction(g.metric_text)]
+            if i in group and len(levels) >= len(group):
+                out[i] = levels[len(levels) - len(group) + group.index(i)]
+            continue
+        if start == 0 or not _is_weak(own) or text[start - 1] in "。！？!?\n":
+            continue
+        before = bounds.clause_start(start - 1)
+        inside = [k for k, g in enumerate(figures[:i]) if before <= g.span[0] < start]
+        if inside and not direction(figures[inside[-1]].metric_text):
+            out[i] = inside[-1]
+    return out
 
 
 def periods_compatible(a: frozenset[str], b: frozenset[str]) -> bool:

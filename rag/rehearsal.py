@@ -23,6 +23,7 @@ from rag.answering.features import Candidate
 from rag.coverage import query_terms, word_seams
 from rag.figures import (
     Figure,
+    companions,
     direction,
     extract_figures,
     metric_similarity,
@@ -60,6 +61,9 @@ ALIGN_COVERAGE = 0.3
 # against a draft sentence; at most EVIDENCE of them are read.
 EVIDENCE_SHARE = 0.5
 EVIDENCE = 3
+# The likeliest passages read whatever their probability: a draft restating a passage with one figure wrong (309.76
+# 亿元 for 309,760.58万元) is, to the answer model, a question that passage answers less well, yet it is the passage.
+ALWAYS_READ = 1
 # Coverage a pair of consecutive past sentences gives up against a single sentence when choosing what to quote.
 PAIR_PENALTY = 0.1
 # Passages retrieved per draft sentence.
@@ -481,9 +485,10 @@ class Rehearsal:
         sentence about named companies (``about``, stock codes) is only backed or contradicted by what they said."""
         judged = self._judged(sentence, filters, self.check_k)
         threshold = self.assistant.extractive.threshold
-        evidence = [
-            (c, p) for c, p in judged if p >= EVIDENCE_SHARE * threshold and (not about or c.chunk.stock_code in about)
-        ][:EVIDENCE]
+        mine = [(c, p) for c, p in judged if not about or c.chunk.stock_code in about]
+        evidence = [(c, p) for n, (c, p) in enumerate(mine) if n < ALWAYS_READ or p >= EVIDENCE_SHARE * threshold][
+            :EVIDENCE
+        ]
         statements = [
             _Statement(c.hit, rank, unit)
             for rank, (c, _) in enumerate(evidence)
@@ -503,7 +508,20 @@ class Rehearsal:
         # per draft figure: the first past figure found for the same measure that differs, and where
         differing: dict[int, tuple[Figure, Figure, _Statement]] = {}
         backed: dict[int, tuple[Figure, _Statement]] = {}
-        for f in draft_figures:
+        draft_companions = companions(sentence, draft_figures)
+        for i, f in enumerate(draft_figures):
+            # "收入336亿元，同比增长9.86%": once the past sentence restating 336亿元 is found, the growth it gives for
+            # that amount is the one to compare, not a growth of another amount in the same sentence.
+            level = draft_companions.get(i)
+            if level is not None and id(draft_figures[level]) in backed:
+                g, s = backed[id(draft_figures[level])]
+                counterpart = _counterpart(f, g, s)
+                if counterpart is not None:
+                    if counterpart.implies(f):
+                        backed[id(f)] = (counterpart, s)
+                    else:
+                        differing[id(f)] = (f, counterpart, s)
+                    continue
             # A figure's own clause says what it measures ("其中苏州和槟城两家工厂合计约35亿元"): a past sentence
             # speaking of that clause is aligned with it even when it shares little of the rest of the sentence.
             clause = _clause(sentence, f.span)
@@ -524,7 +542,7 @@ class Rehearsal:
                 comparable = [
                     g
                     for g in s.figures
-                    if g.comparable(f)
+                    if (g.comparable(f) or _points_for_percent(f, g))
                     and _same_direction(f, g)
                     and periods_compatible(own_periods, periods_at(s.text, g.span[0]) or s.periods)
                 ]
@@ -596,6 +614,18 @@ class Rehearsal:
         return SentenceCheck(sentence, "never_said", note=note, score=scored[0][0] if scored else 0.0)
 
 
+def _counterpart(f: Figure, level: Figure, s: _Statement) -> Figure | None:
+    """The change figure the past sentence ``s`` gives for its figure ``level`` that is of ``f``'s kind."""
+    figs = s.figures
+    k = next((n for n, g in enumerate(figs) if g is level), None)
+    if k is None:
+        return None
+    pairs = companions(s.text, figs)
+    return next(
+        (figs[j] for j, c in pairs.items() if c == k and figs[j].comparable(f) and _same_direction(f, figs[j])), None
+    )
+
+
 def _clause(sentence: str, span: tuple[int, int]) -> str:
     """The clause of ``sentence`` holding the characters ``span`` (between commas, semicolons or stops)."""
     start = max((m.end() for m in _CLAUSE.finditer(sentence, 0, span[0])), default=0)
@@ -616,6 +646,14 @@ def _differs_note(draft: Figure, past: Figure, key: str, names: Sequence[str]) -
             f"the draft gives {what} {draft.display()} as {says[mine]}; {key} gave {past.display()} as {says[theirs]}"
         )
     return f"the draft gives {draft.display()} for {what}; {key} gave {past.display()}"
+
+
+def _points_for_percent(a: Figure, b: Figure) -> bool:
+    """A change of a ratio given in % where the past gave percentage points, or the other way round ("提高了7%" for
+    "提高了7个百分点"): the same measure in the wrong unit, so never agreeing, but compared."""
+    return (
+        {a.dimension, b.dimension} == {"%", "pp"} and bool(direction(a.metric_text)) and bool(direction(b.metric_text))
+    )
 
 
 def _same_direction(a: Figure, b: Figure) -> bool:

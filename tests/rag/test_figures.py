@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from rag.figures import (
     Figure,
+    companions,
     direction,
     extract_figures,
     metric_similarity,
@@ -163,6 +164,8 @@ def test_percent_points_and_money_never_compare():
         ("3%不到", "不到5%", True),
         ("165亿", "160-170亿", True),
         ("160-170亿", "165亿", False),
+        ("20.10%-28.30%", "20.1%-28.3%", True),  # a range restated: both ends, up to rounding
+        ("20.10%-28.30%", "18.10%-28.30%", False),
     ],
 )
 def test_a_past_figure_backs_a_draft_figure_when_it_implies_it(past, draft, backed):
@@ -202,7 +205,33 @@ def test_the_period_of_a_figure_is_the_last_one_named_before_it():
     ]
 
 
+def test_a_period_named_as_a_starting_point_is_not_the_figure_reached():
+    text = "2024年，海外收入占比由2021年的12.0%升至20.5%。"
+    assert periods_at(text, text.index("12.0")) == {"Y2021"}
+    assert periods_at(text, text.index("20.5")) == {"Y2024"}
+    text = "占比从2021年的12.0%提升至2024年的20.5%"
+    assert periods_at(text, text.index("20.5")) == {"Y2024"}
+
+
+def test_a_growth_without_a_measure_of_its_own_is_the_change_of_the_amount_before_it():
+    text = "甲业务收入120亿元，同比增长15.20%；乙业务收入90亿元，同比下降6.40%。毛利率为30%，净利率提升2个百分点。"
+    figs = extract_figures(text)
+    pairs = {figs[k].text: figs[v].text for k, v in companions(text, figs).items()}
+    assert pairs == {"15.20%": "120亿元", "6.40%": "90亿元"}
+    text = "营业收入12.40亿元，净利润3.10亿元，同比分别增长40.50%和65.20%。"
+    figs = extract_figures(text)
+    pairs = {figs[k].text: figs[v].text for k, v in companions(text, figs).items()}
+    assert pairs == {"40.50%": "12.40亿元", "65.20%": "3.10亿元"}
+
+
+def test_the_amount_a_growth_reaches_is_a_level():
+    assert [direction(f.metric_text) for f in extract_figures("收入同比增长40%，达到约3,800万元")] == [1, 0]
+    assert [direction(f.metric_text) for f in extract_figures("占比从2021年的12.0%提升至2024年的20.5%")][-1] == 0
+
+
 def test_a_measure_written_in_full_and_abbreviated_is_one_measure():
+    assert metric_subject("扣非后归母净利润") == metric_subject("归属于上市公司股东的扣除非经常性损益的净利润")
+    assert metric_subject("经营性净现金流") == metric_subject("经营性现金流净额") == "经营性现金流"
     assert metric_subject("归属于上市公司股东的净利润") == metric_subject("归母净利润") == "归母净利润"
     assert metric_subject("扣除非经常性损益后的净利润同比增长") == metric_subject("扣非净利润") == "扣非净利润"
     full = metric_subject("归属于上市公司股东的扣除非经常性损益的净利润")
