@@ -64,7 +64,7 @@ def test_a_held_out_question_also_in_a_trained_set_is_about_the_same_company():
     assert all(trained[q.question] == q.company for q in shared), [q.id for q in shared]
 
 
-@pytest.mark.parametrize("name", ["drafts8.jsonl", "drafts11.jsonl", "drafts11dev.jsonl"])
+@pytest.mark.parametrize("name", ["drafts8.jsonl", "drafts11.jsonl", "drafts11dev.jsonl", "drafts11dev2.jsonl"])
 def test_draft_sets_are_well_formed(name):
     from evals.drafts import load_drafts
 
