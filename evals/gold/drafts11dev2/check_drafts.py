@@ -1,8 +1,7 @@
-"""Check draft files in drafts-dev2/ (as given to the helper; this folder holds its output as ../drafts11dev2.jsonl) against
-helper it imported check.py, which runs on import; the helper ran it through a wrapper (README.md). This copy has
-the two helpers it needs inline.
+"""Check the draft files in drafts-dev2/ against the record dumps in records/ (standard library only), as given to
+the session-18 helper (it ran it as check_drafts_dev2.py; its output is ../drafts11dev2.jsonl).
 
-python3 check_drafts.py   # all files in drafts-out/
+python3 check_drafts.py   # all files in drafts-dev2/
 """
 
 import collections
