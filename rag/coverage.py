@@ -165,7 +165,8 @@ _DATE_WORDS = frozenset(
 )
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9&.'-]*")
 # Analysts' period labels with a year (FY2025, 1H24, Q3'25): the question's periods, checked by their own features.
-_PERIOD_LABEL = re.compile(r"(?:fy|[hq][1-4]|[1-4][hq])'?\d{2,4}|\d{2,4}[hq][1-4]", re.I)
+# The year is 20xx or its last two digits from 10 to 39, so a product (H100, H200) is no period.
+_PERIOD_LABEL = re.compile(r"(?:fy|[hq][1-4]|[1-4][hq])'?(?:20)?[1-3]\d|(?:20)?[1-3]\d[hq][1-4]", re.I)
 _SENTENCE_START = re.compile(r"(?:^|[.?!:;\"“]\s*)([A-Za-z][\w&.'-]*)")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")

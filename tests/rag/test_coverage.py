@@ -174,3 +174,11 @@ def test_a_character_pair_straddling_two_words_is_not_a_concept():
 
 def _known(token: str) -> float:
     return 5.0 if token == "\x00" else 2.0
+
+
+def test_a_period_label_is_no_concept_but_a_product_code_is():
+    index = LexicalIndex.build([*DOCS, ("d", "公司H100服务器出货增长。")])
+    known = lambda t: index.idf(t) < index.idf("\x00")  # noqa: E731
+    terms = query_terms("Gross margin in FY2025 and 1H24?", "Gross margin in FY2025 and 1H24? 毛利率", known)
+    assert "毛利率" in terms and not {"fy2025", "1h24"} & terms
+    assert "h100" in query_terms("H100 shipments?", "H100 shipments? 出货", known)
