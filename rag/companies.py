@@ -206,9 +206,9 @@ def _inside_a_word(text: str, start: int, name: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def _word_frequency(word: str) -> int:
-    from rag.tokenize import _segmenter
+    from rag.tokenize import word_frequency
 
-    return _segmenter().frequency(word)
+    return word_frequency(word)
 
 
 def _place(company: Company) -> set[str]:

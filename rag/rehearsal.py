@@ -232,6 +232,11 @@ class _Unit:
     def figures(self) -> list[Figure]:
         return extract_figures(self.text)
 
+    @cached_property
+    def companions(self) -> dict[int, int]:
+        """:func:`rag.figures.companions` of its figures, read once however many draft figures ask."""
+        return companions(self.text, self.figures)
+
 
 @dataclass
 class _Statement:
@@ -616,11 +621,11 @@ class Rehearsal:
 
 def _counterpart(f: Figure, level: Figure, s: _Statement) -> Figure | None:
     """The change figure the past sentence ``s`` gives for its figure ``level`` that is of ``f``'s kind."""
-    figs = s.figures
+    figs = s.unit.figures
     k = next((n for n, g in enumerate(figs) if g is level), None)
     if k is None:
         return None
-    pairs = companions(s.text, figs)
+    pairs = s.unit.companions
     return next(
         (figs[j] for j, c in pairs.items() if c == k and figs[j].comparable(f) and _same_direction(f, figs[j])), None
     )
