@@ -36,15 +36,19 @@ __all__ = [
     "short_measure_names",
 ]
 
-FigureKind = Literal["percent", "points", "money", "count", "multiple", "tokens", "amount"]
-"""``percent`` (%), ``points`` (个百分点, basis points), ``money`` (元, 美元 ...), ``count`` (家, 个, 万座 ...),
-``multiple`` (倍), ``tokens`` (14.8T tokens), ``amount`` (a bare 万/亿/billion: money or a count, unsaid)."""
+FigureKind = Literal["percent", "points", "money", "count", "multiple", "tokens", "amount", "duration"]
+"""``percent`` (%, 成), ``points`` (个百分点, basis points), ``money`` (元, 美元 ...), ``count`` (家, 个, 万座 ...),
+``multiple`` (倍), ``tokens`` (14.8T tokens), ``amount`` (a bare 万/亿/billion: money or a count, unsaid),
+``duration`` (2-4周, 3个月, 10 days: compared within one unit, a month not being a fixed number of days)."""
 
 Qualifier = Literal["", "approx", "at_least", "at_most"]
 
 INF = Decimal("Infinity")
 # An approximate figure ("约50%", "50%左右") is taken to mean within this share of its value.
 APPROX_SHARE = Decimal("0.05")
+# A bound restated looser than this ("超过5.5亿元" for "超过55亿元", "不到100天" for "不到10天") is another figure, a
+# digit or a unit slipped, not a bound rounded down for safety ("超过250家" for "超过300家").
+BOUND_LOOSENESS = Decimal(2)
 # Characters before (or after) a figure read for what it measures.
 METRIC_WINDOW = 60
 
@@ -93,7 +97,9 @@ _CURRENCIES = {
     "eur": "欧元",
     "日元": "日元",
 }
-_COUNTERS = "家个座名位台件项款套辆条人户次"
+_COUNTERS = "家个座名位台件项款套辆条人户次路片颗块张吨"
+# Measure words that begin common words after a number ("3支持", "5种子"): counted only before anything else.
+_WORD_COUNTERS = r"支(?![持付出撑])|种(?![子类])"
 _TOKEN_SCALES = {"T": Decimal(10) ** 12, "B": Decimal(10) ** 9, "M": Decimal(10) ** 6, "K": Decimal(10) ** 3}
 
 _D = "0-9０-９"
@@ -103,21 +109,53 @@ _CN_MAG = "万亿|千亿|百亿|十亿|亿|千万|百万|十万|万"
 _CN_CUR = "美元|港元|港币|欧元|日元|人民币|元"
 _EN_MAG = r"(?:trillion|billion|million|thousand|tn|bn|mn)(?![A-Za-z])"
 _EN_CUR = r"(?:yuan|RMB|CNY|USD|HKD|EUR|dollars?)(?![A-Za-z])"
+# Units of time a lead time, a delivery period or a plan is given in, each with its English forms. A year is left
+# out: "2024年" is a date far more often than "3年" is a duration.
+_DURATIONS = {
+    "工作日": ("个工作日", "工作日", "working days", "working day", "business days", "business day"),
+    "小时": ("个小时", "小时", "hours", "hour"),
+    "个月": ("个月", "months", "month"),
+    "周": ("周", "weeks", "week"),
+    "天": ("天", "days", "day"),
+}
+_DURATION_UNIT = {form.lower(): unit for unit, forms in _DURATIONS.items() for form in forms}
+# 周 and 天 begin other words (周年, 周期, 周边, 周末; 天津, 天然): there they are no unit of time.
+_DURATION = "|".join(
+    [
+        *(re.escape(f) for f in sorted(_DURATION_UNIT, key=len, reverse=True) if not f.isascii() and len(f) > 1),
+        "周(?![年期边末转])",
+        "天(?![津然线地猫])",
+        *(rf"{re.escape(f)}(?![A-Za-z])" for f in sorted(_DURATION_UNIT, key=len, reverse=True) if f.isascii()),
+    ]
+)
+# 成 is a tenth (七成 = 70%), but also begins words (成本, 成为, 成立 ...) after which it is none.
+_TENTH = r"成(?![本为立长功员都品型绩效分果熟交就份不])"
 # One alternation, most specific first: "个百分点" before "个", "万亿" before "万", "T tokens" before "T".
 _UNIT = (
     r"(?P<unit>"
     r"(?P<pct>%|％|percent(?![A-Za-z])|per[ ]cent(?![A-Za-z])|pct(?![A-Za-z]))"
+    rf"|(?P<tenth>{_TENTH})"
+    rf"|(?P<dur>{_DURATION})"
     r"|(?P<pp>个百分点|百分点|percentage[ ]points?(?![A-Za-z])|pp(?:ts?)?(?![A-Za-z]))"
     r"|(?P<bp>个基点|基点|bps?(?![A-Za-z])|basis[ ]points?(?![A-Za-z]))"
     r"|(?P<mult>倍|times(?![A-Za-z])|[x×](?![A-Za-z0-9]))"
     rf"|(?P<tok>(?P<tokmag>[TBMK])[ ]?tokens?(?![A-Za-z])|(?P<tokword>trillion|billion|million)[ ]tokens?(?![A-Za-z])"
     r"|(?-i:T)(?![A-Za-z0-9]))"
     rf"|(?P<cnmag>{_CN_MAG})?(?P<cncur>{_CN_CUR})"
-    rf"|(?P<cnmag2>{_CN_MAG}|千)?(?P<counter>[{_COUNTERS}])(?!月|季度|小时|工作日|百分点|基点)"
+    rf"|(?P<cnmag2>{_CN_MAG}|千)?(?P<counter>[{_COUNTERS}]|{_WORD_COUNTERS})(?!月|季度|小时|工作日|百分点|基点)"
     rf"|(?P<enmag>{_EN_MAG})(?:{_SP}(?P<encur>{_EN_CUR}))?"
     rf"|(?P<encur2>{_EN_CUR})"
     rf"|(?P<cnmag3>{_CN_MAG})"
     r")"
+)
+# Small numbers are often written in Chinese numerals before a tenth, a multiple, points or a time ("七成以上",
+# "两倍", "三个百分点", "两到四周"); a numeral inside a longer word or after 第/每/几 is no figure, nor one before 天
+# (华大九天, 七天: names far more often than a number of days).
+_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_NUM = "[一二两三四五六七八九]?十[一二三四五六七八九]?|[一二两三四五六七八九]"
+_CN_FIGURE = re.compile(
+    rf"(?<![一二两三四五六七八九十百千万第每几数有])(?:(?P<low>{_CN_NUM})[至到~～-])?(?P<num>{_CN_NUM})"
+    rf"(?P<unit>(?P<tenth>{_TENTH})|(?P<mult>倍)|(?P<pp>个百分点)|(?P<dur>个工作日|个小时|个月|周(?![年期边末转])))"
 )
 _PREFIX = r"(?P<prefix>US\$|HK\$|RMB|CNY|USD|HKD|\$|¥|￥|人民币)"
 _FIGURE = re.compile(
@@ -181,6 +219,8 @@ class Figure:
         """What one ``unit`` is in the dimension's base unit (``1e8`` for ``亿元``, ``0.01`` for ``个基点``)."""
         if self.kind == "tokens":
             return _TOKEN_SCALES[self.unit]
+        if self.unit == "成":
+            return Decimal(10)
         if self.kind == "points":
             return Decimal("0.01") if self.unit == "个基点" else Decimal(1)
         if self.kind in ("money", "count", "amount"):
@@ -202,6 +242,8 @@ class Figure:
             return "tokens"
         if self.kind == "amount":
             return "amount"
+        if self.kind == "duration":
+            return f"duration:{self.unit}"
         base = self.unit
         for mag in _MAGNITUDES:
             if base.startswith(mag) and len(base) > len(mag):
@@ -258,7 +300,7 @@ class Figure:
     def implies(self, other: Figure) -> bool:
         """Whether saying this figure backs saying ``other``: every value this one allows is one ``other`` allows,
         up to the coarser rounding of the two (``50.00%`` implies ``50%`` and ``约50%``; ``超过300家`` implies
-        ``超过250家`` but not ``超过391家`` or ``300家``)."""
+        ``超过250家`` but not ``超过391家``, ``300家`` or ``超过30家``)."""
         if not self.comparable(other):
             return False
         lo, hi = self.interval
@@ -266,7 +308,12 @@ class Figure:
         slack = max(_half_ulp(self.value) * self.scale, _half_ulp(other.value) * other.scale)
         if self.high is not None and other.high is not None and self.qualifier == other.qualifier == "":
             # two ranges ("增长268.43%~291.30%"): a restatement gives both ends, each up to rounding
-            return abs(lo - lo_other) <= 2 * slack and abs(hi - hi_other) <= 2 * slack
+            ends, other_ends = (self.base_value, self.base_high), (other.base_value, other.base_high)
+            return all(abs(a - b) <= slack for a, b in zip(ends, other_ends, strict=True))  # type: ignore[operator]
+        if other.qualifier == "at_least" and lo_other > 0 and lo > BOUND_LOOSENESS * lo_other:
+            return False
+        if other.qualifier == "at_most" and hi > 0 and hi_other > BOUND_LOOSENESS * hi:
+            return False
         return lo_other - slack <= lo and hi <= hi_other + slack
 
     def display(self) -> str:
@@ -303,10 +350,22 @@ def _number(text: str) -> Decimal:
         return Decimal(0)
 
 
+def _cn_number(text: str) -> Decimal:
+    """The value of a Chinese numeral below 100 (七, 十五, 二十, 两)."""
+    if "十" not in text:
+        return Decimal(_CN_DIGITS[text])
+    tens, _, ones = text.partition("十")
+    return Decimal(_CN_DIGITS.get(tens, 1) * 10 + _CN_DIGITS.get(ones, 0))
+
+
 def _unit(m: re.Match[str]) -> tuple[str, FigureKind]:
     g = m.groupdict()
     if g["pct"]:
         return "%", "percent"
+    if g["tenth"]:
+        return "成", "percent"
+    if g["dur"]:
+        return _DURATION_UNIT[g["dur"].lower()], "duration"
     if g["pp"]:
         return "个百分点", "points"
     if g["bp"]:
@@ -365,6 +424,22 @@ def extract_figures(text: str) -> list[Figure]:
             value = -value
         qualifier = _qualifier(text, start, end, bool(m.group("more")))
         found.append(_Found(start, end, value, high, unit, kind, qualifier))
+    for m in _CN_FIGURE.finditer(text):
+        g = m.groupdict()
+        if g["tenth"]:
+            unit, kind = "成", "percent"
+        elif g["mult"]:
+            unit, kind = "倍", "multiple"
+        elif g["pp"]:
+            unit, kind = "个百分点", "points"
+        else:
+            unit, kind = _DURATION_UNIT[g["dur"].lower()], "duration"
+        value, high = _cn_number(g["num"]), None
+        if g["low"]:
+            value, high = _cn_number(g["low"]), value
+        qualifier = _qualifier(text, m.start(), m.end(), False)
+        found.append(_Found(m.start(), m.end(), value, high, unit, kind, qualifier))
+    found.sort(key=lambda f: f.start)
     bounds = _Boundaries(text)
     spans = _Spans([(f.start, f.end) for f in found])
     return [
@@ -426,6 +501,8 @@ _CHANGE_UP = re.compile(
 _CHANGE_DOWN = re.compile(r"下降|下滑|减少|降低|回落|下跌|降幅|萎缩|declin|decreas|fell|fall|drop|down(?![a-z])", re.I)
 # "增长50%至4,369.53万元", "达到约4,370万元", "提升至2024年的25.5%": the figure is the level reached (the period
 # reached or an approximation word may stand between).
+# A change word naming a project ("产能提升项目计划投资88,837.47万元", "降本增效计划"): the figure is no change.
+_NAMED_CHANGE = re.compile(r"(?:增长|增加|提升|提高|上升|扩大|降低|减少|增效)(?=项目|工程|计划|行动|专项)")
 _LEVEL = re.compile(
     r"(?:增至|降至|至|到|达|(?<![A-Za-z])to)\s*(?:(?:19|20)\d{2}\s*年(?:度|末|底)?(?:[上下]半年)?的?)?"
     r"\s*(?:约为|约|大约|近|超过|逾)?\s*$",
@@ -564,7 +641,7 @@ def _lcs(a: list[str], b: list[str]) -> int:
 def direction(metric_text: str) -> int:
     """+1 when the metric text says the figure is a rise (增长, grew), -1 a fall (下降, fell), 0 neither, both, or
     a level reached (增长至, 降至, rose to: the figure is the new level, not the change)."""
-    tail = metric_text[-12:]
+    tail = _NAMED_CHANGE.sub("", metric_text[-12:])
     if _LEVEL.search(tail):
         return 0
     up, down = bool(_CHANGE_UP.search(tail)), bool(_CHANGE_DOWN.search(tail))
@@ -586,15 +663,15 @@ _PARTS = [
     (re.compile(rf"(?<!前)(?:第)?[二2]季[度报]|second[- ]quarter|{_L}(?:Q2|2Q){_R}", re.I), "Q2"),
     (re.compile(rf"(?<!前)(?:第)?[三3]季[度报]|third[- ]quarter|{_L}(?:Q3|3Q){_R}", re.I), "Q3"),
     (re.compile(rf"(?<!前)(?:第)?[四4]季[度报]|fourth[- ]quarter|{_L}(?:Q4|4Q){_R}", re.I), "Q4"),
-    (re.compile(r"全年|年度报告|年报|full[- ]year", re.I), "FY"),
+    (re.compile(r"全年|(?<!半)年度报告|(?<!半)年报|full[- ]year", re.I), "FY"),
 ]
 # A date a reporting period ends on names that period: a balance "截至2025年6月30日" is the one at the end of Q2,
 # the end of H1 too, and a draft's "一季度末" figure is not the same figure.
 _PERIOD_ENDS = [
     (re.compile(r"(?<![0-9])0?3\s*月\s*(?:31\s*日|末|底)|三月(?:末|底)"), ("Q1",)),
-    (re.compile(r"(?<![0-9])0?6\s*月\s*(?:30\s*日|末|底)|六月(?:末|底)"), ("Q2", "H1")),
-    (re.compile(r"(?<![0-9])0?9\s*月\s*(?:30\s*日|末|底)|九月(?:末|底)"), ("Q3", "9M")),
-    (re.compile(r"(?<![0-9])12\s*月\s*(?:31\s*日|末|底)|十二月(?:末|底)"), ("Q4", "FY")),
+    (re.compile(r"(?<![0-9])0?6\s*月\s*(?:30\s*日|末|底)|六月(?:末|底)|(?<!前)[二2]季度(?:末|底)"), ("Q2", "H1")),
+    (re.compile(r"(?<![0-9])0?9\s*月\s*(?:30\s*日|末|底)|九月(?:末|底)|(?<!前)[三3]季度(?:末|底)"), ("Q3", "9M")),
+    (re.compile(r"(?<![0-9])12\s*月\s*(?:31\s*日|末|底)|十二月(?:末|底)|(?<!前)[四4]季度(?:末|底)"), ("Q4", "FY")),
 ]
 
 
@@ -634,7 +711,9 @@ def periods_at(text: str, pos: int) -> frozenset[str]:
     mentions, others = [], []
     for m in _MENTION.finditer(text, 0, pos):
         before = text[max(0, m.start() - 4) : m.start()]
-        if _BASE_BEFORE.search(before) or (_FROM_BEFORE.search(before) and _TO.search(text, m.end(), pos)):
+        # "与2024年全年相比": 全年 continues the base 2024年 began
+        continues = bool(others) and others[-1].end() == m.start()
+        if continues or _BASE_BEFORE.search(before) or (_FROM_BEFORE.search(before) and _TO.search(text, m.end(), pos)):
             others.append(m)
         else:
             mentions.append(m)

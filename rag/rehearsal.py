@@ -72,6 +72,8 @@ CHECK_K = 16
 # equally likely to be what a draft figure restates.
 SAME_METRIC_MARGIN = 0.05
 
+# A long passage's parts are stored as "<passage id>:p0", ":p1", ...
+_PART = re.compile(r":p\d+$")
 _CITATION = re.compile(r"\[[^\[\]\n]{1,60}\]")
 _DIGIT = re.compile(r"[0-9０-９]")
 _CJK_PAIR = re.compile(r"[\u3400-\u9fff]{2}")
@@ -236,6 +238,14 @@ class _Unit:
     def companions(self) -> dict[int, int]:
         """:func:`rag.figures.companions` of its figures, read once however many draft figures ask."""
         return companions(self.text, self.figures)
+
+
+@dataclass
+class _Reading:
+    """What one draft check has read, by id: passages' parts and their sentences (units)."""
+
+    passages: dict[str, list[Chunk]] = field(default_factory=dict)
+    units: dict[str, list[_Unit]] = field(default_factory=dict)
 
 
 @dataclass
@@ -441,7 +451,7 @@ class Rehearsal:
         named = directory.mentioned(draft)
         names = self._names()
         result = DraftCheck(draft)
-        cache: dict[str, list[_Unit]] = {}
+        cache = _Reading()
         for start, end in split_sentences(draft):
             sentence = draft[start:end]
             clean = _CITATION.sub(" ", sentence).strip()
@@ -450,17 +460,39 @@ class Rehearsal:
             about = directory.mentioned(clean) or named
             if about and "company" not in sentence_filters:
                 sentence_filters["company"] = [c.stock_code or c.name for c in about]
-            check = self._check_sentence(clean, sentence_filters, names, cache, frozenset(c.stock_code for c in about))
+            # "2024年PBG营收…；EBG营收176.51亿元…": a clause after a semicolon is of the period named before it.
+            check = self._check_sentence(
+                clean,
+                sentence_filters,
+                names,
+                cache,
+                frozenset(c.stock_code for c in about),
+                _unit_periods(draft, start, end, frozenset()),
+            )
             check.sentence, check.span = sentence, (start, end)
             result.sentences.append(check)
         return result
 
+    def _whole(self, candidate: Candidate, cache: _Reading) -> list[Chunk]:
+        """Every part of a passage, in order, not only those retrieved: a long presentation's revenue sentence and
+        its profit sentence fall in neighbouring parts, and a draft sentence giving both needs both read."""
+        first = candidate.parts[0]
+        base = _PART.sub("", first.id)
+        if first.n_parts <= len(candidate.parts) or base == first.id:
+            return list(candidate.parts)
+        if base not in cache.passages:
+            ids = [f"{base}:p{i}" for i in range(first.n_parts)]
+            found = {c.id: c for c in self.assistant.index.store.get(ids=ids)}
+            found.update((c.id, c) for c in candidate.parts)
+            cache.passages[base] = [found[i] for i in ids if i in found]
+        return cache.passages[base]
+
     @staticmethod
-    def _units(chunk: Chunk, cache: dict[str, list[_Unit]]) -> list[_Unit]:
+    def _units(chunk: Chunk, cache: _Reading) -> list[_Unit]:
         """The sentences and sentence pairs of a passage; periods a sentence does not name come from its passage
         ("今年" read as the record's year)."""
-        if chunk.id in cache:
-            return cache[chunk.id]
+        if chunk.id in cache.units:
+            return cache.units[chunk.id]
         body = _body(chunk)
         year = chunk.date[:4]
         if year.isdigit():
@@ -468,13 +500,13 @@ class Rehearsal:
         context = periods(body)
         spans = split_sentences(body)
         # a measure written in full is also found by its short name (归属于上市公司股东的净利润: 归母净利润)
-        singles = [_Unit(body[s:e], periods(body[s:e]) or context, True, _tokens(body[s:e])) for s, e in spans]
+        singles = [_Unit(body[s:e], _unit_periods(body, s, e, context), True, _tokens(body[s:e])) for s, e in spans]
         # A pair's tokens are its sentences' tokens: enough to measure coverage, without cutting the text again.
         pairs = [
             _Unit(body[sa:eb], a.periods | b.periods, False, a.tokens | b.tokens)
             for ((sa, _), (_, eb)), (a, b) in zip(itertools.pairwise(spans), itertools.pairwise(singles), strict=True)
         ]
-        cache[chunk.id] = units = singles + pairs
+        cache.units[chunk.id] = units = singles + pairs
         return units
 
     def _check_sentence(
@@ -482,13 +514,18 @@ class Rehearsal:
         sentence: str,
         filters: dict[str, Any],
         names: Sequence[str],
-        cache: dict[str, list[_Unit]],
+        cache: _Reading,
         about: frozenset[str] = frozenset(),
+        inherited: frozenset[str] = frozenset(),
     ) -> SentenceCheck:
         """The answer model finds the past passages the sentence speaks of (as it finds those a question asks
         about); their sentences say whether the draft's claim and figures were made, or which figure was. A
-        sentence about named companies (``about``, stock codes) is only backed or contradicted by what they said."""
-        judged = self._judged(sentence, filters, self.check_k)
+        sentence about named companies (``about``, stock codes) is only backed or contradicted by what they said;
+        ``inherited``: the periods of a sentence naming none, from the clauses before it."""
+        # a clause of a longer sentence ("…；SMBG营收119.71亿元") is searched with the period it is of
+        named = periods(sentence)
+        query = sentence if named or not inherited else _period_words(inherited) + sentence
+        judged = self._judged(query, filters, self.check_k)
         threshold = self.assistant.extractive.threshold
         mine = [(c, p) for c, p in judged if not about or c.chunk.stock_code in about]
         evidence = [(c, p) for n, (c, p) in enumerate(mine) if n < ALWAYS_READ or p >= EVIDENCE_SHARE * threshold][
@@ -497,7 +534,7 @@ class Rehearsal:
         statements = [
             _Statement(c.hit, rank, unit)
             for rank, (c, _) in enumerate(evidence)
-            for part in c.parts
+            for part in self._whole(c, cache)
             for unit in self._units(part, cache)
         ]
         with_company = self.assistant.with_company
@@ -507,11 +544,11 @@ class Rehearsal:
             key=lambda cs: (-(cs[0] - (0 if cs[1].single else PAIR_PENALTY)), cs[1].rank, not cs[1].single),
         )
         draft_figures = extract_figures(sentence)
-        draft_periods = periods(sentence)
+        draft_periods = named or inherited
         # Each figure of the draft against the figures of the same kind in the past sentences that speak of the
         # same thing (most of the draft sentence's other words), most likely passage first.
         # per draft figure: the first past figure found for the same measure that differs, and where
-        differing: dict[int, tuple[Figure, Figure, _Statement]] = {}
+        differing: dict[int, tuple[Figure, Figure, _Statement, frozenset[str]]] = {}
         backed: dict[int, tuple[Figure, _Statement]] = {}
         draft_companions = companions(sentence, draft_figures)
         for i, f in enumerate(draft_figures):
@@ -525,7 +562,7 @@ class Rehearsal:
                     if counterpart.implies(f):
                         backed[id(f)] = (counterpart, s)
                     else:
-                        differing[id(f)] = (f, counterpart, s)
+                        differing[id(f)] = (f, counterpart, s, s.periods)
                     continue
             # A figure's own clause says what it measures ("其中苏州和槟城两家工厂合计约35亿元"): a past sentence
             # speaking of that clause is aligned with it even when it shares little of the rest of the sentence.
@@ -544,29 +581,36 @@ class Rehearsal:
                     continue
                 # A sentence naming several periods ("2022年…27.33%，2023年前三季度…50.98%"): a figure's period is the
                 # last one named before it, and only figures of compatible periods are the same measure.
+                past_periods = {id(g): periods_at(s.text, g.span[0]) or s.periods for g in s.figures}
                 comparable = [
                     g
                     for g in s.figures
                     if (g.comparable(f) or _points_for_percent(f, g))
                     and _same_direction(f, g)
-                    and periods_compatible(own_periods, periods_at(s.text, g.span[0]) or s.periods)
+                    and _periods_fit(own_periods, past_periods[id(g)])
                 ]
                 if not comparable:
                     continue
                 # Of several figures in one past sentence (a list of projects, each with its amount), the one
-                # whose words are closest to the draft figure's is the one it restates.
-                closeness = {id(g): _metric_closeness(f, g, names) for g in comparable}
+                # whose words are closest to the draft figure's is the one it restates; a change given for an amount
+                # ("净利润28.38亿元，同比分别增长179.15%和312.26%") measures what that amount measures.
+                closeness = {id(g): _metric_closeness(f, _measured(g, s), names) for g in comparable}
                 best = max(closeness.values())
                 nearest = [g for g in comparable if closeness[id(g)] >= best - SAME_METRIC_MARGIN]
-                agreeing = next((g for g in nearest if g.implies(f)), None)
+                agreeing = next((g for g in nearest if _restates(g, f)), None)
                 if agreeing is not None:
                     backed[id(f)] = (agreeing, s)
                     break
-                differing.setdefault(id(f), (f, nearest[0], s))
+                # Of the past sentences giving another figure, one of the very part of the year the draft names
+                # (前三季度) is a surer counterpart than one merely not contradicting it; then the one whose measure
+                # reads closest to the draft figure's (营收 beside 营收, not the 净利润 of the next sentence).
+                candidate = (f, nearest[0], s, past_periods[id(nearest[0])])
+                if id(f) not in differing or _closer(candidate, differing[id(f)], own_periods, best, names):
+                    differing[id(f)] = candidate
         unbacked = [f for f in draft_figures if id(f) not in backed]
         contradicted = [differing[id(f)] for f in unbacked if id(f) in differing]
         if contradicted:
-            f, g, s = contradicted[0]
+            f, g, s, _ = contradicted[0]
             key = s.hit.chunk.citation.key(with_company)
             return SentenceCheck(
                 sentence,
@@ -619,6 +663,30 @@ class Rehearsal:
         return SentenceCheck(sentence, "never_said", note=note, score=scored[0][0] if scored else 0.0)
 
 
+# Where a sentence ends: a clause after a semicolon is still the same sentence's.
+_FULL_STOP = re.compile(r"[。！？!?\n]")
+
+
+def _unit_periods(body: str, start: int, end: int, context: frozenset[str]) -> frozenset[str]:
+    """The periods of the sentence ``body[start:end]``: those it names (not only as a base), else those named last
+    before it in the same full sentence ("…；公司第三季度实现营业收入…；实现…净利润30.44亿元" is the third quarter's),
+    else its passage's (``context``)."""
+    text = body[start:end]
+    # periods named only as what is compared with ("与2023年相比…提升超过6个百分点") are not the sentence's own
+    if periods_at(text, len(text)):
+        return periods(text)
+    opened = max((m.end() for m in _FULL_STOP.finditer(body, 0, start)), default=0)
+    return periods_at(body[opened:start], start - opened) or context
+
+
+def _measured(g: Figure, s: _Statement) -> Figure:
+    """The figure whose words say what ``g`` measures: the amount it is the change of, if it is one, else itself."""
+    figs = s.unit.figures
+    k = next((n for n, h in enumerate(figs) if h is g), None)
+    level = s.unit.companions.get(k) if k is not None else None
+    return g if level is None else figs[level]
+
+
 def _counterpart(f: Figure, level: Figure, s: _Statement) -> Figure | None:
     """The change figure the past sentence ``s`` gives for its figure ``level`` that is of ``f``'s kind."""
     figs = s.unit.figures
@@ -651,6 +719,59 @@ def _differs_note(draft: Figure, past: Figure, key: str, names: Sequence[str]) -
             f"the draft gives {what} {draft.display()} as {says[mine]}; {key} gave {past.display()} as {says[theirs]}"
         )
     return f"the draft gives {draft.display()} for {what}; {key} gave {past.display()}"
+
+
+def _restates(past: Figure, draft: Figure) -> bool:
+    """Whether the past figure backs the draft's: it implies it, or the draft gives in percentage points the change
+    of a ratio the past gave, loosely, in % ("毛利率提升0.75%" restated as "提升0.75个百分点"; the other way round is a
+    slip, see :func:`_points_for_percent`)."""
+    if past.implies(draft):
+        return True
+    if not (_points_for_percent(draft, past) and draft.dimension == "pp"):
+        return False
+    (lo, hi), (lo_past, hi_past) = draft.interval, past.interval  # both on the scale of one point
+    return lo <= hi_past and lo_past <= hi
+
+
+def _closer(
+    new: tuple[Figure, Figure, _Statement, frozenset[str]],
+    old: tuple[Figure, Figure, _Statement, frozenset[str]],
+    own_periods: frozenset[str],
+    new_closeness: float,
+    names: Sequence[str],
+) -> bool:
+    """Whether the past figure ``new`` is a likelier counterpart of the draft figure than ``old`` (found first)."""
+    new_part, old_part = _same_part(own_periods, new[3]), _same_part(own_periods, old[3])
+    if new_part != old_part:
+        return new_part
+    return new_closeness > _metric_closeness(old[0], old[1], names) + SAME_METRIC_MARGIN
+
+
+# How the records write each period tag (rag.figures.periods), to search for a clause with the period it inherits.
+_PERIOD_WORDS = {"H1": "上半年", "H2": "下半年", "Q1": "第一季度", "Q2": "第二季度", "Q3": "第三季度", "Q4": "第四季度"}
+_PERIOD_WORDS |= {"9M": "前三季度", "FY": "全年"}
+
+
+def _period_words(tags: frozenset[str]) -> str:
+    """``{"Y2024", "H1"}`` as the records write it: ``2024年上半年``."""
+    years = "".join(f"{t[1:]}年" for t in sorted(tags) if t.startswith("Y"))
+    return years + "".join(_PERIOD_WORDS.get(t, "") for t in sorted(tags) if not t.startswith("Y"))
+
+
+def _periods_fit(draft: frozenset[str], past: frozenset[str]) -> bool:
+    """Whether a past statement of periods ``past`` can state the draft's figure of periods ``draft``: compatible
+    periods, and a year the draft names without a part of it ("2024年营收") is the whole year, not a past figure of
+    only its first half or a quarter."""
+    if not periods_compatible(draft, past):
+        return False
+    past_parts = {p for p in past if not p.startswith("Y")}
+    bare_year = any(p.startswith("Y") for p in draft) and all(p.startswith("Y") for p in draft)
+    return not (bare_year and past_parts and "FY" not in past_parts)
+
+
+def _same_part(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether both name the same part of a year (H1, Q3, 9M, FY)."""
+    return bool({p for p in a if not p.startswith("Y")} & {p for p in b if not p.startswith("Y")})
 
 
 def _points_for_percent(a: Figure, b: Figure) -> bool:

@@ -84,7 +84,6 @@ def test_ranges_are_one_figure(text, low, high, unit):
         "同时具备2D、3D、4D标注能力",
         "美的 O2O 模式",
         "公司2005-2006年开始做视频",
-        "3个月内完成",
         "排名第3名",
         "KR 12 R145",
     ],
@@ -166,10 +165,51 @@ def test_percent_points_and_money_never_compare():
         ("160-170亿", "165亿", False),
         ("20.10%-28.30%", "20.1%-28.3%", True),  # a range restated: both ends, up to rounding
         ("20.10%-28.30%", "18.10%-28.30%", False),
+        ("超过55亿元", "超过5.5亿元", False),  # a bound ten times looser is a slipped digit, not a rounding
+        ("55亿元", "超过5.5亿元", False),
+        ("不到10天", "不到100天", False),
+        ("70%以上", "七成以上", True),
+        ("2-4周", "两到四周", True),
+        ("3-5周", "4-6周", False),
     ],
 )
 def test_a_past_figure_backs_a_draft_figure_when_it_implies_it(past, draft, backed):
     assert one(past).implies(one(draft)) is backed
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "high", "unit", "kind"),
+    [
+        ("交货周期一般为2-4周", "2", "4", "周", "duration"),
+        ("交期两到四周", "2", "4", "周", "duration"),
+        ("lead times of 6-8 weeks", "6", "8", "周", "duration"),
+        ("预计3个月内完成验证", "3", None, "个月", "duration"),
+        ("审核需要十个工作日", "10", None, "工作日", "duration"),
+        ("约7成来自境外", "7", None, "成", "percent"),
+        ("七成以上已实现国产化", "7", None, "成", "percent"),
+        ("产能提升至两倍", "2", None, "倍", "multiple"),
+        ("毛利率提高三个百分点", "3", None, "个百分点", "points"),
+    ],
+)
+def test_durations_tenths_and_small_chinese_numerals(text, value, high, unit, kind):
+    f = one(text)
+    assert (f.value, f.high, f.unit, f.kind) == (Decimal(value), high and Decimal(high), unit, kind)
+
+
+@pytest.mark.parametrize(
+    "text", ["华大九天的EDA工具", "一成不变", "第三周的会议", "成立3周年", "10天津", "控制3成本", "有一天会实现"]
+)
+def test_numerals_inside_names_and_words_are_not_figures(text):
+    assert extract_figures(text) == []
+
+
+def test_seven_tenths_is_seventy_per_cent():
+    assert one("七成").agrees(one("70%")) and not one("七成").agrees(one("80%"))
+
+
+def test_a_change_word_naming_a_project_is_no_change():
+    assert direction(one("产能提升项目拟投资5.68亿元").metric_text) == 0
+    assert direction(one("产能提升了20%").metric_text) == 1
 
 
 def test_periods():
@@ -186,6 +226,11 @@ def test_periods():
     assert not periods_compatible(periods("到2023年一季度末订单6亿元"), periods("截至2023年6月30日订单5亿元"))
     assert periods_compatible(periods("到2023年一季度末订单6亿元"), periods("截至2023年3月31日订单5亿元"))
     assert periods("2023年6月3日召开") == {"Y2023"} and periods("16月30日") == frozenset()
+    # a quarter's end is the date it ends on: "截至三季度末" figures run from the start of the year
+    assert periods("截至三季度末") == {"Q3", "9M"} and periods("二季度末") == {"Q2", "H1"}
+    assert periods("前三季度末") == {"9M"}
+    assert periods("2024年半年度报告") == {"Y2024", "H1"} and periods("半年报") == {"H1"}
+    assert periods("2024年年度报告") == {"Y2024", "FY"}
 
 
 def test_the_period_of_a_figure_is_the_last_one_named_before_it():

@@ -313,6 +313,63 @@ def test_a_changed_figure_is_compared_with_the_past_figure_of_its_own_period_end
             "报告期内公司经营性现金流净额约1,820万元。",
             id="net operating cash flow under its other usual name",
         ),
+        pytest.param(
+            "截至三季度末，公司实现营业收入500.00亿元，实现归属于上市公司股东的净利润60.00亿元；公司第三季度实现营业收入"
+            "180.00亿元；实现归属于上市公司股东的净利润22.00亿元。",
+            "前三季度公司归母净利润22.00亿元。",
+            "60.00",
+            "前三季度公司归母净利润60亿元。",
+            id="a clause after a semicolon is of the period its sentence named last",
+        ),
+        pytest.param(
+            "2025年上半年，公司经营稳健。与2024年全年相比，陶瓷部件收入占比提升了5个百分点。",
+            "2025年上半年陶瓷部件收入占比较2024年提升了3个百分点。",
+            "5",
+            "2025年上半年陶瓷部件收入占比较2024年提升了5个百分点。",
+            id="a period named only as the base is not the sentence's own",
+        ),
+        pytest.param(
+            "2024年公司综合毛利率为31.50%，较上年提升1.20%。",
+            "2024年公司综合毛利率为31.5%，较上年提升1.5个百分点。",
+            "1.20",
+            "2024年公司综合毛利率为31.5%，较上年提升1.2个百分点。",
+            id="points restating a ratio's change the past gave loosely in per cent",
+        ),
+        pytest.param(
+            "公司核心原材料的国产化率已达80%以上。",
+            "公司核心原材料九成以上已实现国产化。",
+            "80",
+            "公司核心原材料八成以上已实现国产化。",
+            id="tenths written in Chinese numerals",
+        ),
+        pytest.param(
+            "目前公司标准产品的交货周期一般为3-5周。",
+            "目前公司标准产品的交货周期一般为四到六周。",
+            "3",
+            "目前公司标准产品的交货周期一般在3至5周。",
+            id="a lead time in weeks",
+        ),
+        pytest.param(
+            "募投的传感器产能提升项目拟投资56,780.00万元。",
+            "募投的传感器产能提升项目拟投资约56.8亿元。",
+            "56780.00",
+            "募投的传感器产能提升项目拟投资约5.68亿元。",
+            id="a change word naming a project makes no growth of the figure after it",
+        ),
+        pytest.param(
+            "2024年东方品牌在国内市场零售额超过48亿元，同比大幅提升。",
+            "2024年东方品牌国内零售额超过4.8亿元。",
+            "48",
+            "2024年东方品牌国内零售额超过45亿元。",
+            id="a bound restated ten times looser is a slip",
+        ),
+        pytest.param(
+            "2024年度公司实现营业收入40.00亿元，归属于母公司股东的净利润8.00亿元，同比分别增长20.00%和150.00%。",
+            "2024年公司营收达到40亿元，归属于母公司股东的净利润同比增长20%。",
+            "150.00",
+            "2024年公司营收达到40亿元，归属于母公司股东的净利润同比增长150%。",
+            id="growths given respectively measure what their amounts measure",
+        ),
     ],
 )
 def test_a_changed_figure_is_flagged_with_the_past_figure_of_the_same_measure_and_period(
@@ -337,3 +394,37 @@ def test_the_likeliest_passage_is_read_however_unlikely_the_model_finds_it(rehea
     monkeypatch.setattr("rag.rehearsal.ALWAYS_READ", 0)
     [unread] = rehearsal.check_draft(draft).sentences
     assert unread.status == "never_said", unread
+
+
+@pytest.mark.slow
+def test_every_part_of_a_long_passage_is_read(rehearsal, monkeypatch):
+    from rag.answering.features import Candidate
+    from rag.types import Hit
+    from tests.fakes import qa_chunk
+
+    revenue = qa_chunk(1, "2024年公司实现营业收入128.40亿元。", code="900001", part=0, n_parts=2)
+    profit = qa_chunk(1, "2024年公司实现归属于母公司股东的净利润9.60亿元。", code="900001", part=1, n_parts=2)
+    # only the profit part is retrieved for the draft; the revenue part is read from the store
+    cand = Candidate(Hit(profit, 1 / 61, {"dense": 1, "bm25": 1}, similarity=0.8), 0, [profit])
+    monkeypatch.setattr(rehearsal, "_judged", lambda text, filters, k: [(cand, 0.9)])
+    store = rehearsal.assistant.index.store
+    monkeypatch.setattr(store, "get", lambda ids=None, where=None: [c for c in (revenue, profit) if c.id in ids])
+    [s] = rehearsal.check_draft("2024年公司营收约128亿元，归母净利润约9.6亿元。").sentences
+    assert s.status == "supported", s
+    [changed] = rehearsal.check_draft("2024年公司营收约138亿元，归母净利润约9.6亿元。").sentences
+    assert changed.status == "figure_differs" and changed.past_figure.value == Decimal("128.40"), changed
+
+
+@pytest.mark.slow
+def test_a_year_named_alone_is_the_whole_year_not_a_half_of_it(rehearsal, monkeypatch):
+    _past(
+        rehearsal,
+        monkeypatch,
+        "2024年上半年，乙事业群实现营收57.89亿元，同比增长0.64%。",
+        "2024年全年，乙事业群实现营收119.71亿元，同比下降5.58%。",
+    )
+    [s] = rehearsal.check_draft("2024年乙事业群营收约110亿元。").sentences
+    assert s.status == "figure_differs" and s.past_figure.value == Decimal("119.71"), s
+    # a clause after a semicolon is of the year named before it
+    [_, second] = rehearsal.check_draft("2024年甲事业群营收稳定；乙事业群营收约110亿元。").sentences
+    assert second.status == "figure_differs" and second.past_figure.value == Decimal("119.71"), second
