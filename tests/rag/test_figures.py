@@ -186,6 +186,7 @@ def test_a_past_figure_backs_a_draft_figure_when_it_implies_it(past, draft, back
         ("预计3个月内完成验证", "3", None, "个月", "duration"),
         ("审核需要十个工作日", "10", None, "工作日", "duration"),
         ("约7成来自境外", "7", None, "成", "percent"),
+        ("境外收入约有三成", "3", None, "成", "percent"),
         ("七成以上已实现国产化", "7", None, "成", "percent"),
         ("产能提升至两倍", "2", None, "倍", "multiple"),
         ("毛利率提高三个百分点", "3", None, "个百分点", "points"),
