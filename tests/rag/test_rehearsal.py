@@ -428,3 +428,29 @@ def test_a_year_named_alone_is_the_whole_year_not_a_half_of_it(rehearsal, monkey
     # a clause after a semicolon is of the year named before it
     [_, second] = rehearsal.check_draft("2024年甲事业群营收稳定；乙事业群营收约110亿元。").sentences
     assert second.status == "figure_differs" and second.past_figure.value == Decimal("119.71"), second
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("past", "unsaid", "said"),
+    [
+        pytest.param(
+            "公司在射频电路设计领域已有全流程工具，在数字电路设计领域还未实现全流程覆盖。",
+            "公司在数字电路设计领域已实现全流程覆盖。",
+            "公司在射频电路设计领域已有全流程工具。",
+            id="还未 negates",
+        ),
+        pytest.param(
+            "公司正在推进新一代显示芯片的流片工作，流片后将开展客户测试。",
+            "公司新一代显示芯片已完成流片工作。",
+            "公司正在推进新一代显示芯片的流片工作。",
+            id="a plan or work under way is not a thing done",
+        ),
+    ],
+)
+def test_a_claim_the_past_gave_negated_or_as_a_plan_is_never_said(rehearsal, monkeypatch, past, unsaid, said):
+    _past(rehearsal, monkeypatch, past)
+    [s] = rehearsal.check_draft(unsaid).sentences
+    assert s.status == "never_said", s
+    [backed] = rehearsal.check_draft(said).sentences
+    assert backed.status == "supported", backed
