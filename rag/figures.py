@@ -97,9 +97,16 @@ _CURRENCIES = {
     "eur": "欧元",
     "日元": "日元",
 }
-_COUNTERS = "家个座名位台件项款套辆条人户次路片颗块张吨"
-# Measure words that begin common words after a number ("3支持", "5种子"): counted only before anything else.
-_WORD_COUNTERS = r"支(?![持付出撑])|种(?![子类])"
+
+
+def _units_table() -> dict[str, Any]:
+    """Counters, durations, tenths and Chinese numerals (rag/data/units.json, which says where they come from)."""
+    return json.loads((resources.files("rag") / "data" / "units.json").read_text(encoding="utf-8"))
+
+
+_TABLE = _units_table()
+_COUNTERS = _TABLE["counters"]
+_WORD_COUNTERS = "|".join(f"{w}(?![{after}])" for w, after in _TABLE["word_counters"].items())
 _TOKEN_SCALES = {"T": Decimal(10) ** 12, "B": Decimal(10) ** 9, "M": Decimal(10) ** 6, "K": Decimal(10) ** 3}
 
 _D = "0-9０-９"
@@ -109,27 +116,19 @@ _CN_MAG = "万亿|千亿|百亿|十亿|亿|千万|百万|十万|万"
 _CN_CUR = "美元|港元|港币|欧元|日元|人民币|元"
 _EN_MAG = r"(?:trillion|billion|million|thousand|tn|bn|mn)(?![A-Za-z])"
 _EN_CUR = r"(?:yuan|RMB|CNY|USD|HKD|EUR|dollars?)(?![A-Za-z])"
-# Units of time a lead time, a delivery period or a plan is given in, each with its English forms. A year is left
-# out: "2024年" is a date far more often than "3年" is a duration.
-_DURATIONS = {
-    "工作日": ("个工作日", "工作日", "working days", "working day", "business days", "business day"),
-    "小时": ("个小时", "小时", "hours", "hour"),
-    "个月": ("个月", "months", "month"),
-    "周": ("周", "weeks", "week"),
-    "天": ("天", "days", "day"),
-}
-_DURATION_UNIT = {form.lower(): unit for unit, forms in _DURATIONS.items() for form in forms}
-# 周 and 天 begin other words (周年, 周期, 周边, 周末; 天津, 天然): there they are no unit of time.
-_DURATION = "|".join(
-    [
-        *(re.escape(f) for f in sorted(_DURATION_UNIT, key=len, reverse=True) if not f.isascii() and len(f) > 1),
-        "周(?![年期边末转])",
-        "天(?![津然线地猫])",
-        *(rf"{re.escape(f)}(?![A-Za-z])" for f in sorted(_DURATION_UNIT, key=len, reverse=True) if f.isascii()),
-    ]
-)
-# 成 is a tenth (七成 = 70%), but also begins words (成本, 成为, 成立 ...) after which it is none.
-_TENTH = r"成(?![本为立长功员都品型绩效分果熟交就份不])"
+_DURATION_UNIT = {form.lower(): unit for unit, forms in _TABLE["durations"].items() for form in forms}
+_NOT_BEFORE = _TABLE["duration_not_before"]
+
+
+def _duration_form(form: str) -> str:
+    """A written form of a unit of time as a pattern: not where it begins another word."""
+    if form.isascii():
+        return rf"{re.escape(form)}(?![A-Za-z])"
+    return re.escape(form) + (f"(?![{_NOT_BEFORE[form]}])" if form in _NOT_BEFORE else "")
+
+
+_DURATION = "|".join(_duration_form(f) for f in sorted(_DURATION_UNIT, key=len, reverse=True))
+_TENTH = f"成(?![{_TABLE['tenth_not_before']}])"
 # One alternation, most specific first: "个百分点" before "个", "万亿" before "万", "T tokens" before "T".
 _UNIT = (
     r"(?P<unit>"
@@ -149,13 +148,14 @@ _UNIT = (
     r")"
 )
 # Small numbers are often written in Chinese numerals before a tenth, a multiple, points or a time ("七成以上",
-# "两倍", "三个百分点", "两到四周"); a numeral inside a longer word or after 第/每/几 is no figure, nor one before 天
-# (华大九天, 七天: names far more often than a number of days).
-_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_NUM = "[一二两三四五六七八九]?十[一二三四五六七八九]?|[一二两三四五六七八九]"
+# "两倍", "三个百分点", "两到四周"); a numeral inside a longer word or after 第/每/几 is no figure.
+_CN_DIGITS: dict[str, int] = _TABLE["chinese_digits"]
+_DIGIT_CLASS = "".join(_CN_DIGITS)
+_CN_NUM = f"[{_DIGIT_CLASS}]?十[{_DIGIT_CLASS}]?|[{_DIGIT_CLASS}]"
+_CN_DURATION = "|".join(_duration_form(f) for f in _TABLE["numeral_durations"])
 _CN_FIGURE = re.compile(
-    rf"(?<![一二两三四五六七八九十百千万第每几数])(?:(?P<low>{_CN_NUM})[至到~～-])?(?P<num>{_CN_NUM})"
-    rf"(?P<unit>(?P<tenth>{_TENTH})|(?P<mult>倍)|(?P<pp>个百分点)|(?P<dur>个工作日|个小时|个月|周(?![年期边末转])))"
+    rf"(?<![{_DIGIT_CLASS}十百千万第每几数])(?:(?P<low>{_CN_NUM})[至到~～-])?(?P<num>{_CN_NUM})"
+    rf"(?P<unit>(?P<tenth>{_TENTH})|(?P<mult>倍)|(?P<pp>个百分点)|(?P<dur>{_CN_DURATION}))"
 )
 _PREFIX = r"(?P<prefix>US\$|HK\$|RMB|CNY|USD|HKD|\$|¥|￥|人民币)"
 _FIGURE = re.compile(
