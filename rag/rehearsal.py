@@ -91,7 +91,7 @@ _NEGATION = re.compile(
     r"|(?<![A-Za-z])(?:not|never|no longer|none|yet to)(?![A-Za-z])|n't",
     re.I,
 )
-# A claim stated as done (已完成, 已实现) and one stated as a plan or as under way (将, 计划, 正在推进): a past plan
+# A claim stated as done (已完成, 已实现) and one stated as a plan or as under way (将于, 计划, 正在): a past plan
 # does not back a draft saying it happened. English drafts are left to the negation above.
 _DONE = re.compile(r"已经|已(?![经知])")
 _PLANNED = re.compile(r"将于|将在|将会|即将|计划|预计|(?<![模虚比])拟|有望|争取|力争|正在|筹备|尚待|有待")
@@ -457,6 +457,8 @@ class Rehearsal:
         names = self._names()
         result = DraftCheck(draft)
         cache = _Reading()
+        # citations blanked where they stand: "[海天瑞声 2024-013 Q3]" names no third quarter
+        uncited = _CITATION.sub(lambda m: " " * len(m.group()), draft)
         for start, end in split_sentences(draft):
             sentence = draft[start:end]
             clean = _CITATION.sub(" ", sentence).strip()
@@ -472,7 +474,7 @@ class Rehearsal:
                 names,
                 cache,
                 frozenset(c.stock_code for c in about),
-                _unit_periods(draft, start, end, frozenset()),
+                _unit_periods(uncited, start, end, frozenset()),
             )
             check.sentence, check.span = sentence, (start, end)
             result.sentences.append(check)
@@ -749,7 +751,7 @@ def _closer(
     new_part, old_part = _same_part(own_periods, new[3]), _same_part(own_periods, old[3])
     if new_part != old_part:
         return new_part
-    return new_closeness > _metric_closeness(old[0], old[1], names) + SAME_METRIC_MARGIN
+    return new_closeness > _metric_closeness(old[0], _measured(old[1], old[2]), names) + SAME_METRIC_MARGIN
 
 
 # How the records write each period tag (rag.figures.periods), to search for a clause with the period it inherits.

@@ -428,6 +428,10 @@ def test_a_year_named_alone_is_the_whole_year_not_a_half_of_it(rehearsal, monkey
     # a clause after a semicolon is of the year named before it
     [_, second] = rehearsal.check_draft("2024年甲事业群营收稳定；乙事业群营收约110亿元。").sentences
     assert second.status == "figure_differs" and second.past_figure.value == Decimal("119.71"), second
+    # a citation's question number is no quarter ("Q2" of "[示例科技 2025-001 Q2]")
+    cited_draft = "2024年甲事业群营收稳定；乙事业群营收约110亿元[示例科技 2025-001 Q2]。"
+    [_, cited] = rehearsal.check_draft(cited_draft).sentences
+    assert cited.status == "figure_differs" and cited.past_figure.value == Decimal("119.71"), cited
 
 
 @pytest.mark.slow
