@@ -19,6 +19,7 @@ import numpy as np
 
 from rag.answering.question import Question
 from rag.answering.text import figures, sentences
+from rag.asked_figure import gives
 from rag.coverage import concept_coverage
 from rag.intent import in_months, reporting_window, states_period
 from rag.protocols import Embedder
@@ -73,6 +74,8 @@ FEATURES: tuple[str, ...] = (
     "org_name_sim",
     "org_name_gap",
     "n_figures",
+    "figure_kind_given",
+    "figure_kind_cov",
     "recency",
     "answer_len",
     "n_parts",
@@ -216,6 +219,9 @@ def featurize(
         says = sentences(c.body)
         sentence_cov = [concept_coverage(concepts, s) if concepts else 1.0 for s in says] or [0.0]
         figure_cov = [cv for s, cv in zip(says, sentence_cov, strict=False) if figures(s)]
+        asked = question.figure_asked
+        # the sentences stating a figure of the kind asked, and how much of the question they hold
+        kind_cov = [cv for s, cv in zip(says, sentence_cov, strict=False) if gives(asked, s)] if asked else []
         row = {
             "q_en": float(question.lang == "en"),
             "q_figure": float(question.asks_figure),
@@ -282,6 +288,8 @@ def featurize(
             "org_name_sim": float(vectors.names[i]),
             "org_name_gap": _gap(vectors.names, i),
             "n_figures": float(min(len(figures(c.body)), 20)),
+            "figure_kind_given": float(bool(kind_cov)) if asked else _MISSING,
+            "figure_kind_cov": max(kind_cov, default=0.0) if asked else _MISSING,
             "recency": _days(chunk.date_end or chunk.date, latest) / 365.0,
             "answer_len": math.log1p(len(c.body)),
             "n_parts": float(chunk.n_parts),

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rag import pinyin
+from rag.asked_figure import AskedFigure, asked_figure
 from rag.companies import Company
 from rag.coverage import (
     QUESTION_WORDS,
@@ -71,6 +72,8 @@ class Question:
     metadata: tuple[str, ...] = ()
     """Record fields it asks for (地点, 时间, 接待人员, 参与单位, 活动类别): who, when, where, what kind."""
     asks_figure: bool = False
+    figure_asked: AskedFigure = field(default_factory=AskedFigure)
+    """The kind of figure (a share, money, a count ...) or the unit it asks for, when it says."""
     asks_change: bool = False
     forward: bool = False
     """It asks about plans, targets or expectations (which may be stated before the period ends)."""
@@ -172,6 +175,7 @@ def analyse(
         records=tuple(records),
         metadata=_metadata_fields(text),
         asks_figure=asks_how_much(text),
+        figure_asked=asked_figure(text),
         asks_change=asks_change(text),
         forward=forward_looking(text),
         now=bool(_NOW.search(text)),

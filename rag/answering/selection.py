@@ -11,6 +11,7 @@ from rag.answering.features import Candidate
 from rag.answering.question import Question
 from rag.answering.text import figures
 from rag.answering.verdicts import Verdict
+from rag.asked_figure import gives
 from rag.intent import reporting_window
 
 # Companies a question naming none is answered for, each labelled, before it asks which one is meant.
@@ -69,7 +70,10 @@ def _refusal(question: Question, cands: Sequence[Candidate]) -> Selection:
     # name is a subsidiary, a customer or a place, and the company asked about is indexed.
     if question.unknown_org and not question.companies and not any(question.unknown_org in c.text for c in cands):
         return Selection("company_not_indexed", details={"name": question.unknown_org})
-    if question.asks_figure and not any(figures(c.body) for c in cands[:3]):
+    asked = question.figure_asked
+    if asked and not any(gives(asked, c.body) for c in cands[:3]):
+        return Selection("figure_not_given")
+    if question.asks_figure and not asked and not any(figures(c.body) for c in cands[:3]):
         return Selection("figure_not_given")
     return Selection("low_confidence")
 

@@ -148,6 +148,24 @@ def test_the_answer_is_compared_with_the_question_by_itself_and_only_a_pairs_ans
     assert math.isnan(col["dense_answer"][2]) and math.isnan(col["dense_answer_gap"][2])
 
 
+def test_a_figure_of_the_kind_asked_is_looked_for_in_each_passage():
+    # On the topic but with a figure of another kind (a count of customers for units delivered), or none: the
+    # passage does not give what was asked.
+    q = analyse("示例科技去年交付了多少台设备？", companies=[ACME], idf=idf)
+    assert q.figure_asked.unit == "台"
+    given = chunk(1, "公司去年交付设备约1.2万台，同比增长。")
+    other = chunk(2, "公司去年设备交付给3家新客户。")
+    none = chunk(3, "设备交付进度良好。")
+    cands = candidates(hits(given, other, none))
+    col = {name: featurize(q, cands, Vectors.of(HashEmbedder(), q, cands))[:, i] for i, name in enumerate(FEATURES)}
+    assert col["figure_kind_given"].tolist() == [1.0, 0.0, 0.0]
+    assert col["figure_kind_cov"][0] > 0.0 and col["figure_kind_cov"][1:].tolist() == [0.0, 0.0]
+    why = analyse("示例科技的发展战略是什么？", companies=[ACME], idf=idf)
+    rows = featurize(why, cands, Vectors.of(HashEmbedder(), why, cands))
+    assert np.isnan(rows[:, FEATURES.index("figure_kind_given")]).all()
+    assert np.isnan(rows[:, FEATURES.index("figure_kind_cov")]).all()
+
+
 def test_a_long_answer_is_compared_with_the_question_sentence_by_sentence():
     # One sentence of a long answer is the reply; the rest is about other things, which dilutes the whole answer's
     # vector but not that sentence's.
@@ -181,6 +199,9 @@ def test_select_answers_the_likeliest_passage_or_says_why_not():
     assert select(q, [], np.zeros(0), 0.5, several_companies=False).verdict == "no_passage"
     words = _cands(chunk(1, "公司持续推进研发。"), chunk(2, "研发投入加大。"))
     assert select(q, words, np.array([0.1, 0.2]), 0.5, several_companies=False).verdict == "figure_not_given"
+    # a figure of another kind (money for a share asked) is not the figure asked
+    money = _cands(chunk(1, "公司收入达到12亿元。"), chunk(2, "研发投入加大。"))
+    assert select(q, money, np.array([0.1, 0.2]), 0.5, several_companies=False).verdict == "figure_not_given"
 
 
 def test_an_unknown_name_is_the_reason_only_when_no_company_was_resolved():

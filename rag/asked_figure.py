@@ -1,0 +1,110 @@
+"""What kind of figure a question asks for (a share, money, a count, a multiple, a time, or a named unit such as
+台 or GWh), and whether a text gives one: a passage on the topic that states no figure of the kind asked does not
+answer "how many units were delivered"."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from rag.figures import extract_figures
+from rag.intent import asks_how_much
+
+__all__ = ["AskedFigure", "asked_figure", "gives"]
+
+
+@dataclass(frozen=True)
+class AskedFigure:
+    """The figure kinds a question asks for (groups of :data:`rag.figures.FigureKind`) and a unit it names."""
+
+    kinds: tuple[str, ...] = ()
+    unit: str = ""
+    """A unit asked for by name (台, 瓦, GWh), compared as written; empty when only a kind is asked."""
+
+    def __bool__(self) -> bool:
+        return bool(self.kinds or self.unit)
+
+
+def _data(name: str) -> Any:
+    return json.loads((resources.files("rag") / "data" / name).read_text(encoding="utf-8"))
+
+
+@cache
+def _table() -> dict[str, Any]:
+    return _data("asked_figures.json")
+
+
+@cache
+def _counters() -> str:
+    return str(_data("units.json")["counters"])
+
+
+@cache
+def _phrases(group: str) -> list[tuple[re.Pattern[str], str]]:
+    return [
+        (re.compile(rf"(?<![A-Za-z]){re.escape(p)}(?![A-Za-z])" if p.isascii() else re.escape(p), re.I), kind)
+        for kind, words in _table()[group].items()
+        for p in words
+    ]
+
+
+@cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    table = _table()
+    physical = "|".join(sorted(map(re.escape, table["units_zh"]), key=len, reverse=True))
+    # 多少台 / 几家 / 多少GWh / 多少瓦; 哪几家 asks which ones, 几乎 (almost) and 几何 ask nothing.
+    zh_unit = re.compile(
+        rf"(?:多少|(?<![几哪])几)\s*(?:个)?(?P<unit>{physical}|[{_counters()}](?![乎何])|[A-Za-z]+(?![A-Za-z&]))"
+    )
+    en_unit = re.compile(r"\b(?i:how many)\s+(?P<unit>[A-Za-z]{1,8})(?![\w&-])")
+    return zh_unit, en_unit
+
+
+def asked_figure(text: str) -> AskedFigure:
+    """The kind of figure ``text`` asks for, if it asks for one; a phrase inside a longer one of another kind
+    yields to it ("how many months" is a time, not a count)."""
+    zh_unit, en_unit = _patterns()
+    phrases = _phrases("asks") + (_phrases("measures") if asks_how_much(text) else [])
+    found: list[tuple[int, int, str, str]] = []
+    for pattern, kind in phrases:
+        found += [(m.start(), m.end(), kind, "") for m in pattern.finditer(text)]
+    asking = [(start, end) for start, end, _, _ in found]
+    for pattern in (zh_unit, en_unit):
+        for m in pattern.finditer(text):
+            unit = m.group("unit")
+            # a symbol (GWh, TOPS, P), not a capitalised name ("how many Midea factories")
+            if pattern is en_unit and not (unit.isupper() or sum(ch.isupper() for ch in unit) >= 2):
+                continue
+            kind = "count" if len(unit) == 1 and unit in _counters() else ""
+            # 几个月, 多少token: a unit inside a phrase asking a kind is that kind's
+            if not any(start <= m.start() and m.end() <= end for start, end in asking):
+                found.append((m.start(), m.end(), kind, unit))
+    kept = [f for f in found if not any(g[0] <= f[0] and f[1] <= g[1] and g[1] - g[0] > f[1] - f[0] for g in found)]
+    return AskedFigure(
+        tuple(dict.fromkeys(kind for _, _, kind, _ in kept if kind)),
+        next((unit for *_, unit in kept if unit), ""),
+    )
+
+
+# A time in years or minutes (units.json leaves them out of figures): at most three digits, 2024年 being a date.
+_YEARS = re.compile(r"(?<![\d.])\d{1,3}(?:\s*[-~～至到]\s*\d{1,3})?\s*(?:多|余)?\s*(?:个)?(?:年(?![度底初末中])|分钟)")
+_NUMERAL = "0-9一二三四五六七八九十两百千"
+
+
+def gives(asked: AskedFigure, text: str) -> bool:
+    """Whether ``text`` states a figure of the kind (or in the unit) ``asked``."""
+    if asked.unit:
+        group = next((g for g in _table()["same_units"] if asked.unit in g), "")
+        units = f"[{group}]" if group else re.escape(asked.unit)
+        flags = re.I if asked.unit.isascii() else 0
+        return bool(re.search(rf"[{_NUMERAL}][\d,.]*\s*(?:多|余)?[万亿千百]?{units}", text, flags))
+    if not asked.kinds:
+        return False
+    wanted = {g for k in asked.kinds for g in _table()["gives"][k]}
+    if "duration" in wanted and _YEARS.search(text):
+        return True
+    return any(f.kind in wanted for f in extract_figures(text))

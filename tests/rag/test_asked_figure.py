@@ -1,0 +1,71 @@
+"""The kind of figure a question asks for, and whether a passage gives one (examples of our own)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.asked_figure import AskedFigure, asked_figure, gives
+
+
+@pytest.mark.parametrize(
+    ("question", "kinds", "unit"),
+    [
+        ("公司今年新工厂预计能生产多少台设备？", ("count",), "台"),
+        ("公司目前有几家海外子公司？", ("count",), "家"),
+        ("数据中心的总算力是多少P？", (), "P"),
+        ("新产线的额定功率是多少千瓦？", (), "千瓦"),
+        ("这笔收购一共花了多少钱？", ("money",), ""),
+        ("海外收入占比是多少？", ("percent",), ""),
+        ("What was the company's gross margin in 2023?", ("percent",), ""),
+        ("How many stores does the company operate?", ("count",), ""),
+        ("How many GWh of storage did it ship?", (), "GWh"),
+        ("认证一般需要多长时间？", ("duration",), ""),
+        ("几个月能完成交付？", ("duration",), ""),
+        ("How many months does qualification take?", ("duration",), ""),
+        ("订单量比去年增长了几倍？", ("multiple",), ""),
+    ],
+)
+def test_kind_asked(question: str, kinds: tuple[str, ...], unit: str) -> None:
+    assert asked_figure(question) == AskedFigure(kinds, unit)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "毛利率为什么下降？",  # a measure named, a reason asked
+        "公司和哪几家客户签了协议？",  # which ones, not how many
+        "这几乎没有影响吗？",
+        "How many Foxconn plants are there?",  # a capitalised name is not a unit
+        "When did the company launch its Yuan platform?",
+    ],
+)
+def test_no_unit_read_from_names_or_reasons(question: str) -> None:
+    got = asked_figure(question)
+    assert not got.unit
+    assert "percent" not in got.kinds and "money" not in got.kinds
+
+
+@pytest.mark.parametrize(
+    ("question", "passage", "given"),
+    [
+        ("去年交付了多少台？", "全年共交付约1.2万台服务器。", True),
+        ("去年交付了多少台？", "交付节奏良好，客户反馈积极。", False),
+        ("去年交付了多少台？", "公司已与3家客户签约。", False),
+        ("激励计划授予了多少人？", "向符合条件的215名激励对象授予股票。", True),
+        ("一共有多少个实验室？", "已建成二十多个联合实验室。", True),
+        ("算力规模是多少P？", "目前算力规模已达500P。", True),
+        ("算力规模是多少P？", "算力规模持续扩大。", False),
+        ("海外收入占比多少？", "海外收入占比约为36.5%。", True),
+        ("海外收入占比多少？", "海外收入达到120亿元。", False),
+        ("这次募集多少钱？", "拟募集资金不超过8.5亿元。", True),
+        ("认证要多长时间？", "认证周期一般为1-2年。", True),
+        ("认证要多长时间？", "公司于2023年开始认证。", False),
+    ],
+)
+def test_gives(question: str, passage: str, given: bool) -> None:
+    assert gives(asked_figure(question), passage) is given
+
+
+def test_nothing_asked_gives_nothing() -> None:
+    assert not asked_figure("公司的发展战略是什么？")
+    assert gives(asked_figure("公司的发展战略是什么？"), "收入增长12%。") is False
