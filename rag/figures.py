@@ -21,6 +21,8 @@ from decimal import Decimal, InvalidOperation
 from importlib import resources
 from typing import Any, Literal
 
+from rag.cue_words import cue, named_change
+
 __all__ = [
     "Figure",
     "FigureKind",
@@ -495,14 +497,13 @@ _PERIOD = re.compile(
     r"|this year|last year|year[- ]on[- ]year|yoy|in 20\d{2}",
     re.I,
 )
-_CHANGE_UP = re.compile(
-    r"增长|增加|提升|提高|上升|上涨|增速|增幅|扭亏|grow|grew|growth|increas|rise|rose|up(?![a-z])", re.I
-)
-_CHANGE_DOWN = re.compile(r"下降|下滑|减少|降低|回落|下跌|降幅|萎缩|declin|decreas|fell|fall|drop|down(?![a-z])", re.I)
+# The words that make a figure a change, not a level (rag/data/cue_words.json).
+_CHANGE_UP = cue("figure_up")
+_CHANGE_DOWN = cue("figure_down")
 # "增长50%至4,369.53万元", "达到约4,370万元", "提升至2024年的25.5%": the figure is the level reached (the period
 # reached or an approximation word may stand between).
 # A change word naming a project ("产能提升项目计划投资88,837.47万元", "降本增效计划"): the figure is no change.
-_NAMED_CHANGE = re.compile(r"(?:增长|增加|提升|提高|上升|扩大|降低|减少|增效)(?=项目|工程|计划|行动|专项)")
+_NAMED_CHANGE = named_change()
 _LEVEL = re.compile(
     r"(?:增至|降至|至|到|达|(?<![A-Za-z])to)\s*(?:(?:19|20)\d{2}\s*年(?:度|末|底)?(?:[上下]半年)?的?)?"
     r"\s*(?:约为|约|大约|近|超过|逾)?\s*$",

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from rag.cue_words import cue
+
 _MONTHS = {
     "jan": 1,
     "feb": 2,
@@ -133,12 +135,8 @@ _ZH_PERIODS = [
 # Words that name the full year. A bare year means its full year, so a passage states annual results as
 # "2024年营业收入…" and rarely writes 全年: asking for a dated full year, these words are not topic words.
 FULL_YEAR_WORDS = frozenset(["全年", "年度", "全年度", "整年", "整个年度"])
-# Asking what is planned or expected for a period, which can be said before the period ends.
-_FORWARD = re.compile(
-    r"目标|预期|预计|指引|计划|规划|展望|打算|会不会|将会|有望|可望|能否|能贡献|能带来|能达到|"
-    r"guidance|target|expect|plan|outlook|forecast|aim|goal|will\b|going to|could|would|might|potential",
-    re.I,
-)
+# Asking what is planned or expected for a period, which can be said before the period ends (rag/data/cue_words.json).
+_FORWARD = cue("forward")
 
 
 def forward_looking(text: str) -> bool:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from rag.answering.features import Candidate
 from rag.coverage import query_terms, word_seams
+from rag.cue_words import cue
 from rag.figures import (
     Figure,
     companions,
@@ -78,23 +79,18 @@ _CITATION = re.compile(r"\[[^\[\]\n]{1,60}\]")
 _DIGIT = re.compile(r"[0-9０-９]")
 _CJK_PAIR = re.compile(r"[\u3400-\u9fff]{2}")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
-_UP = re.compile(r"增长|增加|提升|提高|上升|上涨|扩大|改善|(?<![A-Za-z])(?:grow|grew|rise|rose|increas)", re.I)
-_DOWN = re.compile(r"下降|下滑|减少|降低|回落|下跌|收缩|萎缩|恶化|(?<![A-Za-z])(?:declin|decreas|fell|fall|drop)", re.I)
+# The direction a clause gives, its negations, and a claim given as done or as planned (rag/data/cue_words.json).
+_UP = cue("claim_up")
+_DOWN = cue("claim_down")
 _CLAUSE = re.compile(r"[，,；;。！？!?\n]")
 _NUMBER = re.compile(r"(?<![0-9.A-Za-z])[0-9][0-9,]*(?:\.[0-9]+)?")
 _NOT_A_CLAIM = re.compile(
     r"(?<![0-9.,])(?:19|20)[0-9]{2}(?![0-9]|[.,][0-9])|^\s*[0-9]{1,2}(?=[、.．)）])|(?<=[（(])[0-9]{1,2}(?=[)）])"
 )
-# Negations that flip a claim; single 不/无 are left out, they mostly build words (不断, 无人机).
-_NEGATION = re.compile(
-    r"没有|未曾|尚未|并未|并非|不会|不是|不再|不能|无法|未能|[还仍暂从均也]未"
-    r"|(?<![A-Za-z])(?:not|never|no longer|none|yet to)(?![A-Za-z])|n't",
-    re.I,
-)
-# A claim stated as done (已完成, 已实现) and one stated as a plan or as under way (将于, 计划, 正在): a past plan
-# does not back a draft saying it happened. English drafts are left to the negation above.
-_DONE = re.compile(r"已经|已(?![经知])")
-_PLANNED = re.compile(r"将于|将在|将会|即将|计划|预计|(?<![模虚比])拟|有望|争取|力争|正在|筹备|尚待|有待")
+_NEGATION = cue("negation")
+# English drafts are left to the negation above: done and planned are read in Chinese only.
+_DONE = cue("done")
+_PLANNED = cue("planned")
 
 
 # -- results -----------------------------------------------------------------------------------------

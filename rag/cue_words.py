@@ -1,0 +1,31 @@
+"""Words that say how a statement stands — a change's direction, a plan, a negation — read from
+``rag/data/cue_words.json`` (which says where they come from) into patterns the question analysis, the figure
+reader and the draft check share."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from importlib import resources
+from typing import Any
+
+__all__ = ["cue", "named_change"]
+
+
+@cache
+def _table() -> dict[str, Any]:
+    return json.loads((resources.files("rag") / "data" / "cue_words.json").read_text(encoding="utf-8"))
+
+
+@cache
+def cue(name: str) -> re.Pattern[str]:
+    """The words of one list (``forward``, ``claim_up``, ``negation`` …) as one pattern, ignoring case."""
+    return re.compile("|".join(_table()[name]), re.I)
+
+
+@cache
+def named_change() -> re.Pattern[str]:
+    """A change word naming a project (产能提升项目): the change word, to be read as no change."""
+    words = _table()["named_change"]
+    return re.compile(f"(?:{'|'.join(words['change'])})(?={'|'.join(words['names'])})")
