@@ -11,12 +11,14 @@ the glossary does not know ("Dahua").
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
@@ -25,144 +27,11 @@ from rag.tokenize import tokenize
 if TYPE_CHECKING:
     from rag.glossary import Glossary
 
-# Words that ask rather than say what is asked about.
-QUESTION_WORDS = frozenset(
-    [
-        "多少",
-        "多大",
-        "什么",
-        "怎么",
-        "怎样",
-        "如何",
-        "哪些",
-        "哪个",
-        "是否",
-        "有没有",
-        "为什么",
-        "情况",
-        "请问",
-        "公司",
-        "介绍",
-        "一下",
-        "目前",
-        "现在",
-        "主要",
-        "具体",
-        "what",
-        "how",
-        "much",
-        "many",
-        "which",
-        "when",
-        "where",
-        "who",
-        "why",
-        "does",
-        "did",
-        "do",
-        "is",
-        "are",
-        "was",
-        "were",
-        "the",
-        "a",
-        "an",
-        "of",
-        "in",
-        "on",
-        "for",
-        "to",
-        "and",
-        "about",
-        "say",
-        "said",
-        "its",
-        "it",
-        "their",
-        "there",
-        "any",
-        "has",
-        "have",
-        "had",
-        "will",
-        "would",
-        "could",
-        "should",
-        "can",
-        "this",
-        "that",
-        "with",
-        "from",
-        "by",
-        "tell",
-        "me",
-        "give",
-        "please",
-        "company",
-        # Chinese interrogatives and fillers that say how a question is asked, not what about.
-        "哪天",
-        "哪里",
-        "哪儿",
-        "哪几",
-        "哪几天",
-        "多久",
-        "怎么样",
-        "到底",
-        "大概",
-        "大约",
-        "一共",
-        "总共",
-        "分别",
-        "各自",
-        "还是",
-        "是不是",
-        "会不会",
-        "能不能",
-        "有没有",
-        "要不要",
-        "听说",
-        "觉得",
-        "看待",
-        "这边",
-        "那边",
-    ]
-)
-# Month names and period codes: the retriever reads them as dates, they are not topic words.
-_DATE_WORDS = frozenset(
-    [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "q1",
-        "q2",
-        "q3",
-        "q4",
-        "h1",
-        "h2",
-        "fy",
-    ]
-)
+# Words that ask rather than say what is asked about; month names and period codes, which the retriever reads as
+# dates; words the records use interchangeably (rag/data/question_words.json, which says where they come from).
+_WORDS = json.loads((resources.files("rag") / "data" / "question_words.json").read_text(encoding="utf-8"))
+QUESTION_WORDS = frozenset(_WORDS["question_words"]["zh"] + _WORDS["question_words"]["en"])
+_DATE_WORDS = frozenset(_WORDS["date_words"])
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9&.'-]*")
 # Analysts' period labels with a year (FY2025, 1H24, Q3'25): the question's periods, checked by their own features.
 # The year is 20xx or its last two digits from 10 to 39, so a product (H100, H200) is no period.
@@ -186,21 +55,8 @@ _HOW_MANY = re.compile(r"几([^\W\d十百千万亿_a-zA-Z])")
 _SMALL_NUMBERS = ("两", "二", "三", "四", "五", "六", "七", "八", "九", "十", *(str(i) for i in range(2, 11)))
 
 
-# Words the records use interchangeably: a question saying one is answered by a passage saying another.
-SYNONYMS: tuple[frozenset[str], ...] = tuple(
-    frozenset(group.split())
-    for group in (
-        "下滑 下降 减少 降低 回落 下跌",
-        "增长 上升 提升 提高 增加 上涨",
-        "营收 营业收入 营业总收入 收入",
-        "归母净利润 归属于上市公司股东的净利润 净利润 盈利",
-        "海外 境外",
-        "国内 境内",
-        "分红 派息 现金红利",
-        "员工 人员",
-        "价格战 价格竞争",
-    )
-)
+# A question saying one word of a group is answered by a passage saying another.
+SYNONYMS: tuple[frozenset[str], ...] = tuple(frozenset(group.split()) for group in _WORDS["synonyms"])
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
+import json
 import math
+from importlib import resources
 
 from rag.coverage import coverage, query_terms, question_concepts
 from rag.lexical import LexicalIndex
@@ -182,3 +184,14 @@ def test_a_period_label_is_no_concept_but_a_product_code_is():
     terms = query_terms("Gross margin in FY2025 and 1H24?", "Gross margin in FY2025 and 1H24? 毛利率", known)
     assert "毛利率" in terms and not {"fy2025", "1h24"} & terms
     assert "h100" in query_terms("H100 shipments?", "H100 shipments? 出货", known)
+
+
+def test_the_question_word_file_says_where_its_words_come_from_and_holds_each_word_once():
+    table = json.loads((resources.files("rag") / "data" / "question_words.json").read_text(encoding="utf-8"))
+    assert "no company's" in table["_comment"]
+    for words in (table["question_words"]["zh"], table["question_words"]["en"], table["date_words"]):
+        assert words and len(set(words)) == len(words)
+    groups = [g.split() for g in table["synonyms"]]
+    assert all(len(g) >= 2 for g in groups)
+    # a word in two groups would join them: one group each
+    assert len({w for g in groups for w in g}) == sum(len(g) for g in groups)
