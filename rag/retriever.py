@@ -33,6 +33,8 @@ FILTER_KEYS = ("company", "record", "date_from", "date_to", "activity_type", "ki
 # and searched exactly in memory: Chroma's search restricted to ids grows with the collection (one company's 850
 # chunks: ~15 ms at 125k chunks, ~180 ms at 1.2M; through ``where`` ~65 ms and ~350 ms), a dot product over the
 # filter's vectors does not (benchmarks/scale.py). Above it the filter is applied after an unfiltered search.
+# A whole index this small is searched so too: exactly, and so alike on every build of the same records (Chroma's
+# HNSW graph differs from one ingest to the next, and at 2,291 chunks its nearest 40 missed 2% of the true ones).
 IDS_LIMIT = 5000
 # Filters whose chunks and vectors are kept (at most IDS_LIMIT chunks each, ~3 KB a chunk).
 SUBSETS_KEPT = 32
@@ -97,6 +99,7 @@ class HybridRetriever:
         self._allowed_cache: dict[tuple[str, str | None, Any], frozenset[str]] = {}
         self._records_cache: dict[tuple[str, str, str | None, Any], list[Chunk]] = {}
         self._subsets: dict[tuple[str, str | None, Any], _Subset] = {}
+        self._sizes: dict[Any, int] = {}
 
     def dictionary(self) -> Dictionary | None:
         """The English-Chinese dictionary for words the glossary lacks (loaded at the first English question)."""
@@ -198,8 +201,11 @@ class HybridRetriever:
         allowed = self._allowed_ids(where, q.activity_type) if where or q.activity_type else None
         dense: list[Hit] = []
         subset = None
-        if allowed is not None and len(allowed) <= IDS_LIMIT and self.mode in ("hybrid", "dense"):
-            subset = self._subset(where, q.activity_type, allowed)
+        if self.mode in ("hybrid", "dense"):
+            if allowed is not None and len(allowed) <= IDS_LIMIT:
+                subset = self._subset(where, q.activity_type, allowed)
+            elif allowed is None and self._size() <= IDS_LIMIT:
+                subset = self._subset(None, None, self._allowed_ids(None, None))
         if self.mode in ("hybrid", "dense"):
             vector = self.index.embedder.embed_query(q.dense_text or q.text)
             if subset is not None:
@@ -221,6 +227,11 @@ class HybridRetriever:
         return self._remember(
             self._subsets, key, SUBSETS_KEPT - 1, lambda: _Subset(*self.index.store.vectors(sorted(allowed)))
         )
+
+    def _size(self) -> int:
+        # The number of chunks, read once until an ingest changes the index.
+        generation = self.index.generation()
+        return self._remember(self._sizes, generation, 4, self.index.store.count)
 
     def _remember(self, cache: dict[Any, _T], key: Any, most: int, compute: Callable[[], _T]) -> _T:
         """``cache[key]``, computed (outside the lock) when missing; the cache is emptied once it holds more than

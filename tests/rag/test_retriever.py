@@ -240,3 +240,25 @@ def test_a_lexical_index_lagging_the_store_sends_the_post_filter_to_where(index,
     monkeypatch.setattr(index.store, "query", lambda *a, **kw: queries.append(kw) or query(*a, **kw))
     hits = HybridRetriever(index, mode="dense").search("收入 增长", 15, {"date_from": "2024-06-01"})
     assert queries and len(hits) == 15
+
+
+def test_a_small_index_is_searched_exactly_and_a_large_one_through_the_vector_index(index, monkeypatch):
+    import numpy as np
+
+    import rag.retriever as retriever
+
+    queries = []
+    query = index.store.query
+    monkeypatch.setattr(index.store, "query", lambda *a, **kw: queries.append(a) or query(*a, **kw))
+    text = "海外业务 收入 同比增长"
+    small = HybridRetriever(index, mode="dense").search(text, 10)
+    assert queries == []
+    # exactly the nearest chunks by cosine, as a dot product over every stored vector finds them
+    chunks, vectors = index.store.vectors(sorted(index.store.ids()))
+    v = np.asarray(index.embedder.embed_query(text), dtype=np.float32)
+    sims = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)) @ (v / np.linalg.norm(v))
+    assert [h.chunk.id for h in small] == [chunks[i].id for i in np.argsort(-sims, kind="stable")[:10]]
+    monkeypatch.setattr(retriever, "IDS_LIMIT", 10)  # the same index, as if it held too many chunks to list
+    large = HybridRetriever(index, mode="dense").search(text, 10)
+    assert len(queries) == 1 and len(large) == 10
+    assert {h.chunk.id for h in large} & {h.chunk.id for h in small}
