@@ -33,9 +33,11 @@ FILTER_KEYS = ("company", "record", "date_from", "date_to", "activity_type", "ki
 # and searched exactly in memory: Chroma's search restricted to ids grows with the collection (one company's 850
 # chunks: ~15 ms at 125k chunks, ~180 ms at 1.2M; through ``where`` ~65 ms and ~350 ms), a dot product over the
 # filter's vectors does not (benchmarks/scale.py). Above it the filter is applied after an unfiltered search.
-# A whole index this small is searched so too: exactly, and so alike on every build of the same records (Chroma's
-# HNSW graph differs from one ingest to the next, and at 2,291 chunks its nearest 40 missed 2% of the true ones).
 IDS_LIMIT = 5000
+# A whole index of at most this many chunks is searched so too: exactly, and so alike on every build of the same
+# records (Chroma's HNSW graph differs from one ingest to the next, and at 2,291 chunks its nearest 40 missed 2% of
+# the true ones). Above it the whole index is searched through Chroma's vector index.
+EXACT_LIMIT = 5000
 # Filters whose chunks and vectors are kept (at most IDS_LIMIT chunks each, ~3 KB a chunk).
 SUBSETS_KEPT = 32
 # A broader filter is applied after an unfiltered search of this many times the number of nearest ids
@@ -204,7 +206,7 @@ class HybridRetriever:
         if self.mode in ("hybrid", "dense"):
             if allowed is not None and len(allowed) <= IDS_LIMIT:
                 subset = self._subset(where, q.activity_type, allowed)
-            elif allowed is None and self._size() <= IDS_LIMIT:
+            elif allowed is None and self._size() <= EXACT_LIMIT:
                 subset = self._subset(None, None, self._allowed_ids(None, None))
         if self.mode in ("hybrid", "dense"):
             vector = self.index.embedder.embed_query(q.dense_text or q.text)

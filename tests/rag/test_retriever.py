@@ -258,7 +258,7 @@ def test_a_small_index_is_searched_exactly_and_a_large_one_through_the_vector_in
     v = np.asarray(index.embedder.embed_query(text), dtype=np.float32)
     sims = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)) @ (v / np.linalg.norm(v))
     assert [h.chunk.id for h in small] == [chunks[i].id for i in np.argsort(-sims, kind="stable")[:10]]
-    monkeypatch.setattr(retriever, "IDS_LIMIT", 10)  # the same index, as if it held too many chunks to list
+    monkeypatch.setattr(retriever, "EXACT_LIMIT", 10)  # the same index, as if it held too many chunks to list
     large = HybridRetriever(index, mode="dense").search(text, 10)
     assert len(queries) == 1 and len(large) == 10
     assert {h.chunk.id for h in large} & {h.chunk.id for h in small}
