@@ -4,13 +4,12 @@ answer "how many units were delivered"."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
+from rag.data_files import read_json
 from rag.figures import extract_figures
 from rag.intent import asks_how_much
 
@@ -29,18 +28,14 @@ class AskedFigure:
         return bool(self.kinds or self.unit)
 
 
-def _data(name: str) -> Any:
-    return json.loads((resources.files("rag") / "data" / name).read_text(encoding="utf-8"))
-
-
 @cache
 def _table() -> dict[str, Any]:
-    return _data("asked_figures.json")
+    return read_json("asked_figures.json")
 
 
 @cache
 def _counters() -> str:
-    return str(_data("units.json")["counters"])
+    return str(read_json("units.json")["counters"])
 
 
 @cache

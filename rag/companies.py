@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from rag.data_files import read_json
 from rag.errors import ConfigError
 from rag.types import Chunk
 
@@ -40,7 +41,7 @@ class Company:
 def default_aliases() -> dict[str, list[str]]:
     """Extra names by stock code shipped in ``rag/data/companies.json`` (none: names come from the records, their
     pinyin, and the user's alias file)."""
-    data = json.loads((resources.files("rag") / "data" / "companies.json").read_text(encoding="utf-8"))
+    data = read_json("companies.json")
     return {k: list(v) for k, v in data.items() if not k.startswith("_")}
 
 

@@ -11,17 +11,16 @@ the glossary does not know ("Dahua").
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
+from rag.data_files import read_json
 from rag.tokenize import tokenize
 
 if TYPE_CHECKING:
@@ -29,7 +28,7 @@ if TYPE_CHECKING:
 
 # Words that ask rather than say what is asked about; month names and period codes, which the retriever reads as
 # dates; words the records use interchangeably (rag/data/question_words.json, which says where they come from).
-_WORDS = json.loads((resources.files("rag") / "data" / "question_words.json").read_text(encoding="utf-8"))
+_WORDS = read_json("question_words.json")
 QUESTION_WORDS = frozenset(_WORDS["question_words"]["zh"] + _WORDS["question_words"]["en"])
 _DATE_WORDS = frozenset(_WORDS["date_words"])
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9&.'-]*")

@@ -4,18 +4,18 @@ reader and the draft check share."""
 
 from __future__ import annotations
 
-import json
 import re
 from functools import cache
-from importlib import resources
 from typing import Any
+
+from rag.data_files import read_json
 
 __all__ = ["cue", "named_change"]
 
 
 @cache
 def _table() -> dict[str, Any]:
-    return json.loads((resources.files("rag") / "data" / "cue_words.json").read_text(encoding="utf-8"))
+    return read_json("cue_words.json")
 
 
 @cache

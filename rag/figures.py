@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import bisect
 import functools
-import json
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from importlib import resources
 from typing import Any, Literal
 
 from rag.cue_words import cue, named_change
+from rag.data_files import read_json
 
 __all__ = [
     "Figure",
@@ -103,7 +102,7 @@ _CURRENCIES = {
 
 def _units_table() -> dict[str, Any]:
     """Counters, durations, tenths and Chinese numerals (rag/data/units.json, which says where they come from)."""
-    return json.loads((resources.files("rag") / "data" / "units.json").read_text(encoding="utf-8"))
+    return read_json("units.json")
 
 
 _TABLE = _units_table()
@@ -580,7 +579,7 @@ def _is_weak(text: str) -> bool:
 @functools.cache
 def _measure_names() -> tuple[tuple[str, str], ...]:
     """(long form, short form) of report measure names, longest first (rag/data/measure_names.json)."""
-    data = json.loads((resources.files("rag") / "data" / "measure_names.json").read_text(encoding="utf-8"))
+    data = read_json("measure_names.json")
     return tuple(sorted(((k, v) for k, v in data.items() if not k.startswith("_")), key=lambda kv: -len(kv[0])))
 
 

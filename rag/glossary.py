@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
+
+from rag.data_files import read_json
 
 _BOUNDARY_BEFORE = r"(?<![A-Za-z0-9&])"
 _BOUNDARY_AFTER = r"(?![A-Za-z0-9&])"
@@ -99,5 +100,4 @@ class Glossary:
 @lru_cache(maxsize=1)
 def default_glossary() -> Glossary:
     """The glossary shipped with irchat."""
-    data = resources.files("rag") / "data" / "glossary.json"
-    return Glossary(json.loads(data.read_text(encoding="utf-8")))
+    return Glossary(read_json("glossary.json"))

@@ -208,7 +208,6 @@ class HybridRetriever:
                 subset = self._subset(where, q.activity_type, allowed)
             elif allowed is None and self._size() <= EXACT_LIMIT:
                 subset = self._subset(None, None, self._allowed_ids(None, None))
-        if self.mode in ("hybrid", "dense"):
             vector = self.index.embedder.embed_query(q.dense_text or q.text)
             if subset is not None:
                 dense = subset.nearest(vector, n)
