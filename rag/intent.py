@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cache
 
 from rag.cue_words import cue
+from rag.data_files import read_json
 
 _MONTHS = {
     "jan": 1,
@@ -33,18 +35,6 @@ _EN_MONTH_AFTER = re.compile(
 _ISO_MONTH = re.compile(r"\b(20\d\d)[-/.](\d{1,2})\b")
 _ZH_MONTH = re.compile(r"(20\d\d)\s*年\s*(\d{1,2})\s*月")
 
-# Asking who took part, who hosted, when, where, or what kind of event it was.
-_META_EN = re.compile(
-    r"\b(?:who|when|where|what date|which (?:day|date)s?|attend\w*|participa\w*|hosted|host|venue|held|"
-    r"(?:which|what) (?:institutions?|funds?|investors?|analysts?|firms?|executives?|officials?)|"
-    r"(?:what|which) (?:kind|type|sort) of (?:meeting|event|activity|call))\b",
-    re.I,
-)
-_META_ZH = re.compile(
-    r"谁|哪天|哪几天|哪一天|什么时候|何时|几月几日|哪里|在哪|地点|参加|参与|出席|接待|哪些机构|哪些投资者|"
-    r"什么类型|什么形式|活动类别|哪种活动"
-)
-
 
 def mentioned_months(text: str) -> list[tuple[int, int]]:
     """(year, month) pairs the text names: "April 2024", "Apr 20, 2024", "2024-04", "2024年4月"."""
@@ -60,9 +50,37 @@ def mentioned_months(text: str) -> list[tuple[int, int]]:
     return out
 
 
+def _alternatives(words: list[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(words), re.I) if words else None
+
+
+@cache
+def _meeting_fields() -> tuple[
+    list[tuple[str, re.Pattern[str] | None, re.Pattern[str] | None]], re.Pattern[str], re.Pattern[str]
+]:
+    table = read_json("meeting_fields.json")
+    fields = [(name, _alternatives(f["alone"]), _alternatives(f["at_meeting"])) for name, f in table["fields"].items()]
+    return fields, re.compile("|".join(table["meeting"]), re.I), re.compile("|".join(table["any_field"]), re.I)
+
+
+def metadata_fields(text: str) -> tuple[str, ...]:
+    """The record fields (地点, 时间, 接待人员 …) a question about a meeting's metadata asks for, all of them when it
+    asks about the meeting without naming one; () when it asks what was said."""
+    fields, meeting, any_field = _meeting_fields()
+    at_meeting = bool(meeting.search(text))
+    named = tuple(
+        name
+        for name, alone, asked in fields
+        if (alone and alone.search(text)) or (at_meeting and asked and asked.search(text))
+    )
+    if named:
+        return named
+    return tuple(name for name, _, _ in fields) if any_field.search(text) else ()
+
+
 def asks_metadata(text: str) -> bool:
     """Whether the question asks for a meeting's participants, hosts, date, place or kind."""
-    return bool(_META_EN.search(text) or _META_ZH.search(text))
+    return bool(metadata_fields(text))
 
 
 def in_months(date_from: str, date_to: str, months: list[tuple[int, int]]) -> bool:
@@ -124,13 +142,26 @@ _EN_PERIODS = [
     (re.compile(rf"\bFY\s*{_YY}\b", re.I), lambda m: (_year(m[1]), "FY")),
     (re.compile(r"\b(20\d\d)\s+(?:full[- ]year|annual|fiscal[- ]year)\b", re.I), lambda m: (int(m[1]), "FY")),
 ]
+# Chinese writes a period after its year, with or without 年 between ("2024年上半年", "2017全年"); investors also
+# write a two-digit year ("24年一季度", "17年4季度"), which is 20xx when a period follows its 年 — bare, "10年" is
+# as often ten years.
+_ZH_YEAR = r"(?:(20\d\d)\s*年?|(?<![\d.])([1-3]\d)\s*年)\s*"
+
+
+def _zh_year(m: re.Match[str]) -> int:
+    return int(m[1]) if m[1] else 2000 + int(m[2])
+
+
 _ZH_PERIODS = [
-    (re.compile(r"(20\d\d)\s*年\s*(?:第)?([一二三四1-4])\s*季度"), lambda m: (int(m[1]), f"Q{_ZH_NUM[m[2]]}")),
-    (re.compile(r"(20\d\d)\s*年\s*Q([1-4])", re.I), lambda m: (int(m[1]), f"Q{m[2]}")),
-    (re.compile(r"(20\d\d)\s*年\s*上半年"), lambda m: (int(m[1]), "H1")),
-    (re.compile(r"(20\d\d)\s*年\s*下半年"), lambda m: (int(m[1]), "H2")),
-    (re.compile(r"(20\d\d)\s*年\s*前三季度"), lambda m: (int(m[1]), "9M")),
-    (re.compile(r"(20\d\d)\s*(?:年\s*全年|年\s*年度|年度)"), lambda m: (int(m[1]), "FY")),
+    (re.compile(rf"{_ZH_YEAR}(?:第)?([一二三四1-4])\s*季度"), lambda m: (_zh_year(m), f"Q{_ZH_NUM[m[3]]}")),
+    (re.compile(rf"{_ZH_YEAR}Q([1-4])", re.I), lambda m: (_zh_year(m), f"Q{m[3]}")),
+    (re.compile(rf"{_ZH_YEAR}上半年"), lambda m: (_zh_year(m), "H1")),
+    (re.compile(rf"{_ZH_YEAR}下半年"), lambda m: (_zh_year(m), "H2")),
+    (re.compile(rf"{_ZH_YEAR}前三季度"), lambda m: (_zh_year(m), "9M")),
+    (
+        re.compile(rf"{_ZH_YEAR}(?:全年|年度)|(20\d\d)\s*年\s*年度"),
+        lambda m: (_zh_year(m) if m[3] is None else int(m[3]), "FY"),
+    ),
 ]
 # Words that name the full year. A bare year means its full year, so a passage states annual results as
 # "2024年营业收入…" and rarely writes 全年: asking for a dated full year, these words are not topic words.

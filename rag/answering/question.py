@@ -19,35 +19,20 @@ from rag.coverage import (
     question_concepts,
     unknown_organisation,
 )
+from rag.cue_words import cue
 from rag.dictionary import Dictionary
 from rag.glossary import Glossary
 from rag.intent import (
     FULL_YEAR_WORDS,
     asks_change,
     asks_how_much,
-    asks_metadata,
     figure_periods,
     forward_looking,
     mentioned_months,
+    metadata_fields,
     unreported_periods,
 )
 from rag.lang import detect_language
-
-# Question words of a metadata question and the record field that answers them.
-_META_FIELDS = [
-    (re.compile(r"哪里|在哪|什么地方|地点|\bwhere\b|\bvenue\b", re.I), "地点"),
-    (re.compile(r"哪天|哪几天|哪一天|什么时候|何时|几月几日|\bwhen\b|what date", re.I), "时间"),
-    (re.compile(r"谁|哪些人|哪位|接待|出席|\bwho\b|\bhost", re.I), "接待人员"),
-    (
-        re.compile(r"哪些机构|哪些投资者|参加|参与|\battend|\bparticipa|which (?:institutions|funds|investors)", re.I),
-        "参与单位",
-    ),
-    (re.compile(r"什么类型|什么形式|活动类别|哪种活动|what (?:kind|type|sort) of", re.I), "活动类别"),
-]
-# "now", 目前: of answers that fit equally, the latest meeting speaks for the present.
-_NOW = re.compile(
-    r"\bnow\b|\bcurrent(?:ly)?\b|\blatest\b|\bat present\b|\btoday\b|目前|(?<![体表实])现在|当前|最新|如今|眼下", re.I
-)
 
 
 @dataclass(frozen=True)
@@ -173,12 +158,12 @@ def analyse(
         periods=periods,
         months=tuple(mentioned_months(text)),
         records=tuple(records),
-        metadata=_metadata_fields(text),
+        metadata=metadata_fields(text),
         asks_figure=asks_how_much(text),
         figure_asked=asked_figure(text),
         asks_change=asks_change(text),
         forward=forward_looking(text),
-        now=bool(_NOW.search(text)),
+        now=bool(cue("now").search(text)),
         lexical_text=lexical,
         dense_text=dense,
         concepts=concepts,
@@ -237,11 +222,3 @@ def _name_words(text: str, names: Sequence[str]) -> set[str]:
         if any(w.lower() in latin for w in words):
             out.update(words)
     return out
-
-
-def _metadata_fields(text: str) -> tuple[str, ...]:
-    """The record fields a question about a meeting's metadata asks for (all of them when it says none)."""
-    if not asks_metadata(text):
-        return ()
-    named = tuple(label for pattern, label in _META_FIELDS if pattern.search(text))
-    return named or tuple(label for _, label in _META_FIELDS)

@@ -32,6 +32,12 @@ def test_each_list_is_one_pattern_of_its_words(name: str):
     [
         ("forward", "明年的收入目标是多少", "去年收入是多少"),
         ("forward", "What is the outlook for next year?", "What was revenue last year?"),
+        ("forward", "What capacity does Acme plan for 2026?", "How large is Goalport's new plant?"),
+        ("forward", "Where will margins go?", "Is there a goodwill write-down risk?"),
+        ("now", "What is the current backlog?", "What was the backlog in 2021?"),
+        ("now", "目前产能利用率如何？", "这一点体现在毛利率上吗？"),
+        ("figure_up", "Revenue rose ", "Acme Group revenue was "),
+        ("figure_down", "Margins dropped ", "Enterprise sales were "),
         ("claim_up", "海外订单有所增长", "海外订单基本持平"),
         ("claim_down", "Margins fell in the quarter", "Margins held in the quarter"),
         ("claim_down", "毛利率有所恶化", "毛利率基本稳定"),

@@ -1,6 +1,14 @@
 """Periods, places and metadata asks read from questions and from the sentences of passages."""
 
-from rag.intent import figure_periods, named_places, names_period, sentence_periods, states_period
+from rag.intent import (
+    asks_metadata,
+    figure_periods,
+    metadata_fields,
+    named_places,
+    names_period,
+    sentence_periods,
+    states_period,
+)
 
 
 def test_sentence_periods_with_years_bare_years_and_kinds_without_a_year():
@@ -129,3 +137,40 @@ def test_english_periods_as_words_hyphenated_year_first_or_as_analysts_labels():
     assert asked_periods("1H 2022 margin") == [(2022, "H1")] and asked_periods("9M23 profit") == [(2023, "9M")]
     # Numbers that are not periods stay so.
     assert asked_periods("a 2Q-shaped order book of 1,234 units") == [] and asked_periods("FY20234") == []
+
+
+def test_metadata_questions_name_the_record_fields_they_ask_for():
+    assert metadata_fields("那次交流会是在什么地方举行的？") == ("地点",)
+    assert metadata_fields("Which analysts joined the call, and on which date?") == ("时间", "参与单位")
+    assert metadata_fields("哪位高管接待了来访的基金？") == ("接待人员",)
+    assert metadata_fields("What kind of chips does it sell?") == ()  # not about a meeting
+    assert metadata_fields("What kind of meeting was it?") == ("活动类别",)
+    # asking about the meeting without naming a field: any field may answer
+    assert metadata_fields("Was an investor day held in May 2024?") == (
+        "地点",
+        "时间",
+        "接待人员",
+        "参与单位",
+        "活动类别",
+    )
+    assert asks_metadata("Who hosted the roadshow?")
+    assert not asks_metadata("公司今年的毛利率目标是多少？") and metadata_fields("What drove the margin decline?") == ()
+
+
+def test_when_where_and_who_ask_for_metadata_only_about_a_meeting():
+    assert metadata_fields("When did the new plant start mass production?") == ()
+    assert metadata_fields("When was the earnings call held?") == ("时间",)
+    assert metadata_fields("谁是公司在欧洲的主要竞争对手？") == ()
+    assert metadata_fields("上次路演是谁介绍的业务？") == ("接待人员",)
+    assert metadata_fields("新工厂建在哪里？") == ()
+    assert metadata_fields("业绩说明会在哪里召开？") == ("地点",)
+
+
+def test_chinese_periods_without_nian_or_with_a_two_digit_year():
+    assert figure_periods("2016上半年海外收入占比多少？") == [(2016, "H1")]
+    assert figure_periods("2019全年出货量是多少？") == [(2019, "FY")]
+    assert figure_periods("23年三季度毛利率多少？") == [(2023, "Q3")]
+    assert figure_periods("19年4季度营收增长多少？") == [(2019, "Q4")]
+    assert figure_periods("22年上半年和前三季度的净利润分别是多少？") == [(2022, "H1"), (2022, "9M")]
+    # a bare two-digit year is left alone: 10年 is as often ten years
+    assert figure_periods("公司10年累计研发投入多少？") == []
