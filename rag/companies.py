@@ -245,6 +245,21 @@ def pinyin_names(short_name: str) -> list[str]:
     return list(dict.fromkeys(n.capitalize() for n in out))
 
 
+# A company's own web and e-mail domains, printed in its records' contact lines (tfme_stock@tfme.com for 通富微电,
+# www.midea.com.cn), are often the abbreviation or brand investors call it by and no directory lists (TFME).
+_DOMAIN_SUFFIX = r"\.(?:com|cn|net|org|hk)(?![A-Za-z0-9])"
+
+
+def writes_domain(text: str, word: str) -> bool:
+    """Whether ``text`` writes ``word`` as a web or e-mail domain's name (``@word.com``, ``www.word.cn``)."""
+    return bool(re.search(rf"(?:@|(?<![A-Za-z0-9])www\.|//){re.escape(word)}{_DOMAIN_SUFFIX}", text, re.I))
+
+
+def domain_words(text: str) -> list[str]:
+    """Latin words of a question that could be a company's domain name: capitalised, three letters or more."""
+    return list(dict.fromkeys(re.findall(r"\b[A-Z][A-Za-z0-9]{2,}\b", text)))
+
+
 class CompanyDirectory:
     """Looks companies up by code, full or short name, or alias; finds them mentioned in free text."""
 

@@ -177,9 +177,9 @@ def forward_looking(text: str) -> bool:
 
 _YEAR = re.compile(r"(?<![\d-])(20\d\d)(?![\d-])(?!\s*年\s*\d{1,2}\s*月)")
 _FIGURE_ASK = re.compile(
-    r"多少|几[个家款种项年倍成]|比例|占比|增速|增长了|下降了|下滑了|幅度|毛利率|净利润|营收|收入|"
+    r"多少|几[个家款种项年倍成]|比例|占比|增速|增长了|下降了|下滑了|幅度|毛利率|利润|营收|收入|份额|市占率|"
     r"how (?:much|many|fast|big|large)|what (?:share|percentage|proportion|ratio)|\brate\b|%|"
-    r"revenue|profit|margin|earnings|sales|分红|派息|dividend|payout|ratio",
+    r"revenue|profit|margin|earnings|sales|market share|分红|派息|dividend|payout|ratio",
     re.I,
 )
 
@@ -330,7 +330,7 @@ def asked_periods(text: str, *, bare_years: bool = False) -> list[tuple[int, str
 def figure_periods(text: str) -> list[tuple[int, str]]:
     """The periods whose reported results a question asks for (a bare year as its full year), or none
     when it does not ask for a figure or asks about plans and targets."""
-    if not asks_figure(text) or _FORWARD.search(text):
+    if not (asks_figure(text) or asks_how_much(text)) or _FORWARD.search(text):
         return asked_periods(text)
     return asked_periods(text, bare_years=True)
 

@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 
 from rag.answering.question import Question, analyse
-from rag.companies import Company, CompanyDirectory, default_aliases, read_aliases
+from rag.companies import Company, CompanyDirectory, default_aliases, domain_words, read_aliases, writes_domain
 from rag.dictionary import Dictionary, default_dictionary
 from rag.glossary import Glossary, default_glossary
 from rag.index import Index
@@ -40,6 +40,9 @@ IDS_LIMIT = 5000
 EXACT_LIMIT = 5000
 # Filters whose chunks and vectors are kept (at most IDS_LIMIT chunks each, ~3 KB a chunk).
 SUBSETS_KEPT = 32
+# Passages read for a word that may be a company's domain name: a domain is printed in a few contact lines, so the
+# word's best BM25 passages hold them when any do.
+DOMAIN_HITS = 50
 # A broader filter is applied after an unfiltered search of this many times the number of nearest ids
 # expected to hold ``candidates`` that pass it, up to POST_FILTER_MAX ids (4,000 nearest ids: ~5 ms at 125k).
 POST_FILTER_MARGIN = 2.0
@@ -127,6 +130,22 @@ class HybridRetriever:
         # (Chinese characters count as \w: "编号2024-013的" names 2024-013, "12024-013" does not)
         return [r for r in self._record_numbers if re.search(rf"(?<![0-9A-Za-z-]){re.escape(r)}(?![0-9A-Za-z-])", text)]
 
+    def _named_by_domain(self, text: str, directory: CompanyDirectory) -> list[tuple[str, Company]]:
+        """Words of a question naming no indexed company that one company's records, and no other's, write as
+        their web or e-mail domain (TFME of tfme_stock@tfme.com), each with that company."""
+        lexical = self.index.ensure_lexical()
+        unseen = lexical.idf("\x00")
+        found: list[tuple[str, Company]] = []
+        for word in domain_words(text):
+            if lexical.idf(word.lower()) >= unseen:
+                continue  # no passage has the word
+            ids = [cid for cid, _ in lexical.search(word.lower(), k=DOMAIN_HITS)]
+            keys = {c.stock_code or c.company for c in self.index.store.get(ids=ids) if writes_domain(c.text, word)}
+            company = directory.resolve(next(iter(keys))) if len(keys) == 1 else None
+            if company is not None and all(company is not c for _, c in found):
+                found.append((word, company))
+        return found
+
     # -- query preparation ---------------------------------------------------------------------------
 
     def prepare(self, text: str, filters: dict[str, Any] | None = None) -> Query:
@@ -147,6 +166,9 @@ class HybridRetriever:
         else:
             companies = directory.mentioned(text)
         spelled = [] if "company" in filters else [(w, c) for w, c in directory.spellings(text) if c in companies]
+        if "company" not in filters and not companies:
+            spelled = self._named_by_domain(text, directory)
+            companies = [c for _, c in spelled]
 
         where: dict[str, Any] = {}
         if companies:

@@ -174,3 +174,10 @@ def test_chinese_periods_without_nian_or_with_a_two_digit_year():
     assert figure_periods("22年上半年和前三季度的净利润分别是多少？") == [(2022, "H1"), (2022, "9M")]
     # a bare two-digit year is left alone: 10年 is as often ten years
     assert figure_periods("公司10年累计研发投入多少？") == []
+
+
+def test_a_bare_year_is_the_full_year_of_any_question_asking_for_a_figure():
+    assert figure_periods("What market share did the group reach in Europe in 2023?") == [(2023, "FY")]
+    assert figure_periods("2022年研发投入对利润影响多大？") == [(2022, "FY")]
+    assert figure_periods("Which product did the company launch in 2023?") == []
+    assert figure_periods("What is the 2026 revenue target?") == []  # a plan, which can be stated before 2026 ends

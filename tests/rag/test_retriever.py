@@ -262,3 +262,45 @@ def test_a_small_index_is_searched_exactly_and_a_large_one_through_the_vector_in
     large = HybridRetriever(index, mode="dense").search(text, 10)
     assert len(queries) == 1 and len(large) == 10
     assert {h.chunk.id for h in large} & {h.chunk.id for h in small}
+
+
+def _record_of(company: str, code: str, short: str, answer: str) -> str:
+    from rag.types import QAPair, Record
+    from tests.ingest.conftest import form_text
+
+    pairs = [QAPair(1, "公司今年的订单情况如何？", answer), QAPair(2, "如何联系公司投资者关系部门？", "")]
+    record = Record(
+        company=company,
+        record="2024-001",
+        pairs=pairs,
+        activity_types=["特定对象调研"],
+        participants="某基金",
+        date_text="2024年3月5日",
+        receptionists="董事会秘书",
+    )
+    return f"证券代码：{code} 证券简称：{short}\n" + form_text(record)
+
+
+def test_a_word_one_company_prints_as_its_mail_domain_names_that_company(tmp_path):
+    from rag.companies import domain_words, writes_domain
+
+    assert writes_domain("请发邮件至ir_desk@qxmt.com或致电", "QXMT")  # a Chinese character right after the domain
+    assert writes_domain("详见www.qxmt.com.cn", "qxmt") and not writes_domain("qxmt产品", "QXMT")
+    assert domain_words("QXMT first-half revenue of Acme?") == ["QXMT", "Acme"]
+    folder = tmp_path / "recs"
+    for name, code, short, answer in [
+        ("示例微电子股份有限公司", "654321", "示例微电", "订单饱满。投资者可发邮件至ir_desk@qxmt.com联系我们。"),
+        ("样本材料股份有限公司", "654322", "样本材料", "订单稳定，详见www.zhpm.cn及公司公告。"),
+        ("对照科技股份有限公司", "654323", "对照科技", "订单增长。我们也在www.zhpm.cn平台交流。"),
+    ]:
+        (folder / f"c-{code}").mkdir(parents=True)
+        (folder / f"c-{code}" / "r.txt").write_text(_record_of(name, code, short, answer), encoding="utf-8")
+    index = Index(Settings(data_dir=tmp_path / "data"), embedder=HashEmbedder())
+    assert Ingestor(index).ingest([folder]).errors == []
+    retriever = HybridRetriever(index)
+    q = retriever.prepare("How is QXMT's order book?").question
+    assert [c.stock_code for c in q.companies] == ["654321"] and q.read_as == (("QXMT", "示例微电"),)
+    # a domain two companies print (a shared platform) names neither; a named company is not second-guessed
+    assert retriever.prepare("What did ZHPM say about orders?").question.companies == ()
+    named = retriever.prepare("How are 样本材料's orders, and QXMT's?").question
+    assert [c.stock_code for c in named.companies] == ["654322"]
