@@ -120,9 +120,10 @@ def _notice(question: Question, picks: Sequence[Candidate], lang: str, per_compa
     if question.read_as:
         read = "; ".join(f"{w} → {name}" for w, name in question.read_as)
         if lang == "zh":
-            return f"公司名按拼音或英文名读作：{read}。如有误，可用 irchat alias 指定。"
+            return f"公司名按拼音、英文名或其记录中的网址域名读作：{read}。如有误，可用 irchat alias 指定。"
         return (
-            f"Company names read by their pinyin or English name: {read}. If that is wrong, name the company with "
+            f"Company names read by their pinyin, English name or the web domain their records print: {read}. If that "
+            "is wrong, name the company with "
             "`irchat alias`."
         )
     if question.organisations:
