@@ -135,10 +135,12 @@ class HybridRetriever:
         their web or e-mail domain (TFME of tfme_stock@tfme.com), each with that company."""
         lexical = self.index.ensure_lexical()
         unseen = lexical.idf("\x00")
+        book = self.dictionary()
         found: list[tuple[str, Company]] = []
         for word in domain_words(text):
-            if lexical.idf(word.lower()) >= unseen:
-                continue  # no passage has the word
+            # an ordinary English word ("What", "Group") names no company; one no passage has is no domain here
+            if (book is not None and book.lookup(word.lower())) or lexical.idf(word.lower()) >= unseen:
+                continue
             ids = [cid for cid, _ in lexical.search(word.lower(), k=DOMAIN_HITS)]
             keys = {c.stock_code or c.company for c in self.index.store.get(ids=ids) if writes_domain(c.text, word)}
             company = directory.resolve(next(iter(keys))) if len(keys) == 1 else None
