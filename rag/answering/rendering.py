@@ -11,6 +11,7 @@ from rag.answering.features import Candidate
 from rag.answering.question import Question
 from rag.answering.text import clip, figures, join_quotes, sentences
 from rag.coverage import concept_coverage
+from rag.figures import periods_at
 from rag.glossary import Glossary
 from rag.intent import asks_change, names_period
 
@@ -95,8 +96,12 @@ def english_lead(question: Question, said: Sequence[str], key: str, glossary: Gl
             value = re.sub(r"\s+", "", m.group(0))
             if not (figures(value) or value.endswith(("%", "％"))):
                 continue
+            # the line is labelled with the period asked: a figure its sentence gives for another period is not it
+            fit = _period_fit(question.periods, periods_at(sentence, m.start()))
+            if fit < 0:
+                continue
             clauses = _CLAUSE.split(re.split(r"[。；;]", sentence[: m.start()])[-1])[::-1]  # its own clause first
-            found, score = [], 0.0
+            found, score = [], 0.5 * fit
             for span in measures:
                 near = [d for d, c in enumerate(clauses) if any(zh in c for zh in glossary.terms[span[2]])]
                 if near:
@@ -131,6 +136,24 @@ def english_lead(question: Question, said: Sequence[str], key: str, glossary: Gl
     if change:
         shown = change.format(shown)
     return f"{measure}{f' ({period})' if period else ''}: {shown} {key}"
+
+
+def _period_fit(asked: Sequence[tuple[int, str]], named: frozenset[str]) -> int:
+    """1 when the periods a sentence names for a figure (:func:`periods_at`: Y2024, H1 …) are one the question asks,
+    -1 when they are another, 0 when either names none or a bare year stands for a part of it (cannot tell)."""
+    if not asked or not named:
+        return 0
+    years = {n for n in named if n.startswith("Y")}
+    kinds = named - years
+    for year, kind in asked:
+        if years and f"Y{year}" not in years:
+            continue
+        if kinds:
+            if kind in kinds:
+                return 1
+            continue
+        return 1 if kind == "FY" else 0
+    return -1
 
 
 # a figure with its unit: 114.41亿元, 15.46%, 3个百分点

@@ -332,3 +332,12 @@ def test_refusal_words_say_why(lang):
     assert explain("company_not_indexed", lang, name="Zeta") != explain("low_confidence", lang)
     assert "Zeta" in explain("company_not_indexed", lang, name="Zeta")
     assert "irchat alias" in explain("company_not_indexed", lang, name="Zeta")  # how to name an indexed company
+
+
+def test_english_lead_never_labels_a_figure_of_another_period_with_the_period_asked():
+    q = analyse("What was Acme's revenue in H1 2025?", glossary=GLOSSARY, idf=idf)
+    said = ["公司2024年营业收入为50.1亿元。", "2025年上半年，公司实现营业收入30.2亿元，同比增长8.4%；"]
+    assert english_lead(q, said, "[k]", GLOSSARY) == "Revenue (H1 2025): 30.2亿元 (× 100 million yuan) [k]"
+    assert english_lead(q, said[:1], "[k]", GLOSSARY) == ""  # 2024's revenue is not H1 2025's
+    # a sentence naming no period is the passage's own: it may still answer
+    assert "12.5亿元" in english_lead(q, ["公司实现营业收入12.5亿元。"], "[k]", GLOSSARY)
