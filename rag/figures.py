@@ -35,6 +35,7 @@ __all__ = [
     "periods_compatible",
     "same_metric",
     "short_measure_names",
+    "without_measure_names",
 ]
 
 FigureKind = Literal["percent", "points", "money", "count", "multiple", "tokens", "amount", "duration"]
@@ -587,6 +588,17 @@ def short_measure_names(text: str) -> str:
     """``text`` with report measure names in their short form (归属于上市公司股东的净利润 -> 归母净利润)."""
     for long, short in _measure_names():
         text = text.replace(long, short)
+    return text
+
+
+def without_measure_names(text: str) -> str:
+    """``text`` with the qualifiers of report measure names blanked (归属于上市公司股东的 of 归属于上市公司股东的净利润,
+    whose short form 归母 is part of a longer one): their words (上市, 股东) qualify the measure, they name no other."""
+    table = _measure_names()
+    shorts = {short for _, short in table}
+    for long, short in table:
+        if any(short != other and short in other for other in shorts):
+            text = text.replace(long, " " * len(long))
     return text
 
 

@@ -11,7 +11,7 @@ from rag.answering.features import Candidate
 from rag.answering.question import Question
 from rag.answering.text import clip, figures, join_quotes, sentences
 from rag.coverage import concept_coverage
-from rag.figures import periods_at
+from rag.figures import periods_at, without_measure_names
 from rag.glossary import Glossary
 from rag.intent import asks_change, names_period
 
@@ -110,14 +110,21 @@ def english_lead(question: Question, said: Sequence[str], key: str, glossary: Gl
             if not found:
                 continue
             # a measure the question does not ask about, named in the figure's own clause (占比 of a share when
-            # the revenue is asked): the figure is likely that measure's
+            # the revenue is asked): the figure is likely that measure's. The words of a report measure's long name
+            # (归属于上市公司股东的净利润) name that measure, not a listing or shareholders.
             other = {
                 k
-                for k, renderings in _keys_in(clauses[0], glossary).items()
+                for k, renderings in _keys_in(without_measure_names(clauses[0]), glossary).items()
                 if k not in asked and not renderings & _renderings(asked, glossary)
             }
             score -= 0.5 * len({frozenset(glossary.terms[k]) for k in other if not _is_change(glossary, k)})
-            change = _change_before(clauses[0], glossary) if value.endswith(("%", "％", "个百分点")) else ""
+            percent = value.endswith(("%", "％", "个百分点"))
+            # "占…归母净利润的53.73%", "超过净利润的70%" give a share of the measure, not the measure: not the
+            # figure of a level asked that is no share or rate (a money amount, a count)
+            share_of = "占" in clauses[0] or clauses[0].rstrip().endswith("的")
+            if percent and share_of and not question.asks_change and "percent" not in question.figure_asked.kinds:
+                continue
+            change = _change_before(clauses[0], glossary) if percent else ""
             if question.asks_change:
                 score += 1.0 if change else -0.5
             elif change:
@@ -156,8 +163,9 @@ def _period_fit(asked: Sequence[tuple[int, str]], named: frozenset[str]) -> int:
     return -1
 
 
-# a figure with its unit: 114.41亿元, 15.46%, 3个百分点
-_FIGURE = re.compile(r"\d[\d,.]*\s*(?:%|％|个百分点|亿元|万元|元|亿|万|倍|家|个|台|人)?")
+# a figure with its unit, or a range of two: 114.41亿元, 15.46%, 3个百分点, 37-42亿元, 327.68%-385.47%
+_UNIT = r"(?:%|％|个百分点|亿元|万元|元|亿|万|倍|家|个|台|人)"
+_FIGURE = re.compile(rf"\d[\d,.]*(?:\s*{_UNIT}?\s*[-~～—–至到]\s*\d[\d,.]*)?\s*{_UNIT}?")
 _CLAUSE = re.compile(r"[，,：:（(）)]")
 # Chinese "to" after a change word: what follows is the new level, not the change.
 _TO_LEVEL = ("至", "到", "为")

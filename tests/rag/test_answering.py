@@ -341,3 +341,32 @@ def test_english_lead_never_labels_a_figure_of_another_period_with_the_period_as
     assert english_lead(q, said[:1], "[k]", GLOSSARY) == ""  # 2024's revenue is not H1 2025's
     # a sentence naming no period is the passage's own: it may still answer
     assert "12.5亿元" in english_lead(q, ["公司实现营业收入12.5亿元。"], "[k]", GLOSSARY)
+
+
+def test_english_lead_keeps_a_range_whole_and_reads_a_measure_by_its_full_name():
+    glossary = Glossary(
+        {
+            "net profit": ["净利润"],
+            "shareholders": ["股东"],
+            "listing": ["上市"],
+            "growth": ["增长"],
+            "year on year": ["同比"],
+            "h1": ["上半年"],
+        }
+    )
+    said = ["预计2025年上半年归属于上市公司股东的净利润为8-9亿元，同比增长120.5%-150.2%。"]
+    level = analyse("What was Acme's net profit in H1 2025?", glossary=glossary, idf=idf)
+    # the words before 净利润 are its full name, not other measures; the range is given as printed
+    assert english_lead(level, said, "[k]", glossary) == "Net profit (H1 2025): 8-9亿元 (× 100 million yuan) [k]"
+    change = analyse("How much did Acme's net profit grow in H1 2025?", glossary=glossary, idf=idf)
+    assert "120.5%-150.2%" in english_lead(change, said, "[k]", glossary)
+
+
+def test_english_lead_does_not_give_a_share_of_an_amount_as_the_amount():
+    glossary = Glossary({"net profit": ["净利润"], "dividend": ["分红", "现金红利"], "share": ["占比"]})
+    said = ["派发的现金红利总额为12亿元，占2024年净利润的40.5%。"]
+    amount = analyse("What was Acme's net profit in 2024?", glossary=glossary, idf=idf)
+    assert english_lead(amount, said, "[k]", glossary) == ""  # the sentence gives no net profit
+    assert english_lead(amount, ["回报合计超过2024年净利润的70%。"], "[k]", glossary) == ""
+    share = analyse("What share of Acme's 2024 net profit was paid as dividends?", glossary=glossary, idf=idf)
+    assert "40.5%" in english_lead(share, said, "[k]", glossary)
