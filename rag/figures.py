@@ -592,13 +592,16 @@ def short_measure_names(text: str) -> str:
 
 
 def without_measure_names(text: str) -> str:
-    """``text`` with the qualifiers of report measure names blanked (归属于上市公司股东的 of 归属于上市公司股东的净利润,
-    whose short form 归母 is part of a longer one): their words (上市, 股东) qualify the measure, they name no other."""
+    """``text`` with the qualifiers of report measure names blanked, long or short (归属于上市公司股东的 and 归母 of
+    归母净利润: a short form part of a longer one): their words (上市, 股东) qualify the measure, they name no other."""
     table = _measure_names()
     shorts = {short for _, short in table}
+    qualifiers = {short for short in shorts if any(short != other and short in other for other in shorts)}
     for long, short in table:
-        if any(short != other and short in other for other in shorts):
+        if short in qualifiers:
             text = text.replace(long, " " * len(long))
+    for short in sorted(qualifiers, key=len, reverse=True):  # 归母净利润 as written short: 归母 qualifies it too
+        text = text.replace(short, " " * len(short))
     return text
 
 

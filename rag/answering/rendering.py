@@ -122,8 +122,10 @@ def english_lead(question: Question, said: Sequence[str], key: str, glossary: Gl
             # "占…归母净利润的53.73%", "超过净利润的70%" give a share of the measure, not the measure: not the
             # figure of a level asked that is no share or rate (a money amount, a count)
             share_of = "占" in clauses[0] or clauses[0].rstrip().endswith("的")
-            if percent and share_of and not question.asks_change and "percent" not in question.figure_asked.kinds:
-                continue
+            if percent and share_of and not question.asks_change:
+                if "percent" not in question.figure_asked.kinds:
+                    continue
+                score += 0.5  # a share asked, and the clause gives one of the measure
             change = _change_before(clauses[0], glossary) if percent else ""
             if question.asks_change:
                 score += 1.0 if change else -0.5

@@ -363,10 +363,15 @@ def test_english_lead_keeps_a_range_whole_and_reads_a_measure_by_its_full_name()
 
 
 def test_english_lead_does_not_give_a_share_of_an_amount_as_the_amount():
-    glossary = Glossary({"net profit": ["净利润"], "dividend": ["分红", "现金红利"], "share": ["占比"]})
+    glossary = Glossary(
+        {"net profit": ["净利润"], "dividend": ["分红", "现金红利"], "share": ["占比"], "attributable": ["归母"]}
+    )
     said = ["派发的现金红利总额为12亿元，占2024年净利润的40.5%。"]
     amount = analyse("What was Acme's net profit in 2024?", glossary=glossary, idf=idf)
     assert english_lead(amount, said, "[k]", glossary) == ""  # the sentence gives no net profit
     assert english_lead(amount, ["回报合计超过2024年净利润的70%。"], "[k]", glossary) == ""
     share = analyse("What share of Acme's 2024 net profit was paid as dividends?", glossary=glossary, idf=idf)
     assert "40.5%" in english_lead(share, said, "[k]", glossary)
+    # the share is preferred to an amount of the same sentence when a share is asked, the measure written short
+    both = ["2024年每10股派发现金红利3元，合计12亿元，占2024年归母净利润的40.5%。"]
+    assert english_lead(share, both, "[k]", glossary).endswith(": 40.5% [k]")
