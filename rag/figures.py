@@ -591,17 +591,23 @@ def short_measure_names(text: str) -> str:
     return text
 
 
-def without_measure_names(text: str) -> str:
-    """``text`` with the qualifiers of report measure names blanked, long or short (归属于上市公司股东的 and 归母 of
-    归母净利润: a short form part of a longer one): their words (上市, 股东) qualify the measure, they name no other."""
+@functools.cache
+def _measure_qualifiers() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The long forms whose short form is part of a longer one (归属于上市公司股东的 -> 归母, in 归母扣非净利润), and
+    those short forms, longest first: read once, not at every figure."""
     table = _measure_names()
     shorts = {short for _, short in table}
     qualifiers = {short for short in shorts if any(short != other and short in other for other in shorts)}
-    for long, short in table:
-        if short in qualifiers:
-            text = text.replace(long, " " * len(long))
-    for short in sorted(qualifiers, key=len, reverse=True):  # 归母净利润 as written short: 归母 qualifies it too
-        text = text.replace(short, " " * len(short))
+    longs = tuple(long for long, short in table if short in qualifiers)
+    return longs, tuple(sorted(qualifiers, key=len, reverse=True))
+
+
+def without_measure_names(text: str) -> str:
+    """``text`` with the qualifiers of report measure names blanked, long or short (归属于上市公司股东的 and 归母 of
+    归母净利润: a short form part of a longer one): their words (上市, 股东) qualify the measure, they name no other."""
+    longs, shorts = _measure_qualifiers()
+    for form in (*longs, *shorts):  # 归母净利润 as written short: 归母 qualifies it too
+        text = text.replace(form, " " * len(form))
     return text
 
 
