@@ -142,6 +142,21 @@ _EN_PERIODS = [
     (re.compile(rf"\bFY\s*{_YY}\b", re.I), lambda m: (_year(m[1]), "FY")),
     (re.compile(r"\b(20\d\d)\s+(?:full[- ]year|annual|fiscal[- ]year)\b", re.I), lambda m: (int(m[1]), "FY")),
 ]
+# A run of quarters from the first is the half, the first three quarters or the year it adds up to ("Q1-Q3 2025",
+# "1-3Q25", "2025年1-3季度"), not its last quarter; a run starting later ("Q2-Q3 2025") is no reporting period
+# and keeps its dated quarter.
+_RUN_END = {"2": "H1", "3": "9M", "4": "FY", "二": "H1", "三": "9M", "四": "FY"}
+_TO_Q = r"\s*(?:[-–—~～]|to|至|到)\s*"
+_RUNS = [
+    (
+        re.compile(rf"\bQ1{_TO_Q}Q([2-4])\s*(?:of\s+)?(?:FY\s*)?'?(20\d\d)\b", re.I),
+        lambda m: (int(m[2]), _RUN_END[m[1]]),
+    ),
+    (re.compile(rf"\bQ1{_TO_Q}Q([2-4])\s*(?:FY\s*)?'(\d\d)\b", re.I), lambda m: (_year(m[2]), _RUN_END[m[1]])),
+    (re.compile(rf"\b(20\d\d)\s*Q1{_TO_Q}Q?([2-4])\b", re.I), lambda m: (int(m[1]), _RUN_END[m[2]])),
+    (re.compile(rf"\b1Q?{_TO_Q}([2-4])Q\s*(?:of\s+)?(20\d\d)\b", re.I), lambda m: (int(m[2]), _RUN_END[m[1]])),
+    (re.compile(rf"\b1Q?{_TO_Q}([2-4])Q{_YY}", re.I), lambda m: (_year(m[2]), _RUN_END[m[1]])),
+]
 # Chinese writes a period after its year, with or without 年 between ("2024年上半年", "2017全年"); investors also
 # write a two-digit year ("24年一季度", "17年4季度"), which is 20xx when a period follows its 年 — bare, "10年" is
 # as often ten years.
@@ -150,6 +165,22 @@ _ZH_YEAR = r"(?:(20\d\d)\s*年?|(?<![\d.])([1-3]\d)\s*年)\s*"
 
 def _zh_year(m: re.Match[str]) -> int:
     return int(m[1]) if m[1] else 2000 + int(m[2])
+
+
+_RUNS.append(
+    (
+        re.compile(rf"{_ZH_YEAR}(?:第)?[一1]\s*(?:季度)?{_TO_Q}(?:第)?([二三四2-4])\s*季度"),
+        lambda m: (_zh_year(m), _RUN_END[m[3]]),
+    )
+)
+# Months from January to a quarter's end are that period to date ("2025年1-9月" is the first three quarters).
+_MONTHS_TO = {"3": "Q1", "6": "H1", "9": "9M", "12": "FY"}
+_RUNS.append(
+    (
+        re.compile(rf"{_ZH_YEAR}(?:0?1|一)\s*月?{_TO_Q}(3|6|9|12)\s*月(?![0-9]|\s*[0-9]+\s*日)"),
+        lambda m: (_zh_year(m), _MONTHS_TO[m[3]]),
+    )
+)
 
 
 _ZH_PERIODS = [
@@ -312,6 +343,12 @@ def asked_periods(text: str, *, bare_years: bool = False) -> list[tuple[int, str
     year, which is what a question asking for a figure means by it.
     """
     out: list[tuple[int, str]] = []
+    for pattern, read in _RUNS:
+        for m in pattern.finditer(text):
+            if read(m) not in out:
+                out.append(read(m))
+        # the run's last quarter is not asked by itself ("Q1-Q3 2025" is not Q3's); blanks keep the offsets
+        text = pattern.sub(lambda m: " " * len(m[0]), text)
     for pattern, read in [*_EN_PERIODS, *_ZH_PERIODS]:
         for m in pattern.finditer(text):
             period = read(m)
@@ -389,7 +426,7 @@ def sentence_periods(text: str) -> tuple[list[tuple[int, str]], set[int], set[st
     bare = {int(m.group(1)) for m in _YEAR.finditer(text)} - named
     bare |= {year for year, _ in mentioned_months(text)} - named
     rest = text
-    for pattern, _ in [*_EN_PERIODS, *_ZH_PERIODS]:
+    for pattern, _ in [*_RUNS, *_EN_PERIODS, *_ZH_PERIODS]:
         rest = pattern.sub(" ", rest)
     kinds = {kind for pattern, both in _TO_DATE if pattern.search(rest) for kind in both}
     for pattern, _ in _TO_DATE:

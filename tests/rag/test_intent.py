@@ -181,3 +181,18 @@ def test_a_bare_year_is_the_full_year_of_any_question_asking_for_a_figure():
     assert figure_periods("2022年研发投入对利润影响多大？") == [(2022, "FY")]
     assert figure_periods("Which product did the company launch in 2023?") == []
     assert figure_periods("What is the 2026 revenue target?") == []  # a plan, which can be stated before 2026 ends
+
+
+def test_a_run_of_quarters_from_the_first_is_the_period_it_adds_up_to():
+    from rag.intent import asked_periods
+
+    assert figure_periods("Example Corp revenue for Q1-Q3 2022?") == [(2022, "9M")]
+    assert asked_periods("1-3Q23 net profit") == [(2023, "9M")] and asked_periods("1Q-2Q23 sales") == [(2023, "H1")]
+    assert asked_periods("sales from Q1 to Q4 2021") == [(2021, "FY")] and asked_periods("2022Q1-Q3") == [(2022, "9M")]
+    assert asked_periods("2023年1-3季度营收") == [(2023, "9M")]
+    assert asked_periods("2022年一季度至三季度的毛利率") == [(2022, "9M")]
+    assert asked_periods("2021年1-6月净利润") == [(2021, "H1")] and asked_periods("22年1-9月出货量") == [(2022, "9M")]
+    # a run that is no reporting period is not read as one
+    assert asked_periods("2023年1-5月营收") == [] and asked_periods("Q2-Q3 2022 orders") == [(2022, "Q3")]
+    assert sentence_periods("2023年1-9月公司营收增长12%") == ([(2023, "9M")], set(), set())
+
