@@ -167,15 +167,15 @@ def _zh_year(m: re.Match[str]) -> int:
     return int(m[1]) if m[1] else 2000 + int(m[2])
 
 
-_RUNS.append(
+_ZH_RUNS = [
     (
         re.compile(rf"{_ZH_YEAR}(?:第)?[一1]\s*(?:季度)?{_TO_Q}(?:第)?([二三四2-4])\s*季度"),
         lambda m: (_zh_year(m), _RUN_END[m[3]]),
     )
-)
+]
 # Months from January to a quarter's end are that period to date ("2025年1-9月" is the first three quarters).
 _MONTHS_TO = {"3": "Q1", "6": "H1", "9": "9M", "12": "FY"}
-_RUNS.append(
+_ZH_RUNS.append(
     (
         re.compile(rf"{_ZH_YEAR}(?:0?1|一)\s*月?{_TO_Q}(3|6|9|12)\s*月(?![0-9]|\s*[0-9]+\s*日)"),
         lambda m: (_zh_year(m), _MONTHS_TO[m[3]]),
@@ -343,7 +343,7 @@ def asked_periods(text: str, *, bare_years: bool = False) -> list[tuple[int, str
     year, which is what a question asking for a figure means by it.
     """
     out: list[tuple[int, str]] = []
-    for pattern, read in _RUNS:
+    for pattern, read in [*_RUNS, *_ZH_RUNS]:
         for m in pattern.finditer(text):
             if read(m) not in out:
                 out.append(read(m))
@@ -362,6 +362,26 @@ def asked_periods(text: str, *, bare_years: bool = False) -> list[tuple[int, str
             if year not in named and (year, "FY") not in out:
                 out.append((year, "FY"))
     return out
+
+
+# How :func:`spelled_periods` writes a period: words the glossary renders as the records write them.
+_SPELLED = {"H1": "H1", "H2": "H2", "9M": "first three quarters", "FY": "full year"}
+
+
+def spelled_periods(text: str) -> str:
+    """``text`` with each English period label written out the one way the glossary reads ("1H25" → "H1 2025",
+    "1-3Q25" → "first three quarters 2025", "Q3'24" → "Q3 2024"), so a label is searched and covered as the
+    period it names, not as the digits it is made of."""
+    spans: list[tuple[int, int, tuple[int, str]]] = []
+    for pattern, read in [*_RUNS, *_EN_PERIODS]:
+        for m in pattern.finditer(text):
+            if not any(m.start() < end and start < m.end() for start, end, _ in spans):
+                spans.append((m.start(), m.end(), read(m)))
+    out, at = [], 0
+    for start, end, (year, kind) in sorted(spans):
+        out += [text[at:start], f"{_SPELLED.get(kind, kind)} {year}"]
+        at = end
+    return "".join([*out, text[at:]])
 
 
 def figure_periods(text: str) -> list[tuple[int, str]]:
@@ -426,7 +446,7 @@ def sentence_periods(text: str) -> tuple[list[tuple[int, str]], set[int], set[st
     bare = {int(m.group(1)) for m in _YEAR.finditer(text)} - named
     bare |= {year for year, _ in mentioned_months(text)} - named
     rest = text
-    for pattern, _ in [*_RUNS, *_EN_PERIODS, *_ZH_PERIODS]:
+    for pattern, _ in [*_RUNS, *_ZH_RUNS, *_EN_PERIODS, *_ZH_PERIODS]:
         rest = pattern.sub(" ", rest)
     kinds = {kind for pattern, both in _TO_DATE if pattern.search(rest) for kind in both}
     for pattern, _ in _TO_DATE:

@@ -30,6 +30,7 @@ from rag.intent import (
     forward_looking,
     mentioned_months,
     metadata_fields,
+    spelled_periods,
     unreported_periods,
 )
 from rag.lang import detect_language
@@ -100,8 +101,10 @@ def analyse(
     lang = lang or detect_language(text)
     names = [n for c in companies for n in c.names]
     lexical = dense = text
+    # English period labels written out ("1H25" → "H1 2025"): searched and covered as periods, not as digits
+    worded = spelled_periods(text) if lang == "en" else text
     if lang == "en" and glossary is not None:
-        extra = [c.short_name for c in companies if c.short_name] + glossary.render(text)
+        extra = [c.short_name for c in companies if c.short_name] + glossary.render(worded)
         lexical = dense = " ".join([text, *extra])
     others = named_organisations(text, [*known_names, *names], glossary) if lang == "en" else []
     # The weight the lexical index gives a word no passage contains.
@@ -123,7 +126,7 @@ def analyse(
         # The company's names as the question writes them ("Jingjia Micro", read as 景嘉微) say which company, not
         # what about: as concepts no passage contains, they made every passage look half off the question.
         written = [*names, *own, *(w for w, _ in spelled)]
-        concepts = tuple(question_concepts(text, lexical, idf, written, glossary if lang == "en" else None))
+        concepts = tuple(question_concepts(worded, lexical, idf, written, glossary if lang == "en" else None))
         unknown = unknown_organisation(text, idf, [*known_names, *names, *own], glossary, others)
         book = dictionary() if dictionary is not None and lang == "en" and glossary is not None else None
         if book is not None:
@@ -131,7 +134,7 @@ def analyse(
             # concepts: a dictionary's sense is often not the records' ("high" is 凌云 as often as 高位), and as
             # concepts they cost 0.9 points of leave-company-out citation precision for no more right answers.
             named = {w.lower() for n in [*written, *others] for w in n.split()}
-            words = [w for w in _unglossed_words(text, glossary, idf, unseen) if w not in named]
+            words = [w for w in _unglossed_words(worded, glossary, idf, unseen) if w not in named]
             lexical = " ".join([lexical, *(f for w in words for f in book.renderings(w, idf, unseen))])
         if lang == "en" and glossary is not None:
             rendered = tuple(_rendered(c, book, idf, unseen) for c in concepts)
@@ -214,11 +217,16 @@ _CAPITALISED_RUN = re.compile(r"(?<![\w&'’-])[A-Z][\w&-]*(?:[ \t]+[A-Z][\w&-]*
 
 def _name_words(text: str, names: Sequence[str]) -> set[str]:
     """The words of every capitalised run of ``text`` that contains one of ``names`` (Latin ones), possessives
-    stripped: the rest of the run is the same company's written name."""
+    stripped: the rest of the run is the same company's written name. A label with a digit or in capitals that is
+    not one of the names ("Hikvision Q3 2024", "Hikvision EBG revenue") is what the question asks about."""
     latin = {w.lower() for n in names if n.isascii() for w in n.split()}
     out: set[str] = set()
     for m in _CAPITALISED_RUN.finditer(text):
         words = [re.sub(r"['’]s$", "", w) for w in m.group(0).split()]
         if any(w.lower() in latin for w in words):
-            out.update(words)
+            out.update(w for w in words if w.lower() in latin or not _LABEL.fullmatch(w))
     return out
+
+
+# A segment's or product's label (EBG, R&D, AI) or a period's (Q3, 1H25): written in capitals or with digits.
+_LABEL = re.compile(r"(?=.*[A-Z0-9].*[A-Z0-9])[A-Z0-9&-]+|\w*\d\w*")

@@ -204,6 +204,35 @@ def test_select_answers_the_likeliest_passage_or_says_why_not():
     assert select(q, money, np.array([0.1, 0.2]), 0.5, several_companies=False).verdict == "figure_not_given"
 
 
+def test_a_label_beside_the_company_name_is_what_the_question_asks_about():
+    def idf_of(token: str) -> float:  # the records write segment labels (XBG) and digits, not the English name
+        return 5.0 if token == "\x00" or (token.isascii() and token.isalpha() and token != "xbg") else 2.0
+
+    glossary = Glossary({**GLOSSARY.terms, "Q2": ["二季度"], "H1": ["上半年"]})
+
+    def forms(text: str) -> set[str]:
+        q = analyse(text, companies=[ACME], spelled=[("Shili", ACME)], glossary=glossary, idf=idf_of)
+        assert q.organisations == ()
+        return {f for c in q.concepts for f in c.forms}
+
+    assert {"xbg", "营业收入"} <= forms("What was Shili XBG revenue in 2023?")
+    assert {"二季度", "毛利率", "2023"} <= forms("Shili Q2 2023 gross margin?")
+    assert "micro" not in forms("Shili Micro Q2 2023 gross margin?")
+
+
+def test_analysts_period_labels_are_read_as_the_periods_they_name():
+    from rag.intent import spelled_periods
+
+    assert spelled_periods("Example Corp 1H22 revenue vs 3Q22") == "Example Corp H1 2022 revenue vs Q3 2022"
+    assert spelled_periods("FY23 GPM and 1-3Q24 NP") == "full year 2023 GPM and first three quarters 2024 NP"
+    assert spelled_periods("Q4'21 orders") == "Q4 2021 orders" and spelled_periods("2021年上半年") == "2021年上半年"
+    glossary = Glossary({**GLOSSARY.terms, "H1": ["上半年"]})
+    q = analyse("Example Corp 1H22 gross margin?", companies=[ACME], glossary=glossary, idf=idf)
+    forms = {f for c in q.concepts for f in c.forms}
+    assert {"上半年", "2022", "毛利率"} <= forms and "1" not in forms
+    assert q.periods == ((2022, "H1"),)
+
+
 def test_an_unknown_name_is_the_reason_only_when_no_company_was_resolved():
     def latin_unknown(token: str) -> float:
         return 5.0 if token == "\x00" or token.isascii() else 2.0
