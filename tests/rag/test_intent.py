@@ -195,4 +195,3 @@ def test_a_run_of_quarters_from_the_first_is_the_period_it_adds_up_to():
     # a run that is no reporting period is not read as one
     assert asked_periods("2023年1-5月营收") == [] and asked_periods("Q2-Q3 2022 orders") == [(2022, "Q3")]
     assert sentence_periods("2023年1-9月公司营收增长12%") == ([(2023, "9M")], set(), set())
-
