@@ -268,52 +268,11 @@ _ORG_EN = re.compile(rf"\b([A-Z][\w&-]*(?:\s+[A-Z][\w&-]*)*?)\s+(?:{_DESIGNATOR}
 
 # "Haier Smart Home's revenue": capitalised words before a possessive name an organisation (or a place).
 _POSSESSIVE = re.compile(r"\b([A-Z][\w&-]*(?:\s+[A-Z][\w&-]*)*)['’]s\b")
-# Capitalised words that name no company: question words, places, months, pronouns.
-_ORDINARY = (
-    QUESTION_WORDS
-    | _DATE_WORDS
-    | frozenset(
-        [
-            "china",
-            "chinese",
-            "beijing",
-            "shanghai",
-            "hangzhou",
-            "shenzhen",
-            "asia",
-            "europe",
-            "america",
-            "us",
-            "usa",
-            "uk",
-            "world",
-            "global",
-            "country",
-            "today",
-            "year",
-            "quarter",
-            "it",
-            "he",
-            "she",
-            "that",
-            "there",
-            "here",
-            "let",
-            "who",
-            "what",
-            "where",
-            "which",
-            "company",
-            "group",
-            "firm",
-            "management",
-            "investors",
-            "market",
-            "industry",
-            "government",
-        ]
-    )
-)
+# Capitalised words that name no company: question words, months, pronouns, generic nouns, and places (rag/data/
+# places.json: "Swiss investors", "the Thailand plant"), each word of a several-word place by itself.
+_PLACES = read_json("places.json")["places"]
+_PLACE_WORDS = frozenset(w.lower() for forms in _PLACES for f in forms if f.isascii() for w in re.split(r"[\s-]+", f))
+_ORDINARY = QUESTION_WORDS | _DATE_WORDS | frozenset(_WORDS["not_names"]) | _PLACE_WORDS
 
 
 def named_organisations(question: str, names: Iterable[str] = (), glossary: Glossary | None = None) -> list[str]:

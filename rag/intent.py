@@ -479,54 +479,6 @@ def states_period(text: str, asked: list[tuple[int, str]], bare_years: Iterable[
     return False
 
 
-# Countries and regions a question may narrow itself to, with their English names: Chinese form first.
-PLACES: tuple[tuple[str, ...], ...] = (
-    ("美国", "US", "U.S.", "USA", "United States", "America", "American"),
-    ("欧洲", "Europe", "European", "EU"),
-    ("日本", "Japan", "Japanese"),
-    ("韩国", "Korea", "Korean"),
-    ("印度", "India", "Indian"),
-    ("巴西", "Brazil", "Brazilian"),
-    ("墨西哥", "Mexico", "Mexican"),
-    ("德国", "Germany", "German"),
-    ("英国", "UK", "Britain", "British"),
-    ("法国", "France", "French"),
-    ("意大利", "Italy", "Italian"),
-    ("俄罗斯", "Russia", "Russian"),
-    ("加拿大", "Canada", "Canadian"),
-    ("澳大利亚", "Australia", "Australian"),
-    ("越南", "Vietnam", "Vietnamese"),
-    ("泰国", "Thailand", "Thai"),
-    ("印尼", "印度尼西亚", "Indonesia", "Indonesian"),
-    ("马来西亚", "Malaysia", "Malaysian"),
-    ("沙特", "Saudi"),
-    ("埃及", "Egypt", "Egyptian"),
-    ("土耳其", "Turkey", "Turkish"),
-    ("东南亚", "Southeast Asia", "South-East Asia", "ASEAN"),
-    ("中东", "Middle East"),
-    ("拉美", "拉丁美洲", "Latin America"),
-    ("非洲", "Africa", "African"),
-)
-
-
-def named_places(text: str) -> list[tuple[str, ...]]:
-    """The countries and regions the text names, each as the Chinese forms a passage would use."""
-    out = []
-    for forms in PLACES:
-        chinese = tuple(f for f in forms if not f.isascii())
-        for form in forms:
-            if form.isascii():
-                # Capitals as written ("US" is not "us"); other English names on word boundaries.
-                flags = 0 if form.isupper() else re.I
-                found = re.search(rf"(?<![A-Za-z]){re.escape(form)}(?![A-Za-z])", text, flags)
-            else:
-                found = form in text
-            if found:
-                out.append(chinese)
-                break
-    return out
-
-
 def names_period(text: str) -> bool:
     """Whether a sentence names a reporting period, a year, or a kind of period (一季度, 上半年)."""
     explicit, bare, kinds = sentence_periods(text)

@@ -93,6 +93,19 @@ def test_unknown_organisation():
     assert unknown_organisation("What does Hikvision Digital Technology say?", idf, ["Hikvision"], g) == ""
 
 
+def test_a_place_is_no_organisation():
+    from rag.coverage import named_organisations, proper_names, unknown_organisation
+
+    idf = _idf()
+    assert proper_names("Did Swiss investors meet the team?") == []
+    assert proper_names("When did the Thailand plant start production?") == []
+    assert named_organisations("How big is Dongguan's share of output?") == []
+    assert unknown_organisation("What were the company's Middle East sales?", idf) == ""
+    # a company named beside a place is still one
+    assert proper_names("Did Zeta ship to Vietnamese customers?") == ["Zeta"]
+    assert unknown_organisation("What are Zeta Electronics' Mexican plans?", idf) == "Zeta"
+
+
 def test_unknown_organisation_before_a_possessive():
     from rag.coverage import unknown_organisation
 

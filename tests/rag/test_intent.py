@@ -4,7 +4,6 @@ from rag.intent import (
     asks_metadata,
     figure_periods,
     metadata_fields,
-    named_places,
     names_period,
     sentence_periods,
     states_period,
@@ -38,13 +37,6 @@ def test_a_bare_year_only_needs_the_year_to_agree():
     assert not states_period("这笔费用计入了二季度", asked)
     assert states_period("这笔费用计入了二季度", asked, bare_years=[2021])
     assert not states_period("2024年费用增加", asked, bare_years=[2021])
-
-
-def test_named_places_in_both_languages():
-    assert named_places("Midea's market share in the US air-conditioner market") == [("美国",)]
-    assert named_places("美国加征关税，格力受影响大吗？") == [("美国",)]
-    assert named_places("Tell us about Brazil and Egypt") == [("巴西",), ("埃及",)]
-    assert named_places("what did they tell us?") == []  # "us" is a pronoun
 
 
 def test_asks_how_much_beyond_how_much():
