@@ -229,7 +229,7 @@ _HOW_MUCH = re.compile(
     re.I,
 )
 _EN_MEASURE = (
-    r"(?:revenue|sales|turnover|(?:net |gross |operating )?(?:profit|income|margin)|earnings|ratio|rate|density|"
+    r"(?:(?:total |net |gross |operating )*(?:revenue|sales|turnover|profit|income|margin)|earnings|ratio|rate|density|"
     r"payout|headcount|capex|eps|valuation|market share|growth|target|guidance)s?"
 )
 # "What is the gross margin", "What payout ratio…": a number asked for without 多少 / "how much".
@@ -243,23 +243,26 @@ _WHAT_MEASURE = re.compile(
     rf"\bwhat(?:'s|\s+(?:is|was|are|were|will be))\s+(?:(?:the|its|their|(?:(?-i:[A-Z])[\w-]*\s+)?[\w-]+['’]s?)\s+)*"
     rf"{_QUALIFIER}{{0,2}}?"
     rf"{_EN_MEASURE}\b{_PHRASE_END}|"
-    rf"\bwhat\s+{_QUALIFIER}?{_EN_MEASURE}\s+(?:does|did|do|is|was|are|were|will|has|have)\b",
+    rf"\bwhat\s+{_QUALIFIER}{{0,2}}{_EN_MEASURE}\s+(?:does|did|do|is|was|are|were|will|has|have)\b",
     re.I,
 )
 # A comparison or a change of a measure between periods ("compare growth in H1 with the full year", "how did
 # gross margin change from 2023 to 2024", "from what to what"): the figures of each are asked for.
 _COMPARE = re.compile(
     r"\bcompare[sd]?\b|\bcomparison\b|对比|\bfrom what to what\b|从多少.{0,6}到多少|"
-    r"\bhow (?:did|has|have|does|do)\b.{0,80}?\b(?:change[sd]?|move[sd]?|evolve[sd]?|shift(?:ed)?)\b",
+    r"\bhow (?:did|has|have|does|do)\b.{0,80}?\b(?:change[sd]?|move[sd]?|evolve[sd]?|shift(?:ed)?|grow|grown|"
+    r"rise|risen|fall|fallen|decline[sd]?|drop(?:ped)?)\b",
     re.I,
 )
 _MEASURE_WORD = re.compile(
     rf"\b{_EN_MEASURE}\b|营收|收入|利润|毛利率|净利率|利润率|分红|派息|营业额|销售额|销量|市占率|份额|人数|增速|增长|目标",
     re.I,
 )
+# An English question mark alone does not make a question of a search-box query ("Acme 1H24 gross margin?"); a
+# Chinese one does ("毛利率降低原因？").
 _QUESTION_WORD = re.compile(
-    r"\?|？|\b(?:why|how|what|which|who|whom|when|where|does|do|did|is|are|was|were|will|can|could|should|has|"
-    r"have|tell|explain|describe)\b|什么|怎么|为何|如何|吗|呢|是否|哪|谁|几|请|介绍|说说|谈谈|讲讲",
+    r"\b(?:why|how|what|which|who|whom|when|where|does|do|did|is|are|was|were|will|can|could|should|has|"
+    r"have|tell|explain|describe)\b|？|什么|怎么|怎样|为何|为啥|咋|原因|如何|吗|呢|是否|哪|谁|几|请|介绍|说说|谈谈|讲讲",
     re.I,
 )
 _PERIOD_NAMED = re.compile(
@@ -288,7 +291,8 @@ def asks_how_much(text: str) -> bool:
         return True
     # A search-box query is short: a sentence without a question word is a request ("…收入增长的主要驱动因素").
     short = len(text.split()) <= 8 if text.isascii() else len(text) <= 24
-    return bool(short and _PERIOD_NAMED.search(text) and not _QUESTION_WORD.search(text))
+    named = bool(_PERIOD_NAMED.search(text) or asked_periods(text))
+    return bool(short and named and not _QUESTION_WORD.search(text))
 
 
 def asks_change(text: str) -> bool:
