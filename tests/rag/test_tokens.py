@@ -10,7 +10,7 @@ from rag.errors import ConfigError
 
 TEXTS = [
     "公司境外业务收入同比增长50.00%至4,369.53万元。",
-    "How much did overseas revenue grow in H1 2024?",
+    "By how much did export sales rise in the first half?",
     "毛利率增加至70.34%；DeepSeek 与 14.8T tokens。\n（1）第一点",
 ]
 
