@@ -46,7 +46,7 @@ def test_asks_how_much_beyond_how_much():
         "海康现在有多少种硬件品类？",
         "What payout ratio did Zeta's final dividend for 2023 amount to?",
         "What was Zeta's first-half 2023 gross margin?",
-        "What was Zeta Systems’ revenue in 2023?",  # a two-word name, a curly apostrophe
+        "What was Nanhu Zeta’s revenue in 2023?",  # a two-word name, a curly apostrophe
         "What is the automation rate at Zeta's new factory?",
         "Zeta Systems sales full year 2023",
         "海康2024年营收",
