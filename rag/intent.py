@@ -167,20 +167,18 @@ def _zh_year(m: re.Match[str]) -> int:
     return int(m[1]) if m[1] else 2000 + int(m[2])
 
 
+# Months from January to a quarter's end are that period to date ("2025年1-9月" is the first three quarters).
+_MONTHS_TO = {"3": "Q1", "6": "H1", "9": "9M", "12": "FY"}
 _ZH_RUNS = [
     (
         re.compile(rf"{_ZH_YEAR}(?:第)?[一1]\s*(?:季度)?{_TO_Q}(?:第)?([二三四2-4])\s*季度"),
         lambda m: (_zh_year(m), _RUN_END[m[3]]),
-    )
-]
-# Months from January to a quarter's end are that period to date ("2025年1-9月" is the first three quarters).
-_MONTHS_TO = {"3": "Q1", "6": "H1", "9": "9M", "12": "FY"}
-_ZH_RUNS.append(
+    ),
     (
         re.compile(rf"{_ZH_YEAR}(?:0?1|一)\s*月?{_TO_Q}(3|6|9|12)\s*月(?![0-9]|\s*[0-9]+\s*日)"),
         lambda m: (_zh_year(m), _MONTHS_TO[m[3]]),
-    )
-)
+    ),
+]
 
 
 _ZH_PERIODS = [
@@ -348,9 +346,9 @@ def asked_periods(text: str, *, bare_years: bool = False) -> list[tuple[int, str
     """
     out: list[tuple[int, str]] = []
     for pattern, read in [*_RUNS, *_ZH_RUNS]:
-        for m in pattern.finditer(text):
-            if read(m) not in out:
-                out.append(read(m))
+        for period in map(read, pattern.finditer(text)):
+            if period not in out:
+                out.append(period)
         # the run's last quarter is not asked by itself ("Q1-Q3 2025" is not Q3's); blanks keep the offsets
         text = pattern.sub(lambda m: " " * len(m[0]), text)
     for pattern, read in [*_EN_PERIODS, *_ZH_PERIODS]:
