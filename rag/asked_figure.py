@@ -35,7 +35,15 @@ def _table() -> dict[str, Any]:
 
 @cache
 def _counters() -> str:
-    return str(read_json("units.json")["counters"])
+    """Every measure word, those that also begin common words (支, 只) included."""
+    units = read_json("units.json")
+    return str(units["counters"]) + "".join(units["word_counters"])
+
+
+@cache
+def _word_counters() -> str:
+    """Measure words that begin common words, each as a pattern that leaves those words out (只 not of 只是)."""
+    return "|".join(f"{w}(?![{after}])" for w, after in read_json("units.json")["word_counters"].items())
 
 
 @cache
@@ -51,19 +59,24 @@ def _phrases(group: str) -> list[tuple[re.Pattern[str], str]]:
 def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     table = _table()
     physical = "|".join(sorted(map(re.escape, table["units_zh"]), key=len, reverse=True))
-    # 多少台 / 几家 / 多少GWh / 多少瓦; 哪几家 asks which ones, 几乎 (almost) and 几何 ask nothing.
+    # 多少台 / 几家 / 多少GWh / 多少瓦 / 多少万只 (a magnitude before the unit, not the 千 of 千瓦); 哪几家 asks
+    # which ones, 几乎 (almost) and 几何 ask nothing.
+    counters = read_json("units.json")["counters"]
     zh_unit = re.compile(
-        rf"(?:多少|(?<![几哪])几)\s*(?:个)?(?P<unit>{physical}|[{_counters()}](?![乎何])|[A-Za-z]+(?![A-Za-z&]))"
+        rf"(?:多少|(?<![几哪])几)\s*(?:个)?(?:(?!{physical})[万亿千百])?"
+        rf"(?P<unit>{physical}|[{counters}](?![乎何])|{_word_counters()}|[A-Za-z]+(?![A-Za-z&]))"
     )
     en_unit = re.compile(r"\b(?i:how many)\s+(?P<unit>[A-Za-z]{1,8})(?![\w&-])")
     return zh_unit, en_unit
 
 
-def asked_figure(text: str) -> AskedFigure:
+def asked_figure(text: str, how_much: bool | None = None) -> AskedFigure:
     """The kind of figure ``text`` asks for, if it asks for one; a phrase inside a longer one of another kind
-    yields to it ("how many months" is a time, not a count)."""
+    yields to it ("how many months" is a time, not a count). ``how_much``: :func:`asks_how_much` of ``text`` when
+    the caller has it."""
     zh_unit, en_unit = _patterns()
-    phrases = _phrases("asks") + (_phrases("measures") if asks_how_much(text) else [])
+    how_much = asks_how_much(text) if how_much is None else how_much
+    phrases = _phrases("asks") + (_phrases("measures") if how_much else [])
     found: list[tuple[int, int, str, str]] = []
     for pattern, kind in phrases:
         found += [(m.start(), m.end(), kind, "") for m in pattern.finditer(text)]

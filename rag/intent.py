@@ -221,8 +221,10 @@ def asks_figure(text: str) -> bool:
 
 # The question itself asks for a number, so only a passage stating one answers it.
 _HOW_MUCH = re.compile(
-    r"多少|几[个家款种项年倍成]|多大(?!程度)|比例|占比|增速|增长了|下降了|幅度|how (?:much|many|fast|big|large)|"
-    r"what (?:share|percentage|proportion|ratio)|\brate\b|%|"
+    r"多少|几[个家款种项年倍成]|多大(?!程度)|比例|占比|增速|增长了|下降了|幅度|具体(?:的)?(?:数字|数值|数据|金额|数额)|"
+    r"how (?:much|many|fast|big|large)|what (?:share|percentage|proportion|ratio)|\brate\b|%|"
+    # "the 2024 revenue figure", "the number of stores"; "a number of" is several, "figure out" to work out
+    r"(?<!\ba )\b(?:figure|number)s?\b(?!\s+out\b)|"
     r"\bhow (?:is|are|was|were)\b.{0,80}?\b(?:split|divided|broken down)\b|\bbreakdown\b",
     re.I,
 )
@@ -230,6 +232,9 @@ _EN_MEASURE = (
     r"(?:(?:total |net |gross |operating )*(?:revenue|sales|turnover|profit|income|margin)|earnings|ratio|rate|density|"
     r"payout|headcount|capex|eps|valuation|market share|growth|target|guidance)s?"
 )
+# Nouns that are a number after "what is the" ("what is the selling price of…", "…the capacity of the plant"),
+# but verbs or things elsewhere ("how does it price its services", "its biggest cost").
+_EN_QUANTITY = r"(?:(?:unit |average |issue )?(?:selling )?price|capacity|volume)s?"
 # "What is the gross margin", "What payout ratio…": a number asked for without 多少 / "how much".
 # Words between "what is" and the measure qualify it ("the overseas gross margin"); a verb there ("what is
 # driving revenue") asks for reasons instead.
@@ -240,7 +245,7 @@ _WHAT_MEASURE = re.compile(
     # a possessive name may be two capitalised words ("Haitian Ruisheng's", "Kweichow Moutai’s")
     rf"\bwhat(?:'s|\s+(?:is|was|are|were|will be))\s+(?:(?:the|its|their|(?:(?-i:[A-Z])[\w-]*\s+)?[\w-]+['’]s?)\s+)*"
     rf"{_QUALIFIER}{{0,2}}?"
-    rf"{_EN_MEASURE}\b{_PHRASE_END}|"
+    rf"(?:{_EN_MEASURE}|{_EN_QUANTITY})\b{_PHRASE_END}|"
     rf"\bwhat\s+{_QUALIFIER}{{0,2}}{_EN_MEASURE}\s+(?:does|did|do|is|was|are|were|will|has|have)\b",
     re.I,
 )
@@ -386,10 +391,12 @@ def spelled_periods(text: str) -> str:
     return "".join([*out, text[at:]])
 
 
-def figure_periods(text: str) -> list[tuple[int, str]]:
+def figure_periods(text: str, how_much: bool | None = None) -> list[tuple[int, str]]:
     """The periods whose reported results a question asks for (a bare year as its full year), or none
-    when it does not ask for a figure or asks about plans and targets."""
-    if not (asks_figure(text) or asks_how_much(text)) or _FORWARD.search(text):
+    when it does not ask for a figure or asks about plans and targets. ``how_much``: :func:`asks_how_much` of
+    ``text`` when the caller has it."""
+    how_much = asks_how_much(text) if how_much is None else how_much
+    if not (asks_figure(text) or how_much) or _FORWARD.search(text):
         return asked_periods(text)
     return asked_periods(text, bare_years=True)
 

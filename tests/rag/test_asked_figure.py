@@ -23,6 +23,9 @@ from rag.asked_figure import AskedFigure, asked_figure, gives
         ("几个月能完成交付？", ("duration",), ""),
         ("How many months does qualification take?", ("duration",), ""),
         ("订单量比去年增长了几倍？", ("multiple",), ""),
+        # a magnitude before the unit; 只 counts devices (but not in 只是)
+        ("新基地二期每年能产多少万只模块？", ("count",), "只"),
+        ("仓库能存放多少万吨原料？", ("count",), "吨"),
     ],
 )
 def test_kind_asked(question: str, kinds: tuple[str, ...], unit: str) -> None:
@@ -37,6 +40,7 @@ def test_kind_asked(question: str, kinds: tuple[str, ...], unit: str) -> None:
         "这几乎没有影响吗？",
         "How many Foxconn plants are there?",  # a capitalised name is not a unit
         "When did the company launch its Yuan platform?",
+        "只是想了解一下公司的出海策略？",
     ],
 )
 def test_no_unit_read_from_names_or_reasons(question: str) -> None:
@@ -60,6 +64,8 @@ def test_no_unit_read_from_names_or_reasons(question: str) -> None:
         ("这次募集多少钱？", "拟募集资金不超过8.5亿元。", True),
         ("认证要多长时间？", "认证周期一般为1-2年。", True),
         ("认证要多长时间？", "公司于2023年开始认证。", False),
+        ("一年能产多少万只？", "二期达产后年产能约1,200万只。", True),
+        ("一年能产多少万只？", "二期只是在做设备调试。", False),
     ],
 )
 def test_gives(question: str, passage: str, given: bool) -> None:

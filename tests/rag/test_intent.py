@@ -58,6 +58,13 @@ def test_asks_how_much_beyond_how_much():
         "Zeta 1H22 gross margin?",
         "What total operating revenue did Zeta report for the second quarter?",
         "How did Zeta's sales grow in 2022?",
+        # a figure asked by name rather than by "how much"
+        "泽塔 储能业务 净利率 具体数值",
+        "请给出泽塔去年研发投入的具体金额",
+        "What was Zeta's 2022 operating profit figure?",
+        "What is the number of Zeta's overseas distributors?",
+        "What is the average selling price of Zeta's inverters?",
+        "What is the annual capacity of Zeta's Hefei base?",
     ]
     not_asked = [
         "What drove revenue growth?",
@@ -71,6 +78,11 @@ def test_asks_how_much_beyond_how_much():
         "公司收入比较依赖海外市场吗？",
         "请介绍一下2024年收入增长的主要驱动因素",
         "How did Zeta's pricing strategy change?",
+        "泽塔的数字化转型进展如何？",
+        "Has Zeta signed a number of new distribution agreements?",
+        "How did Zeta figure out its pricing for new markets?",
+        "How does Zeta price its services against rivals' compared with last year?",
+        "What is Zeta's biggest cost and how will it fall?",
     ]
     assert [q for q in asked if not asks_how_much(q)] == []
     assert [q for q in not_asked if asks_how_much(q)] == []
