@@ -203,6 +203,7 @@ def featurize(
     if n == 0:
         return np.zeros((0, len(FEATURES)), dtype=np.float32)
     concepts = list(question.concepts)
+    topics = list(question.topics)  # a sentence's coverage: the period is its own feature (states_period)
     dense = vectors.passages @ vectors.question if len(vectors.passages) else np.zeros(n)
     dense_q = np.array([_dot(v, vectors.question) for v in vectors.asked]) if not hide_asked else np.full(n, np.nan)
     dense_a = np.array([_dot(v, vectors.question) for v in vectors.answers])
@@ -217,7 +218,7 @@ def featurize(
     for i, c in enumerate(cands):
         chunk = c.chunk
         says = sentences(c.body)
-        sentence_cov = [concept_coverage(concepts, s) if concepts else 1.0 for s in says] or [0.0]
+        sentence_cov = [concept_coverage(topics, s) if topics else 1.0 for s in says] or [0.0]
         figure_cov = [cv for s, cv in zip(says, sentence_cov, strict=False) if figures(s)]
         asked = question.figure_asked
         # the sentences stating a figure of the kind asked, and how much of the question they hold

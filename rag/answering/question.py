@@ -30,6 +30,7 @@ from rag.intent import (
     forward_looking,
     mentioned_months,
     metadata_fields,
+    names_period,
     spelled_periods,
     unreported_periods,
 )
@@ -69,6 +70,10 @@ class Question:
     dense_text: str = ""
     concepts: tuple[Concept, ...] = field(default=(), compare=False)
     """What it asks about, idf-weighted (English terms through the glossary)."""
+    topics: tuple[Concept, ...] = field(default=(), compare=False)
+    """The concepts less those naming a period (2024, 上半年) when it asks for periods: what a sentence stating the
+    figure must be about. The period is checked by itself, and a passage often names it once for several
+    sentences ("2024年前三季度，…；截止三季度末，公司实现营业收入…")."""
 
     @property
     def company_names(self) -> list[str]:
@@ -141,11 +146,13 @@ def analyse(
             # the names' Chinese is searched too: the records write 苏州, never "Suzhou"
             lexical = " ".join([lexical, *(f for c in rendered if c not in concepts for f in c.forms[1:])])
             concepts = rendered
-    periods = tuple(figure_periods(text))
+    how_much = asks_how_much(text)
+    periods = tuple(figure_periods(text, how_much))
     if any(kind == "FY" for _, kind in periods):
         # The period is checked against the passage by its own features; 全年 / "full year" is not a topic word
         # a passage must repeat (it says "2024年营业收入").
         concepts = tuple(c for c in concepts if not set(c.forms) <= FULL_YEAR_WORDS)
+    topics = tuple(c for c in concepts if not any(names_period(f) for f in c.forms)) if periods else concepts
     return Question(
         text=text,
         lang=lang,
@@ -162,14 +169,15 @@ def analyse(
         months=tuple(mentioned_months(text)),
         records=tuple(records),
         metadata=metadata_fields(text),
-        asks_figure=asks_how_much(text),
-        figure_asked=asked_figure(text),
+        asks_figure=how_much,
+        figure_asked=asked_figure(text, how_much),
         asks_change=asks_change(text),
         forward=forward_looking(text),
         now=bool(cue("now").search(text)),
         lexical_text=lexical,
         dense_text=dense,
         concepts=concepts,
+        topics=topics or concepts,
     )
 
 

@@ -27,7 +27,7 @@ def quotes(question: Question, cand: Candidate, n: int) -> list[str]:
     says = sentences(cand.body)
     if not says:
         return [clip(cand.body.strip() or cand.chunk.text.strip(), 120)]
-    concepts = list(question.concepts)
+    concepts = list(question.topics)
 
     def score(k: int) -> float:
         s = says[k]

@@ -65,6 +65,22 @@ def test_a_dated_full_year_is_a_period_not_a_topic_word_the_passage_must_repeat(
     assert concept_coverage(half.concepts, said) < 1.0
 
 
+def test_a_sentence_stating_the_figure_is_judged_on_the_topic_the_period_being_checked_apart():
+    from rag.coverage import concept_coverage
+
+    glossary = Glossary({"revenue": ["营业收入", "收入"], "first three quarters": ["前三季度"]})
+    # the passage names the period once for the sentences after it
+    stated = "截至三季度末，公司实现营业收入88.6亿元，同比增长4.2%；"
+    for text in ("示例科技2023年前三季度营业收入是多少？", "Acme revenue first three quarters of 2023"):
+        q = analyse(text, companies=[ACME], spelled=[("Acme", ACME)], glossary=glossary, idf=idf)
+        assert q.periods == ((2023, "9M"),)
+        assert concept_coverage(q.topics, stated) == 1.0, text
+        assert concept_coverage(q.concepts, stated) < 1.0, text  # the passage's coverage still counts the period
+    # a question naming no period: every concept is a topic
+    plain = analyse("示例科技前三季度的经营情况怎么样？", companies=[ACME], idf=idf)
+    assert plain.topics == plain.concepts
+
+
 def test_an_english_organisation_the_index_does_not_know_is_kept_not_refused():
     q = analyse("What was Zeta Electronics' revenue in 2024?", known_names=["示例科技"], glossary=GLOSSARY, idf=idf)
     assert q.organisations == ("Zeta",) and q.companies == ()
@@ -298,6 +314,17 @@ def test_quotes_put_the_sentence_with_the_figure_first_and_keep_passage_order():
     cand = _cands(chunk(1, "公司重视毛利率管理。上半年毛利率为45.2%，同比提升2个百分点。其他业务稳定。"))[0]
     said = quotes(q, cand, 1)
     assert said == ["上半年毛利率为45.2%，同比提升2个百分点。"]
+
+
+def test_quotes_take_the_sentence_stating_the_figure_over_the_one_naming_the_period():
+    # the period's words weigh more than the measure's (they are rarer), as in a real index
+    def rare_periods(token: str) -> float:
+        return 4.0 if "季" in token or any(ch.isdigit() for ch in token) else idf(token)
+
+    q = analyse("示例科技2023年前三季度营业收入是多少？", companies=[ACME], idf=rare_periods)
+    body = "2023年前三季度，行业需求较为疲软；报告期内，公司实现营业收入88.6亿元，同比增长4.2%；"
+    said = quotes(q, _cands(chunk(1, body))[0], 1)
+    assert said == ["报告期内，公司实现营业收入88.6亿元，同比增长4.2%；"]
 
 
 def test_english_lead_states_only_what_the_quoted_sentence_says():
