@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 _WORDS = read_json("question_words.json")
 QUESTION_WORDS = frozenset(_WORDS["question_words"]["zh"] + _WORDS["question_words"]["en"])
 _DATE_WORDS = frozenset(_WORDS["date_words"])
-_LATIN = re.compile(r"[A-Za-z][A-Za-z0-9&.'-]*")
+# A Latin word, not the letters after a figure ("10G-and-above", "5G" say a speed, not a name).
+_LATIN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9&.'-]*")
 # Analysts' period labels with a year (FY2025, 1H24, Q3'25): the question's periods, checked by their own features.
 # The year is 20xx or its last two digits from 10 to 39, so a product (H100, H200) is no period.
 _PERIOD_LABEL = re.compile(r"(?:fy|[hq][1-4]|[1-4][hq])'?(?:20)?[1-3]\d|(?:20)?[1-3]\d[hq][1-4]", re.I)
@@ -288,6 +289,9 @@ def named_organisations(question: str, names: Iterable[str] = (), glossary: Glos
     return list(dict.fromkeys(found))
 
 
+_ACRONYM_PLURAL = re.compile(r"[A-Z]{2,}s")
+
+
 def proper_names(question: str, names: Iterable[str] = ()) -> list[str]:
     """Capitalised Latin words of ``question`` that are not ordinary words, months or question words, as written
     (``names``, the indexed companies' own, aside)."""
@@ -296,6 +300,7 @@ def proper_names(question: str, names: Iterable[str] = ()) -> list[str]:
     out = []
     for raw in _LATIN.findall(text):
         w = re.sub(r"['’]s$", "", raw).strip(".'’")
+        w = w[:-1] if _ACRONYM_PLURAL.fullmatch(w) else w  # "PDKs" is the plural of the PDK the records write
         # a sentence's first word is capitalised anyway; a name in it still shows inner capitals (DeepSeek)
         opens = raw in first and w[1:].lower() == w[1:]
         if len(w) >= 3 and w[:1].isupper() and w.lower() not in _ORDINARY and not opens:
