@@ -54,6 +54,8 @@ DEFAULT_GOLD = ("gold.jsonl", "fresh.jsonl", "fresh2.jsonl", "companies8.jsonl")
 # Gold sets only answered, never trained on: no model, feature or constant was chosen looking at them, so their
 # leave-company-out numbers say what the design does on questions it was not shaped by (evals/gold/README.md).
 HELD_OUT_GOLD = ("blind11.jsonl",)
+# Held-out questions that have been read one by one: they no longer measure what the design was not shaped by.
+STUDIED = GOLD_DIR / "studied.txt"
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "rag" / "data" / MODEL_DIR
 # Share of the pairs' questions asked again without their pair, as near misses.
 REMOVED_SHARE = 0.35
@@ -419,9 +421,18 @@ def leave_company_out(
         "outcomes": outcomes,
         "held_out": metrics(held) if held else None,
         "held_out_by_lang": _by(held, "lang"),
+        "held_out_unstudied": metrics(fresh) if (fresh := [o for o in held if o.qid not in studied_ids()]) else None,
         "held_out_outcomes": held,
         "models": models,
     }
+
+
+def studied_ids(path: Path = STUDIED) -> frozenset[str]:
+    """Example ids (``gold:<id>``) of the held-out questions listed in ``path`` as read one by one."""
+    if not path.exists():
+        return frozenset()
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return frozenset(f"gold:{line}" for line in lines if line and not line.startswith("#"))
 
 
 SPREAD_METRICS = ("answered_right", "citation_precision", "answerable_refused", "unanswerable_refused")
@@ -442,6 +453,8 @@ def seed_spread(
         groups[lang] = [r["by_lang"][lang] for r in runs if lang in r["by_lang"]]
     if all(r.get("held_out") for r in runs):
         groups["held out"] = [r["held_out"] for r in runs]
+    if all(r.get("held_out_unstudied") for r in runs):
+        groups["held out, not studied"] = [r["held_out_unstudied"] for r in runs]
     out: dict[str, dict[str, dict[str, float]]] = {}
     for name, ms in groups.items():
         out[name] = {}

@@ -614,6 +614,8 @@ def _eval_lco(
     if lco["held_out"]:
         rows += [("held out (never trained on)", lco["held_out"])]
         rows += [(f"held out, lang {k}", m) for k, m in lco["held_out_by_lang"].items()]
+    if lco.get("held_out_unstudied"):
+        rows += [("held out, not studied (evals/gold/studied.txt)", lco["held_out_unstudied"])]
     asked = lco["outcomes"] + lco["held_out_outcomes"]
     for name in dict.fromkeys(by_id.values()):
         if got := [o for o in asked if by_id.get(o.qid) == name]:

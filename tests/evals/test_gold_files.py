@@ -27,6 +27,24 @@ def bundled_keys() -> set[str]:
     return keys
 
 
+def test_the_held_out_questions_listed_as_studied_are_held_out_ones():
+    # A typo in the list would leave a studied question counted as unstudied.
+    from evals.train import HELD_OUT_GOLD, studied_ids
+
+    held = {f"gold:{q.id}" for name in HELD_OUT_GOLD for q in load_gold(GOLD_DIR / name)}
+    studied = studied_ids()
+    assert studied and studied <= held and len(studied) < len(held) / 4
+
+
+def test_studied_ids_read_ids_and_skip_comments(tmp_path):
+    from evals.train import studied_ids
+
+    listed = tmp_path / "studied.txt"
+    listed.write_text("# why\nt11-1\n\n  t11-2  \n", encoding="utf-8")
+    assert studied_ids(listed) == {"gold:t11-1", "gold:t11-2"}
+    assert studied_ids(tmp_path / "absent.txt") == frozenset()
+
+
 @pytest.mark.parametrize("name", ["gold.jsonl", "fresh.jsonl", "fresh2.jsonl"])
 def test_gold_file_cites_only_bundled_passages(name):
     questions = load_gold(GOLD_DIR / name)
