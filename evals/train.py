@@ -412,6 +412,8 @@ def leave_company_out(
                 f"fold {company}: {m['n']} questions, right {m['answered_right']:.3f}, "
                 f"precision {m['citation_precision']:.3f}, threshold {model.threshold:.2f}"
             )
+    studied = studied_ids()
+    unstudied = [o for o in held if o.qid not in studied]
     # Questions naming no company in a set spanning companies have no fold: they are reported apart.
     return {
         "folds": folds,
@@ -421,7 +423,7 @@ def leave_company_out(
         "outcomes": outcomes,
         "held_out": metrics(held) if held else None,
         "held_out_by_lang": _by(held, "lang"),
-        "held_out_unstudied": metrics(fresh) if (fresh := [o for o in held if o.qid not in studied_ids()]) else None,
+        "held_out_unstudied": metrics(unstudied) if unstudied else None,
         "held_out_outcomes": held,
         "models": models,
     }

@@ -160,12 +160,21 @@ def test_held_out_questions_are_answered_by_the_fold_models_but_never_trained_on
     report = leave_company_out(marked, seed=1)
     assert report["held_out"]["n"] == 1 and report["overall"]["n"] == len(OWN) - 1
     assert [o.qid for o in report["held_out_outcomes"]] == ["gold:t4"]
+    assert report["held_out_unstudied"]["n"] == 1  # not listed as read one by one
     rows = next(e.rows for e in marked if e.qid == "gold:t4")
     without = train([e for e in marked if e.qid != "gold:t4"], seed=1)
     assert np.array_equal(train(marked, seed=1).probabilities(rows), without.probabilities(rows))
     # the check above can fail: the same question trained on moves the model
     trained_on = train(examples, seed=1)
     assert not np.array_equal(trained_on.probabilities(rows), without.probabilities(rows))
+
+
+def test_held_out_questions_read_one_by_one_are_reported_apart(examples, monkeypatch):
+    import evals.train as train_module
+
+    monkeypatch.setattr(train_module, "studied_ids", lambda: frozenset({"gold:t4"}))
+    report = leave_company_out(_held_out_t4(examples), seed=1)
+    assert report["held_out"]["n"] == 1 and report["held_out_unstudied"] is None
 
 
 def test_a_cache_built_before_a_held_out_set_gets_its_questions_added(index, examples, tmp_path: Path):
