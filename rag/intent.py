@@ -366,9 +366,18 @@ def asked_periods(text: str, *, bare_years: bool = False) -> list[tuple[int, str
         named = {year for year, _ in out} | {year for year, _ in mentioned_months(text)}
         for m in _YEAR.finditer(text):
             year = int(m.group(1))
-            if year not in named and (year, "FY") not in out:
+            if year not in named and (year, "FY") not in out and not _dated_event().match(text, m.end()):
                 out.append((year, "FY"))
     return out
+
+
+@cache
+def _dated_event() -> re.Pattern[str]:
+    """After a year: an event it dates ("2024 private placement", "2021年股权激励", "2024年公司回购"), not a period
+    whose results are asked. One word, or two Chinese characters, may stand between."""
+    return re.compile(
+        rf"\s*(?:年度?\s*的?\s*[\u4e00-\u9fff]{{0,2}}?|(?:[A-Za-z-]+\s+)?)(?:{cue('events').pattern})(?![a-z])", re.I
+    )
 
 
 # How :func:`spelled_periods` writes a period: words the glossary renders as the records write them.

@@ -192,6 +192,16 @@ def test_a_bare_year_is_the_full_year_of_any_question_asking_for_a_figure():
     assert figure_periods("What is the 2026 revenue target?") == []  # a plan, which can be stated before 2026 ends
 
 
+def test_a_year_dating_a_corporate_event_is_no_period_asked():
+    assert figure_periods("How many shares did Example Corp sell in its 2023 non-public offering?") == []
+    assert figure_periods("What did the 2022 share buyback cost?") == []
+    assert figure_periods("2023年定增募集了多少资金？") == [] and figure_periods("2022年公司回购了多少股？") == []
+    # the year still dates the results beside the event, and "listed company" is no listing
+    assert figure_periods("2023年营收和回购金额分别是多少？") == [(2023, "FY")]
+    assert figure_periods("2023年上市公司平均毛利率是多少？") == [(2023, "FY")]
+    assert figure_periods("What was revenue in 2023 after the acquisition?") == [(2023, "FY")]
+
+
 def test_a_run_of_quarters_from_the_first_is_the_period_it_adds_up_to():
     from rag.intent import asked_periods
 
