@@ -10,7 +10,7 @@ from functools import cache
 from typing import Any
 
 from rag.data_files import read_json
-from rag.figures import extract_figures
+from rag.figures import COUNTERS, WORD_COUNTER_PATTERN, WORD_COUNTERS, extract_figures
 from rag.intent import asks_how_much
 
 __all__ = ["AskedFigure", "asked_figure", "gives"]
@@ -34,19 +34,6 @@ def _table() -> dict[str, Any]:
 
 
 @cache
-def _counters() -> str:
-    """Every measure word, those that also begin common words (支, 只) included."""
-    units = read_json("units.json")
-    return str(units["counters"]) + "".join(units["word_counters"])
-
-
-@cache
-def _word_counters() -> str:
-    """Measure words that begin common words, each as a pattern that leaves those words out (只 not of 只是)."""
-    return "|".join(f"{w}(?![{after}])" for w, after in read_json("units.json")["word_counters"].items())
-
-
-@cache
 def _phrases(group: str) -> list[tuple[re.Pattern[str], str]]:
     return [
         (re.compile(rf"(?<![A-Za-z]){re.escape(p)}(?![A-Za-z])" if p.isascii() else re.escape(p), re.I), kind)
@@ -61,10 +48,9 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     physical = "|".join(sorted(map(re.escape, table["units_zh"]), key=len, reverse=True))
     # 多少台 / 几家 / 多少GWh / 多少瓦 / 多少万只 (a magnitude before the unit, not the 千 of 千瓦); 哪几家 asks
     # which ones, 几乎 (almost) and 几何 ask nothing.
-    counters = read_json("units.json")["counters"]
     zh_unit = re.compile(
         rf"(?:多少|(?<![几哪])几)\s*(?:个)?(?:(?!{physical})[万亿千百])?"
-        rf"(?P<unit>{physical}|[{counters}](?![乎何])|{_word_counters()}|[A-Za-z]+(?![A-Za-z&]))"
+        rf"(?P<unit>{physical}|[{COUNTERS}](?![乎何])|{WORD_COUNTER_PATTERN}|[A-Za-z]+(?![A-Za-z&]))"
     )
     en_unit = re.compile(r"\b(?i:how many)\s+(?P<unit>[A-Za-z]{1,8})(?![\w&-])")
     return zh_unit, en_unit
@@ -87,7 +73,7 @@ def asked_figure(text: str, how_much: bool | None = None) -> AskedFigure:
             # a symbol (GWh, TOPS, P), not a capitalised name ("how many Midea factories")
             if pattern is en_unit and not (unit.isupper() or sum(ch.isupper() for ch in unit) >= 2):
                 continue
-            kind = "count" if len(unit) == 1 and unit in _counters() else ""
+            kind = "count" if len(unit) == 1 and (unit in COUNTERS or unit in WORD_COUNTERS) else ""
             # 几个月, 多少token: a unit inside a phrase asking a kind is that kind's
             if not any(start <= m.start() and m.end() <= end for start, end in asking):
                 found.append((m.start(), m.end(), kind, unit))

@@ -107,8 +107,12 @@ def _units_table() -> dict[str, Any]:
 
 
 _TABLE = _units_table()
-_COUNTERS = _TABLE["counters"]
-_WORD_COUNTERS = "|".join(f"{w}(?![{after}])" for w, after in _TABLE["word_counters"].items())
+COUNTERS: str = _TABLE["counters"]
+"""Measure words after a number (3家, 48路)."""
+WORD_COUNTERS: dict[str, str] = _TABLE["word_counters"]
+"""Measure words that also begin common words, each with the characters after which they do (支: 支持)."""
+# Each word counter as a pattern that leaves its common words out (只 not of 只是).
+WORD_COUNTER_PATTERN = "|".join(f"{w}(?![{after}])" for w, after in WORD_COUNTERS.items())
 _TOKEN_SCALES = {"T": Decimal(10) ** 12, "B": Decimal(10) ** 9, "M": Decimal(10) ** 6, "K": Decimal(10) ** 3}
 
 _D = "0-9０-９"
@@ -143,7 +147,7 @@ _UNIT = (
     rf"|(?P<tok>(?P<tokmag>[TBMK])[ ]?tokens?(?![A-Za-z])|(?P<tokword>trillion|billion|million)[ ]tokens?(?![A-Za-z])"
     r"|(?-i:T)(?![A-Za-z0-9]))"
     rf"|(?P<cnmag>{_CN_MAG})?(?P<cncur>{_CN_CUR})"
-    rf"|(?P<cnmag2>{_CN_MAG}|千)?(?P<counter>[{_COUNTERS}]|{_WORD_COUNTERS})(?!月|季度|小时|工作日|百分点|基点)"
+    rf"|(?P<cnmag2>{_CN_MAG}|千)?(?P<counter>[{COUNTERS}]|{WORD_COUNTER_PATTERN})(?!月|季度|小时|工作日|百分点|基点)"
     rf"|(?P<enmag>{_EN_MAG})(?:{_SP}(?P<encur>{_EN_CUR}))?"
     rf"|(?P<encur2>{_EN_CUR})"
     rf"|(?P<cnmag3>{_CN_MAG})"

@@ -152,7 +152,9 @@ def analyse(
         # The period is checked against the passage by its own features; 全年 / "full year" is not a topic word
         # a passage must repeat (it says "2024年营业收入").
         concepts = tuple(c for c in concepts if not set(c.forms) <= FULL_YEAR_WORDS)
-    topics = tuple(c for c in concepts if not any(names_period(f) for f in c.forms)) if periods else concepts
+    topics = concepts
+    if periods:  # a question naming nothing but its period keeps it as its topic
+        topics = tuple(c for c in concepts if not any(names_period(f) for f in c.forms)) or concepts
     return Question(
         text=text,
         lang=lang,
@@ -177,7 +179,7 @@ def analyse(
         lexical_text=lexical,
         dense_text=dense,
         concepts=concepts,
-        topics=topics or concepts,
+        topics=topics,
     )
 
 
