@@ -20,7 +20,7 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from rag.data_files import read_json
+from rag.data_files import read_json, read_text
 from rag.tokenize import tokenize
 
 if TYPE_CHECKING:
@@ -273,6 +273,8 @@ _POSSESSIVE = re.compile(r"\b([A-Z][\w&-]*(?:\s+[A-Z][\w&-]*)*)['’]s\b")
 # places.json: "Swiss investors", "the Thailand plant"), each word of a several-word place by itself.
 _PLACES = read_json("places.json")["places"]
 _PLACE_WORDS = frozenset(w.lower() for forms in _PLACES for f in forms if f.isascii() for w in re.split(r"[\s-]+", f))
+# and the smaller places a dictionary names (rag/data/place_names.txt, from CC-CEDICT: "the Rudong project")
+_PLACE_WORDS |= frozenset(w for w in read_text("place_names.txt").splitlines() if w and not w.startswith("#"))
 _ORDINARY = QUESTION_WORDS | _DATE_WORDS | frozenset(_WORDS["not_names"]) | _PLACE_WORDS
 
 
@@ -282,7 +284,7 @@ def named_organisations(question: str, names: Iterable[str] = (), glossary: Glos
     text = _strip_names(question, names)
     found: list[str] = []
     for m in [*_ORG_EN.finditer(text), *_POSSESSIVE.finditer(text)]:
-        words = [w for w in m.group(1).split() if w[:1].isupper() and w.lower() not in _ORDINARY]
+        words = [w for w in m.group(1).split() if w[:1].isupper() and w.lower() not in _ORDINARY and not is_formula(w)]
         # "Technology" of "TCL Technology's" says what kind of name it is, not which company.
         words = [w for w in words if not re.fullmatch(_DESIGNATOR, w)]
         found += [w for w in words if glossary is None or not glossary.matches(w)]
@@ -290,6 +292,16 @@ def named_organisations(question: str, names: Iterable[str] = (), glossary: Glos
 
 
 _ACRONYM_PLURAL = re.compile(r"[A-Z]{2,}s")
+_ELEMENT = "|".join(sorted(read_json("elements.json")["symbols"], key=len, reverse=True))
+# A chemical formula (SiC, GaN, Al2O3): two or more element symbols with counts, one of them of two letters (so
+# CNC or ASIC, whose capitals happen to be one-letter symbols, stay acronyms) and two capitals (so a capitalised
+# word that happens to spell symbols, Hon of Hon Hai, stays a word).
+_FORMULA = re.compile(rf"(?=[A-Za-z0-9]*[A-Z][a-z])(?=(?:[^A-Z]*[A-Z]){{2}})(?:(?:{_ELEMENT})[0-9]*){{2,}}")
+
+
+def is_formula(word: str) -> bool:
+    """Whether ``word`` is a chemical formula (SiC, GaN, LiFePO4) rather than a name."""
+    return bool(_FORMULA.fullmatch(word))
 
 
 def proper_names(question: str, names: Iterable[str] = ()) -> list[str]:
@@ -303,7 +315,7 @@ def proper_names(question: str, names: Iterable[str] = ()) -> list[str]:
         w = w[:-1] if _ACRONYM_PLURAL.fullmatch(w) else w  # "PDKs" is the plural of the PDK the records write
         # a sentence's first word is capitalised anyway; a name in it still shows inner capitals (DeepSeek)
         opens = raw in first and w[1:].lower() == w[1:]
-        if len(w) >= 3 and w[:1].isupper() and w.lower() not in _ORDINARY and not opens:
+        if len(w) >= 3 and w[:1].isupper() and w.lower() not in _ORDINARY and not opens and not is_formula(w):
             out.append(w)
     return list(dict.fromkeys(out))
 

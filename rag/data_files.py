@@ -6,9 +6,14 @@ import json
 from importlib import resources
 from typing import Any
 
-__all__ = ["read_json"]
+__all__ = ["read_json", "read_text"]
 
 
 def read_json(name: str) -> Any:
     """The JSON file ``rag/data/<name>``, parsed."""
     return json.loads((resources.files("rag") / "data" / name).read_text(encoding="utf-8"))
+
+
+def read_text(name: str) -> str:
+    """The text file ``rag/data/<name>``."""
+    return (resources.files("rag") / "data" / name).read_text(encoding="utf-8")

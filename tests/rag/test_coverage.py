@@ -115,6 +115,23 @@ def test_currencies_figures_with_letters_and_acronym_plurals_are_no_names():
     assert proper_names("How many ASICs did Zeta tape out?") == ["ASIC", "Zeta"]
 
 
+def test_chemical_formulas_and_smaller_places_are_no_names():
+    from rag.coverage import is_formula, proper_names, unknown_organisation
+
+    idf = _idf()
+    assert proper_names("Does Zeta sell GaN and SiC wafers, or LiFePO4 cells?") == ["Zeta"]
+    assert [w for w in ("InP", "Al2O3", "HfO2", "CNC", "ASIC", "Hon", "Co") if is_formula(w)] == [
+        "InP",
+        "Al2O3",
+        "HfO2",
+    ]
+    # a county, a foreign state's city and a port the dictionary names as places (rag/data/place_names.txt)
+    assert proper_names("Did Zeta open plants in Hunchun, Kuching and Rostock?") == ["Zeta"]
+    assert unknown_organisation("How big is the Hunchun project of Zeta Technology?", idf) == "Zeta"
+    # a listed company's brand word that the dictionary also names as a place stays a possible name (Tongwei)
+    assert proper_names("What did Tongwei say about Zeta?") == ["Tongwei", "Zeta"]
+
+
 def test_unknown_organisation_before_a_possessive():
     from rag.coverage import unknown_organisation
 

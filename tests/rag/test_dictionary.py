@@ -99,3 +99,30 @@ def test_the_script_keeps_words_of_each_gloss_commonest_first(tmp_path):
     out = tmp_path / "d.tsv"
     out.write_text("# comment\norder\t命令 订单\n", encoding="utf-8")
     assert read_entries(out.read_text(encoding="utf-8").splitlines()) == {"order": ["命令", "订单"]}
+
+
+def test_the_script_reads_place_names_but_not_ordinary_words_or_brands():
+    spec = importlib.util.spec_from_file_location("cedict_script", ROOT / "scripts" / "cedict.py")
+    script = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(script)
+    text = "\n".join(
+        [
+            "# CC-CEDICT",
+            "如東 如东 [Ru2 dong1] /Rudong county in Nantong 南通[Nan2 tong1], Jiangsu/",
+            "檳城 槟城 [Bing1 cheng2] /Penang (state in Malaysia)/",
+            "南通 南通 [Nan2 tong1] /Nantong, prefecture-level city in Jiangsu/",
+            "金山 金山 [Jin1 shan1] /Golden Hill, district of Shanghai/",
+            "中山 中山 [Zhong1 shan1] /Zhongshan prefecture-level city in Guangdong/",
+            "金色 金色 [jin1 se4] /golden/",
+            "容 容 [Rong2] /Rong county/",
+            "广州日报 广州日报 [Guang3 zhou1 Ri4 bao4] /Guangzhou Daily/",
+        ]
+    )
+    # "golden" is written in lower case elsewhere, "rong" is a syllable, Zhongshan a listed company's brand
+    assert script.place_words(text, frozenset({"zhongshan"}), frozenset({"rong"})) == [
+        "hill",
+        "nantong",
+        "penang",
+        "rudong",
+    ]
