@@ -53,7 +53,7 @@ GOLD_DIR = Path(__file__).parent / "gold"
 DEFAULT_GOLD = ("gold.jsonl", "fresh.jsonl", "fresh2.jsonl", "companies8.jsonl")
 # Gold sets only answered, never trained on: no model, feature or constant was chosen looking at them, so their
 # leave-company-out numbers say what the design does on questions it was not shaped by (evals/gold/README.md).
-HELD_OUT_GOLD = ("blind11.jsonl",)
+HELD_OUT_GOLD = ("blind11.jsonl", "blind11b.jsonl")
 # Held-out questions that have been read one by one: they no longer measure what the design was not shaped by.
 STUDIED = GOLD_DIR / "studied.txt"
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "rag" / "data" / MODEL_DIR
@@ -441,10 +441,13 @@ SPREAD_METRICS = ("answered_right", "citation_precision", "answerable_refused", 
 
 
 def seed_spread(
-    examples: Sequence[Example], seeds: Sequence[int], done: dict[int, dict[str, Any]] | None = None
+    examples: Sequence[Example],
+    seeds: Sequence[int],
+    done: dict[int, dict[str, Any]] | None = None,
+    sets: dict[str, str] | None = None,
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Leave-company-out once per seed (``done``: runs already made, by seed): each headline metric's mean, min
-    and max, overall and per language.
+    and max, overall, per language and per held-out set (``sets``: question id → set name).
 
     One seed's numbers move by a few points with the seed alone (LightGBM's bagging and feature sampling, the
     inner folds); a change to the answer layer is worth believing only beyond that spread."""
@@ -457,6 +460,10 @@ def seed_spread(
         groups["held out"] = [r["held_out"] for r in runs]
     if all(r.get("held_out_unstudied") for r in runs):
         groups["held out, not studied"] = [r["held_out_unstudied"] for r in runs]
+    # one group per held-out set, so a set added later does not hide how the earlier one moved
+    for name in dict.fromkeys((sets or {}).values()):
+        if all(got := [[o for o in r["held_out_outcomes"] if (sets or {}).get(o.qid) == name] for r in runs]):
+            groups[name] = [metrics(g) for g in got]
     out: dict[str, dict[str, dict[str, float]]] = {}
     for name, ms in groups.items():
         out[name] = {}

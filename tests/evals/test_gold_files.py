@@ -55,7 +55,7 @@ def test_gold_file_cites_only_bundled_passages(name):
         assert q.expected or q.kind == "unanswerable", q.id
 
 
-@pytest.mark.parametrize("name", ["companies8.jsonl", "blind11.jsonl"])
+@pytest.mark.parametrize("name", ["companies8.jsonl", "blind11.jsonl", "blind11b.jsonl"])
 def test_sets_over_all_companies_are_well_formed(name):
     # Their passages are in ../shared/records, not bundled: the keys' form is checked here, their text by the
     # helpers' checkers (evals/gold/blind11/check.py) and by `irchat eval --lco`, which finds them in the index.
@@ -94,3 +94,26 @@ def test_draft_sets_are_well_formed(name):
         assert d.source is None or d.source.startswith(f"{d.company} "), d.id
         if d.label == "figure_differs":
             assert d.past_figure and d.past_figure.replace(",", "") not in d.draft.replace(",", ""), d.id
+
+
+def test_the_helpers_dump_keys_passages_as_the_index_cites_them():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gold_dumps", Path(__file__).parents[2] / "scripts" / "gold_dumps.py")
+    script = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(script)
+    from rag.types import Chunk
+
+    common = {"company": "泽塔科技", "stock_code": "600000", "source": "/r/zeta-2024-002.pdf"}
+    chunks = [
+        Chunk("b", "qa", "问：产能？答：第二部分", record="2024-002", question=1, part=1, date="2024-05-01", **common),
+        Chunk("a", "qa", "问：产能？答：第一部分", record="2024-002", question=1, part=0, date="2024-05-01", **common),
+        Chunk("m", "record", "编号：2024-002", record="2024-002", date="2024-05-01", **common),
+        Chunk("o", "record", "编号：2023-001", record="2023-001", date="2023-03-01", **common),
+    ]
+    text = script.dump(chunks)
+    # the older record first; metadata before the pairs; a long pair's parts joined in order under one key
+    assert text.index("[[600000 2023-001]]") < text.index("[[600000 2024-002]]") < text.index("[[600000 2024-002 Q1]]")
+    assert "[[600000 2024-002 Q1]]\n问：产能？答：第一部分\n问：产能？答：第二部分" in text
+    assert text.count("==================== RECORD zeta-2024-002.pdf") == 2

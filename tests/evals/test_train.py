@@ -196,6 +196,13 @@ def test_seed_spread_brackets_each_seed_and_its_mean(examples):
     assert set(spread) >= {"all", "zh"}
 
 
+def test_seed_spread_reports_each_held_out_set_apart(examples):
+    marked = _held_out_t4(examples)
+    spread = seed_spread(marked, [1, 2], sets={"gold:t4": "later.jsonl", "gold:none": "absent.jsonl"})
+    assert "later.jsonl" in spread and "absent.jsonl" not in spread  # a set with no question answered has no row
+    assert spread["later.jsonl"] == spread["held out"]  # its one question is all that is held out here
+
+
 def test_the_shipped_model_loads_and_says_what_it_was_trained_on():
     from rag.answering.model import default_model
 
