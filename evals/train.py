@@ -598,7 +598,8 @@ def manifest(examples: Sequence[Example], args: argparse.Namespace) -> dict[str,
         "companies": sorted({ex.company for ex in examples if ex.company}),
         "gold": [Path(g).name for g in args.gold],
         "examples": dict(by_source),
-        "rows": int(sum(len(ex.rows) for ex in examples)),
+        # rows trained on: a held-out question's are only answered
+        "rows": int(sum(len(ex.rows) for ex in examples if ex.source != "held_out")),
         "params": {
             **PARAMS,
             "rounds": ROUNDS,
