@@ -461,8 +461,9 @@ def seed_spread(
     if all(r.get("held_out_unstudied") for r in runs):
         groups["held out, not studied"] = [r["held_out_unstudied"] for r in runs]
     # one group per held-out set, so a set added later does not hide how the earlier one moved
-    for name in dict.fromkeys((sets or {}).values()):
-        if all(got := [[o for o in r["held_out_outcomes"] if (sets or {}).get(o.qid) == name] for r in runs]):
+    sets = sets or {}
+    for name in dict.fromkeys(sets.values()):
+        if all(got := [[o for o in r["held_out_outcomes"] if sets.get(o.qid) == name] for r in runs]):
             groups[name] = [metrics(g) for g in got]
     out: dict[str, dict[str, dict[str, float]]] = {}
     for name, ms in groups.items():

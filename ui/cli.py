@@ -632,7 +632,8 @@ def _eval_lco(
     result["lco"]["outcomes"] = [o.__dict__ for o in lco["outcomes"]]
     result["lco"]["held_out_outcomes"] = [o.__dict__ for o in lco["held_out_outcomes"]]
     if seeds > 1:
-        held_sets = {k: v for k, v in by_id.items() if v in {f.name for f in held_out_files}}
+        held_names = {f.name for f in held_out_files}
+        held_sets = {qid: name for qid, name in by_id.items() if name in held_names}
         spread = result["lco"]["seeds"] = seed_spread(data, range(seeds), done={0: lco}, sets=held_sets)
         out.print(f"over seeds 0–{seeds - 1} (mean, min–max):")
         for name, ms in spread.items():

@@ -252,6 +252,7 @@ def test_irchat_eval_lco_prints_and_reports_the_spread_over_seeds(examples, real
     result = CliRunner().invoke(cli.app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "over seeds 0–1" in result.output
+    result_seeds = result.output.split("over seeds 0–1", 1)[1]
     rows = {
         line.split("│")[1].strip(): line.split("│")[2].strip()
         for line in result.output.splitlines()
@@ -272,3 +273,6 @@ def test_irchat_eval_lco_prints_and_reports_the_spread_over_seeds(examples, real
     assert result.exit_code == 2 and "bad.jsonl" in result.output and "999999" in result.output, result.output
     right = report["lco"]["seeds"]["all"]["answered_right"]
     assert right["min"] <= report["lco"]["overall"]["answered_right"] <= right["max"]
+    # the held-out file has its own line over the seeds; the sets trained on are in "all"
+    assert "held.jsonl" in report["lco"]["seeds"] and "first.jsonl" not in report["lco"]["seeds"]
+    assert "\n  held.jsonl " in result_seeds
