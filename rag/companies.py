@@ -8,11 +8,10 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from rag.data_files import read_json
+from rag.data_files import read_json, read_text
 from rag.errors import ConfigError
 from rag.types import Chunk
 
@@ -60,7 +59,7 @@ class ListedName(NamedTuple):
 def english_directory() -> dict[str, ListedName]:
     """Listed Chinese companies' English names and brand words by stock code, from ``rag/data/english_names.csv``
     (investpy's table, written by ``scripts/english_names.py``; a 2022 snapshot, so later listings are missing)."""
-    text = (resources.files("rag") / "data" / "english_names.csv").read_text(encoding="utf-8")
+    text = read_text("english_names.csv")
     rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
     return {
         row["code"]: ListedName([row["name"], row["full_name"]], row["brands"].split(), row["shared"].split())

@@ -284,7 +284,7 @@ def named_organisations(question: str, names: Iterable[str] = (), glossary: Glos
     text = _strip_names(question, names)
     found: list[str] = []
     for m in [*_ORG_EN.finditer(text), *_POSSESSIVE.finditer(text)]:
-        words = [w for w in m.group(1).split() if w[:1].isupper() and w.lower() not in _ORDINARY and not is_formula(w)]
+        words = [w for w in m.group(1).split() if w[:1].isupper() and not _no_name(w)]
         # "Technology" of "TCL Technology's" says what kind of name it is, not which company.
         words = [w for w in words if not re.fullmatch(_DESIGNATOR, w)]
         found += [w for w in words if glossary is None or not glossary.matches(w)]
@@ -304,6 +304,11 @@ def is_formula(word: str) -> bool:
     return bool(_FORMULA.fullmatch(word))
 
 
+def _no_name(word: str) -> bool:
+    """A capitalised word that names no company: an ordinary word, a place, a chemical formula."""
+    return word.lower() in _ORDINARY or is_formula(word)
+
+
 def proper_names(question: str, names: Iterable[str] = ()) -> list[str]:
     """Capitalised Latin words of ``question`` that are not ordinary words, months or question words, as written
     (``names``, the indexed companies' own, aside)."""
@@ -315,7 +320,7 @@ def proper_names(question: str, names: Iterable[str] = ()) -> list[str]:
         w = w[:-1] if _ACRONYM_PLURAL.fullmatch(w) else w  # "PDKs" is the plural of the PDK the records write
         # a sentence's first word is capitalised anyway; a name in it still shows inner capitals (DeepSeek)
         opens = raw in first and w[1:].lower() == w[1:]
-        if len(w) >= 3 and w[:1].isupper() and w.lower() not in _ORDINARY and not opens and not is_formula(w):
+        if len(w) >= 3 and w[:1].isupper() and not _no_name(w) and not opens:
             out.append(w)
     return list(dict.fromkeys(out))
 

@@ -11,7 +11,7 @@ __all__ = ["read_json", "read_text"]
 
 def read_json(name: str) -> Any:
     """The JSON file ``rag/data/<name>``, parsed."""
-    return json.loads((resources.files("rag") / "data" / name).read_text(encoding="utf-8"))
+    return json.loads(read_text(name))
 
 
 def read_text(name: str) -> str:

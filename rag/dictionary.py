@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import lru_cache
-from importlib import resources
+
+from rag.data_files import read_text
 
 
 def _stems(word: str) -> list[str]:
@@ -64,5 +65,5 @@ def read_entries(lines: Iterable[str]) -> dict[str, list[str]]:
 @lru_cache(maxsize=1)
 def default_dictionary() -> Dictionary:
     """The dictionary shipped with irchat (``rag/data/cedict_en.tsv``)."""
-    text = (resources.files("rag") / "data" / "cedict_en.tsv").read_text(encoding="utf-8")
+    text = read_text("cedict_en.tsv")
     return Dictionary(read_entries(text.splitlines()))

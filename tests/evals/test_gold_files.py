@@ -8,7 +8,7 @@ import pytest
 
 from evals.gold import load_gold
 from ingest.parser import parse_file
-from tests.conftest import BUNDLED
+from tests.conftest import BUNDLED, load_script
 
 GOLD_DIR = Path(__file__).resolve().parents[2] / "evals" / "gold"
 
@@ -97,14 +97,9 @@ def test_draft_sets_are_well_formed(name):
 
 
 def test_the_helpers_dump_keys_passages_as_the_index_cites_them():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("gold_dumps", Path(__file__).parents[2] / "scripts" / "gold_dumps.py")
-    script = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(script)
     from rag.types import Chunk
 
+    script = load_script("gold_dumps")
     common = {"company": "泽塔科技", "stock_code": "600000", "source": "/r/zeta-2024-002.pdf"}
     chunks = [
         Chunk("b", "qa", "问：产能？答：第二部分", record="2024-002", question=1, part=1, date="2024-05-01", **common),

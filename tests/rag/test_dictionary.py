@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 from rag.answering.question import analyse
 from rag.dictionary import Dictionary, default_dictionary, read_entries
 from rag.glossary import Glossary
+from tests.conftest import load_script
 
-ROOT = Path(__file__).resolve().parents[2]
 BOOK = Dictionary({"register": ["登记", "注册", "报名"], "order": ["命令", "订单"], "user": ["用户"]})
 
 
@@ -75,16 +72,8 @@ def test_the_shipped_dictionary_reads():
     assert book.lookup("still") == []  # an English function word says how a question asks, not what about
 
 
-def _cedict_script():
-    spec = importlib.util.spec_from_file_location("cedict_script", ROOT / "scripts" / "cedict.py")
-    script = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(script)
-    return script
-
-
 def test_the_script_keeps_words_of_each_gloss_commonest_first(tmp_path):
-    script = _cedict_script()
+    script = load_script("cedict")
     text = "\n".join(
         [
             "# CC-CEDICT",
@@ -107,7 +96,7 @@ def test_the_script_keeps_words_of_each_gloss_commonest_first(tmp_path):
 
 
 def test_the_script_reads_place_names_but_not_ordinary_words_or_brands():
-    script = _cedict_script()
+    script = load_script("cedict")
     text = "\n".join(
         [
             "# CC-CEDICT",
