@@ -4,7 +4,7 @@ metadata (who attended, when, where, what kind of event) rather than what was sa
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cache
 
 from rag.cue_words import cue
@@ -283,9 +283,10 @@ _CHANGE = re.compile(
 )
 
 
-def asks_how_much(text: str) -> bool:
+def asks_how_much(text: str, dated: Sequence[tuple[int, str]] | None = None) -> bool:
     """Whether the question asks for a number: 多少 / how much, "what is the gross margin", or a search-box
-    query naming a measure and a period ("Dahua revenue 2023 full year")."""
+    query naming a measure and a period ("Dahua revenue 2023 full year"). ``dated``: :func:`asked_periods` of
+    ``text`` when the caller has it."""
     if _HOW_MUCH.search(text) or _WHAT_MEASURE.search(text):
         return True
     if not _MEASURE_WORD.search(text):
@@ -294,7 +295,7 @@ def asks_how_much(text: str) -> bool:
         return True
     # A search-box query is short: a sentence without a question word is a request ("…收入增长的主要驱动因素").
     short = len(text.split()) <= 8 if text.isascii() else len(text) <= 24
-    named = bool(_PERIOD_NAMED.search(text) or asked_periods(text))
+    named = bool(_PERIOD_NAMED.search(text) or (asked_periods(text) if dated is None else dated))
     return bool(short and named and not _QUESTION_WORD.search(text))
 
 
@@ -349,6 +350,11 @@ def asked_periods(text: str, *, bare_years: bool = False) -> list[tuple[int, str
     With ``bare_years``, a year named without a quarter, half or month ("2024年营收") counts as that full
     year, which is what a question asking for a figure means by it.
     """
+    out = _dated_periods(text)
+    return [*out, *_bare_years(text, out)] if bare_years else out
+
+
+def _dated_periods(text: str) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     for pattern, read in [*_RUNS, *_ZH_RUNS]:
         for period in map(read, pattern.finditer(text)):
@@ -362,12 +368,17 @@ def asked_periods(text: str, *, bare_years: bool = False) -> list[tuple[int, str
             for p in [period, *_joined_periods(text, m, period[0])]:
                 if p not in out:
                     out.append(p)
-    if bare_years:
-        named = {year for year, _ in out} | {year for year, _ in mentioned_months(text)}
-        for m in _YEAR.finditer(text):
-            year = int(m.group(1))
-            if year not in named and (year, "FY") not in out and not _dated_event().match(text, m.end()):
-                out.append((year, "FY"))
+    return out
+
+
+def _bare_years(text: str, dated: Sequence[tuple[int, str]]) -> list[tuple[int, str]]:
+    """The full years of the years ``text`` names without a period, a month or an event after them."""
+    named = {year for year, _ in dated} | {year for year, _ in mentioned_months(text)}
+    out: list[tuple[int, str]] = []
+    for m in _YEAR.finditer(text):
+        year = int(m.group(1))
+        if year not in named and (year, "FY") not in [*dated, *out] and not _dated_event().match(text, m.end()):
+            out.append((year, "FY"))
     return out
 
 
@@ -400,14 +411,17 @@ def spelled_periods(text: str) -> str:
     return "".join([*out, text[at:]])
 
 
-def figure_periods(text: str, how_much: bool | None = None) -> list[tuple[int, str]]:
+def figure_periods(
+    text: str, how_much: bool | None = None, dated: Sequence[tuple[int, str]] | None = None
+) -> list[tuple[int, str]]:
     """The periods whose reported results a question asks for (a bare year as its full year), or none
-    when it does not ask for a figure or asks about plans and targets. ``how_much``: :func:`asks_how_much` of
-    ``text`` when the caller has it."""
-    how_much = asks_how_much(text) if how_much is None else how_much
+    when it does not ask for a figure or asks about plans and targets. ``how_much`` and ``dated``:
+    :func:`asks_how_much` and :func:`asked_periods` of ``text`` when the caller has them."""
+    dated = asked_periods(text) if dated is None else list(dated)
+    how_much = asks_how_much(text, dated) if how_much is None else how_much
     if not (asks_figure(text) or how_much) or _FORWARD.search(text):
-        return asked_periods(text)
-    return asked_periods(text, bare_years=True)
+        return dated
+    return [*dated, *_bare_years(text, dated)]
 
 
 def period_end(period: tuple[int, str]) -> str:

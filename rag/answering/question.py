@@ -24,6 +24,7 @@ from rag.dictionary import Dictionary
 from rag.glossary import Glossary
 from rag.intent import (
     FULL_YEAR_WORDS,
+    asked_periods,
     asks_change,
     asks_how_much,
     figure_periods,
@@ -146,8 +147,9 @@ def analyse(
             # the names' Chinese is searched too: the records write 苏州, never "Suzhou"
             lexical = " ".join([lexical, *(f for c in rendered if c not in concepts for f in c.forms[1:])])
             concepts = rendered
-    how_much = asks_how_much(text)
-    periods = tuple(figure_periods(text, how_much))
+    dated = asked_periods(text)
+    how_much = asks_how_much(text, dated)
+    periods = tuple(figure_periods(text, how_much, dated))
     if any(kind == "FY" for _, kind in periods):
         # The period is checked against the passage by its own features; 全年 / "full year" is not a topic word
         # a passage must repeat (it says "2024年营业收入").
