@@ -18,7 +18,7 @@ from datetime import date
 import numpy as np
 
 from rag.answering.question import Question
-from rag.answering.text import figures, sentences
+from rag.answering.text import figure_clauses, figures, sentences
 from rag.asked_figure import gives
 from rag.coverage import concept_coverage
 from rag.intent import in_months, reporting_window, states_period
@@ -80,6 +80,7 @@ FEATURES: tuple[str, ...] = (
     "answer_len",
     "n_parts",
     "n_companies",
+    "cov_figure_clause",
 )
 _MISSING = float("nan")
 # Ranks beyond the lists the retriever fused count as this far down.
@@ -220,6 +221,8 @@ def featurize(
         says = sentences(c.body)
         sentence_cov = [concept_coverage(topics, s) if topics else 1.0 for s in says] or [0.0]
         figure_cov = [cv for s, cv in zip(says, sentence_cov, strict=False) if figures(s)]
+        # a long sentence may name the measure asked and state figures of others ("…净利润为11亿元…营业收入增幅上升")
+        clause_cov = [concept_coverage(topics, k) if topics else 1.0 for s in says for k in figure_clauses(s)]
         asked = question.figure_asked
         # the sentences stating a figure of the kind asked, and how much of the question they hold
         kind_cov = [cv for s, cv in zip(says, sentence_cov, strict=False) if gives(asked, s)] if asked else []
@@ -295,6 +298,7 @@ def featurize(
             "answer_len": math.log1p(len(c.body)),
             "n_parts": float(chunk.n_parts),
             "n_companies": float(len(companies)),
+            "cov_figure_clause": max(clause_cov, default=0.0),
         }
         rows.append([row[name] for name in FEATURES])
     return np.asarray(rows, dtype=np.float32)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 _SENTENCE = re.compile(r"[^。！？；!?\n]+[。！？；!?]?")
 _ENUM = re.compile(r"^\s*(?:[（(]?\d{1,2}[)）、.．]|[一二三四五六七八九十]+、)\s*")
@@ -29,6 +30,21 @@ def sentences(text: str) -> list[str]:
 def figures(text: str) -> frozenset[str]:
     """The figures a text states, normalised (``4,369.53 万元`` → ``4369.53万元``)."""
     return frozenset(re.sub(r"[\s,]", "", m.group(0)) for m in _FIGURE.finditer(text))
+
+
+# Where a clause ends; a comma between digits is a thousands separator.
+_CLAUSE_END = re.compile(r"[。！？!?；;，\n]|,(?![0-9])")
+
+
+def figure_clauses(sentence: str) -> list[str]:
+    """Per figure a sentence states, the words about it: its clause up to the figure and the clause before (a
+    change, "同比增长20%", is of the measure the clause before names)."""
+    bounds = [m.end() for m in _CLAUSE_END.finditer(sentence)]
+    out = []
+    for m in _FIGURE.finditer(sentence):
+        i = bisect_right(bounds, m.start()) - 1
+        out.append(sentence[bounds[i - 1] if i >= 1 else 0 : m.end()])
+    return out
 
 
 def join_quotes(quotes: list[str]) -> str:

@@ -12,6 +12,7 @@ from rag.answering.features import FEATURES, Candidate, Vectors, candidates, fea
 from rag.answering.question import analyse
 from rag.answering.rendering import EN_LEAD, english_lead, quotes, render
 from rag.answering.selection import MAX_COMPANIES, select
+from rag.answering.text import figure_clauses
 from rag.answering.verdicts import VERDICTS, explain
 from rag.companies import Company
 from rag.glossary import Glossary
@@ -431,3 +432,16 @@ def test_english_lead_does_not_give_a_share_of_an_amount_as_the_amount():
     # the share is preferred to an amount of the same sentence when a share is asked, the measure written short
     both = ["2024年每10股派发现金红利3元，合计12亿元，占2024年归母净利润的40.5%。"]
     assert english_lead(share, both, "[k]", glossary).endswith(": 40.5% [k]")
+
+
+def test_a_figure_is_judged_on_the_words_of_its_own_clause():
+    # One sentence names the measure asked (净利润) and states a figure of another (订单金额): the sentence holds the
+    # question, the figure's clause does not. A change ("增长12%") is of the measure the clause before it names.
+    q = analyse("示例科技去年净利润是多少？", companies=[ACME], idf=idf)
+    other = chunk(1, "公司去年订单金额为5.2亿元，净利润有所改善。")
+    given = chunk(2, "公司去年净利润为1.3亿元，同比增长12%。")
+    cands = candidates(hits(other, given))
+    col = {name: featurize(q, cands, Vectors.of(HashEmbedder(), q, cands))[:, i] for i, name in enumerate(FEATURES)}
+    assert col["cov_figure_sentence"][0] == col["cov_figure_sentence"][1] > 0.0
+    assert col["cov_figure_clause"][1] > col["cov_figure_clause"][0]
+    assert figure_clauses("收入为1,200万元，同比增长12%；其他") == ["收入为1,200万元", "收入为1,200万元，同比增长12%"]
