@@ -23,6 +23,7 @@ from rag.cue_words import cue, named_change
 from rag.data_files import read_json
 
 __all__ = [
+    "CLAUSE_END",
     "Figure",
     "FigureKind",
     "Qualifier",
@@ -197,7 +198,7 @@ _AFTER_QUAL = [
 ]
 
 # Clause boundaries; a comma between digits is a thousands separator, not a boundary.
-_CLAUSE_END = re.compile(r"[。！？!?；;，\n]|,(?![0-9])|(?<![0-9])\.(?=\s|$)")
+CLAUSE_END = re.compile(r"[。！？!?；;，\n]|,(?![0-9])|(?<![0-9])\.(?=\s|$)")
 
 
 @dataclass(frozen=True)
@@ -478,8 +479,8 @@ class _Boundaries:
     """Clause boundaries of a text, found once (a text with many figures would otherwise be rescanned)."""
 
     def __init__(self, text: str):
-        self.ends = [m.end() for m in _CLAUSE_END.finditer(text)]
-        self.starts = [m.start() for m in _CLAUSE_END.finditer(text)]
+        self.ends = [m.end() for m in CLAUSE_END.finditer(text)]
+        self.starts = [m.start() for m in CLAUSE_END.finditer(text)]
 
     def clause_start(self, pos: int) -> int:
         """Where the clause holding ``pos`` begins."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 
+from rag.figures import CLAUSE_END
+
 _SENTENCE = re.compile(r"[^。！？；!?\n]+[。！？；!?]?")
 _ENUM = re.compile(r"^\s*(?:[（(]?\d{1,2}[)）、.．]|[一二三四五六七八九十]+、)\s*")
 # A number with a unit, or a magnitude in words (几十亿元, 数百家, 上万名): an estimate is still a figure.
@@ -32,14 +34,10 @@ def figures(text: str) -> frozenset[str]:
     return frozenset(re.sub(r"[\s,]", "", m.group(0)) for m in _FIGURE.finditer(text))
 
 
-# Where a clause ends; a comma between digits is a thousands separator.
-_CLAUSE_END = re.compile(r"[。！？!?；;，\n]|,(?![0-9])")
-
-
 def figure_clauses(sentence: str) -> list[str]:
     """Per figure a sentence states, the words about it: its clause up to the figure and the clause before (a
     change, "同比增长20%", is of the measure the clause before names)."""
-    bounds = [m.end() for m in _CLAUSE_END.finditer(sentence)]
+    bounds = [m.end() for m in CLAUSE_END.finditer(sentence)]
     out = []
     for m in _FIGURE.finditer(sentence):
         i = bisect_right(bounds, m.start()) - 1
