@@ -1,6 +1,8 @@
 """Periods, places and metadata asks read from questions and from the sentences of passages."""
 
 from rag.intent import (
+    asked_periods,
+    asks_how_much,
     asks_metadata,
     figure_periods,
     metadata_fields,
@@ -214,3 +216,18 @@ def test_a_run_of_quarters_from_the_first_is_the_period_it_adds_up_to():
     # a run that is no reporting period is not read as one
     assert asked_periods("2023年1-5月营收") == [] and asked_periods("Q2-Q3 2022 orders") == [(2022, "Q3")]
     assert sentence_periods("2023年1-9月公司营收增长12%") == ([(2023, "9M")], set(), set())
+
+
+def test_periods_read_once_and_handed_on_give_the_same_reading():
+    # A search-box query ("示例 revenue 2023") asks for a figure only because it names a period: the dated periods
+    # read once and handed on must give what each reader finds by itself.
+    for text in [
+        "示例科技 revenue 2023",
+        "示例科技2022年和2024年上半年的收入分别是多少？",
+        "示例科技的2021年限制性股票激励计划",
+    ]:
+        dated = asked_periods(text)
+        assert asks_how_much(text, dated) == asks_how_much(text)
+        assert figure_periods(text, dated=dated) == figure_periods(text)
+    assert asks_how_much("示例科技 revenue 2023") and figure_periods("示例科技 revenue 2023") == [(2023, "FY")]
+    assert figure_periods("示例科技2022年和2024年上半年的收入分别是多少？") == [(2024, "H1"), (2022, "FY")]
