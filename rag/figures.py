@@ -23,7 +23,7 @@ from rag.cue_words import cue, named_change
 from rag.data_files import read_json
 
 __all__ = [
-    "CLAUSE_END",
+    "Boundaries",
     "Figure",
     "FigureKind",
     "Qualifier",
@@ -198,7 +198,7 @@ _AFTER_QUAL = [
 ]
 
 # Clause boundaries; a comma between digits is a thousands separator, not a boundary.
-CLAUSE_END = re.compile(r"[。！？!?；;，\n]|,(?![0-9])|(?<![0-9])\.(?=\s|$)")
+_CLAUSE_END = re.compile(r"[。！？!?；;，\n]|,(?![0-9])|(?<![0-9])\.(?=\s|$)")
 
 
 @dataclass(frozen=True)
@@ -447,7 +447,7 @@ def extract_figures(text: str) -> list[Figure]:
         qualifier = _qualifier(text, m.start(), m.end(), False)
         found.append(_Found(m.start(), m.end(), value, high, unit, kind, qualifier))
     found.sort(key=lambda f: f.start)
-    bounds = _Boundaries(text)
+    bounds = Boundaries(text)
     spans = _Spans([(f.start, f.end) for f in found])
     return [
         Figure(
@@ -475,12 +475,12 @@ class _Found:
     qualifier: Qualifier
 
 
-class _Boundaries:
+class Boundaries:
     """Clause boundaries of a text, found once (a text with many figures would otherwise be rescanned)."""
 
     def __init__(self, text: str):
-        self.ends = [m.end() for m in CLAUSE_END.finditer(text)]
-        self.starts = [m.start() for m in CLAUSE_END.finditer(text)]
+        self.ends = [m.end() for m in _CLAUSE_END.finditer(text)]
+        self.starts = [m.start() for m in _CLAUSE_END.finditer(text)]
 
     def clause_start(self, pos: int) -> int:
         """Where the clause holding ``pos`` begins."""
@@ -526,7 +526,7 @@ _FILLER = re.compile(
 _UNITS_OF_TEXT = re.compile(r"[\u3400-\u9fff]|[A-Za-z][A-Za-z0-9&.-]*|[0-9]+")
 
 
-def _metric_text(text: str, start: int, end: int, spans: _Spans, bounds: _Boundaries) -> str:
+def _metric_text(text: str, start: int, end: int, spans: _Spans, bounds: Boundaries) -> str:
     # What a figure measures is said within a few words of it; the window also keeps a text without clause
     # breaks (a table flattened into one line) linear to read.
     clause_start = max(bounds.clause_start(start), start - METRIC_WINDOW)
@@ -774,7 +774,7 @@ def companions(text: str, figures: Sequence[Figure]) -> dict[int, int]:
     ``text``, in order) of the level figure it is the change of: the last figure of the clause before it
     ("收入336亿元，同比增长20.58%"), or, after "respectively", the k-th of as many level figures before it
     ("营业收入40.52亿元，净利润15.73亿元，同比分别增长264.13%和384.54%": 384.54% is the profit's)."""
-    bounds = _Boundaries(text)
+    bounds = Boundaries(text)
     spans = _Spans([f.span for f in figures])
     out: dict[int, int] = {}
     for i, f in enumerate(figures):

@@ -344,17 +344,9 @@ def _joined_periods(text: str, m: re.Match[str], year: int) -> list[tuple[int, s
     return out
 
 
-def asked_periods(text: str, *, bare_years: bool = False) -> list[tuple[int, str]]:
-    """Reporting periods with a year that the question asks about: ``(2025, "Q2")``, ``(2024, "FY")``.
-
-    With ``bare_years``, a year named without a quarter, half or month ("2024年营收") counts as that full
-    year, which is what a question asking for a figure means by it.
-    """
-    out = _dated_periods(text)
-    return [*out, *_bare_years(text, out)] if bare_years else out
-
-
-def _dated_periods(text: str) -> list[tuple[int, str]]:
+def asked_periods(text: str) -> list[tuple[int, str]]:
+    """Reporting periods with a year that the question asks about: ``(2025, "Q2")``, ``(2024, "FY")``; a year
+    named by itself is not one here (:func:`figure_periods` reads it as its full year when a figure is asked)."""
     out: list[tuple[int, str]] = []
     for pattern, read in [*_RUNS, *_ZH_RUNS]:
         for period in map(read, pattern.finditer(text)):
@@ -372,7 +364,8 @@ def _dated_periods(text: str) -> list[tuple[int, str]]:
 
 
 def _bare_years(text: str, dated: Sequence[tuple[int, str]]) -> list[tuple[int, str]]:
-    """The full years of the years ``text`` names without a period, a month or an event after them."""
+    """The full years of the years ``text`` names without a period, a month or an event after them ("2024年营收"):
+    what a question asking for a figure means by a bare year."""
     named = {year for year, _ in dated} | {year for year, _ in mentioned_months(text)}
     out: list[tuple[int, str]] = []
     for m in _YEAR.finditer(text):

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 
-from rag.figures import CLAUSE_END
+from rag.figures import Boundaries
 
 _SENTENCE = re.compile(r"[^。！？；!?\n]+[。！？；!?]?")
 _ENUM = re.compile(r"^\s*(?:[（(]?\d{1,2}[)）、.．]|[一二三四五六七八九十]+、)\s*")
@@ -37,11 +36,11 @@ def figures(text: str) -> frozenset[str]:
 def figure_clauses(sentence: str) -> list[str]:
     """Per figure a sentence states, the words about it: its clause up to the figure and the clause before (a
     change, "同比增长20%", is of the measure the clause before names)."""
-    bounds = [m.end() for m in CLAUSE_END.finditer(sentence)]
+    bounds = Boundaries(sentence)
     out = []
     for m in _FIGURE.finditer(sentence):
-        i = bisect_right(bounds, m.start()) - 1
-        out.append(sentence[bounds[i - 1] if i >= 1 else 0 : m.end()])
+        own = bounds.clause_start(m.start())
+        out.append(sentence[bounds.clause_start(own - 1) if own else 0 : m.end()])
     return out
 
 
