@@ -181,7 +181,10 @@ def question_concepts(
         for term in dict.fromkeys(glossary.matches(stripped)):
             forms = tuple(_norm(r) for r in glossary.terms[term] if _norm(r))
             if forms:
-                concepts.append(Concept(min(form_weight(f, idf) for f in forms), forms))
+                # the records' interchangeable words hold for a rendering as for a Chinese question's own word:
+                # "operating revenue" (营业收入) is answered by a passage saying 营业总收入 or 营收
+                extra = tuple(w for group in SYNONYMS if group & set(forms) for w in sorted(group) if w not in forms)
+                concepts.append(Concept(min(form_weight(f, idf) for f in forms), tuple(dict.fromkeys(forms + extra))))
                 rendered.append(term)
         # Renderings are concepts already; the rest of the lexical text is the question itself.
         lexical_text = question

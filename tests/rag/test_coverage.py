@@ -68,7 +68,8 @@ def test_glossary_terms_are_one_concept_each():
     concepts = question_concepts(
         "What was overseas revenue?", "What was overseas revenue? 营业收入 收入 境外", idf, (), glossary
     )
-    assert sorted(c.forms for c in concepts) == [("境外", "海外"), ("营业收入", "收入")]
+    # each rendering with the records' words for the same thing (question_words.json synonyms)
+    assert sorted(c.forms for c in concepts) == [("境外", "海外"), ("营业收入", "收入", "营业总收入", "营收")]
     assert concept_coverage(concepts, DOCS[0][1]) == 1.0  # 境外 ... 收入: each concept by one rendering
     assert concept_coverage(concepts, DOCS[1][1]) == 0.0
     margin = question_concepts("gross margin and dividend", "", idf, (), glossary)
@@ -152,7 +153,7 @@ def test_a_rendering_no_passage_writes_weighs_as_an_unknown_word():
     # 资本 and 开支 may each be common, but 本开 is in no passage: 资本开支 never is either.
     docs = [*DOCS, ("d", "公司资本充足，费用开支可控。")]
     idf = LexicalIndex.build(docs).idf
-    weights = {c.forms: c.weight for c in question_concepts("Midea capex and revenue", "", idf, (), glossary)}
+    weights = {c.forms[:1]: c.weight for c in question_concepts("Midea capex and revenue", "", idf, (), glossary)}
     assert weights[("资本开支",)] == idf("\x00") and weights[("收入",)] < idf("\x00")
     assert unknown > 0
 
@@ -176,6 +177,24 @@ def test_synonyms_join_the_forms_of_a_concept():
     war = next(c for c in concepts if "价格战" in c.forms)
     assert "价格竞争" in war.forms
     assert concept_coverage([war], "确实存在进入者增多、价格竞争的情况") == 1.0
+
+
+def test_an_english_rendering_takes_the_records_other_words_for_it():
+    from rag.coverage import concept_coverage, form_weight, question_concepts
+    from rag.glossary import Glossary
+
+    idf = _idf()
+    glossary = Glossary({"operating revenue": ["营业收入"], "dividend payout": ["派息"]})
+    concepts = question_concepts("What operating revenue and dividend payout were reported?", "", idf, (), glossary)
+    revenue = next(c for c in concepts if "营业收入" in c.forms)
+    # a Chinese question saying 营业收入 is answered by 营业总收入 or 营收; so is its English rendering
+    assert concept_coverage([revenue], "本季度实现营业总收入120.5亿元") == 1.0
+    assert concept_coverage([revenue], "本季度营收同比增长12%") == 1.0
+    payout = next(c for c in concepts if "派息" in c.forms)
+    assert concept_coverage([payout], "公司拟每10股派发现金红利3元") == 1.0
+    # the weight stays the rendering's own: the group's commoner words do not make the concept lighter
+    assert revenue.weight == form_weight("营业收入", idf) > form_weight("收入", idf)
+    assert concept_coverage([revenue], "毛利率下降") == 0.0
 
 
 def test_the_shipped_glossary_reads_bottoming_out_and_quarter_codes():
