@@ -183,8 +183,8 @@ def question_concepts(
             if forms:
                 # the records' interchangeable words hold for a rendering as for a Chinese question's own word:
                 # "operating revenue" (营业收入) is answered by a passage saying 营业总收入 or 营收
-                extra = tuple(w for group in SYNONYMS if group & set(forms) for w in sorted(group) if w not in forms)
-                concepts.append(Concept(min(form_weight(f, idf) for f in forms), tuple(dict.fromkeys(forms + extra))))
+                weight = min(form_weight(f, idf) for f in forms)
+                concepts.append(Concept(weight, tuple(dict.fromkeys([*forms, *_synonyms(forms, forms)]))))
                 rendered.append(term)
         # Renderings are concepts already; the rest of the lexical text is the question itself.
         lexical_text = question
@@ -203,7 +203,7 @@ def question_concepts(
         else:
             folded[host].append(term)
     for term, forms in folded.items():
-        extra = [w for group in SYNONYMS if term in group for w in sorted(group) if w not in forms]
+        extra = _synonyms((term,), forms)
         # 几层 / 好几层 / 几家 ask how many: a passage answers with the number (三层架构, 5家工厂).
         counted = [m.group(1) for f in forms if (m := _HOW_MANY.fullmatch(f))]
         extra += [f"{n}{thing}" for thing in counted for n in _SMALL_NUMBERS]
@@ -212,6 +212,12 @@ def question_concepts(
             forms = [f for f in forms if f not in ("好几", "几")]
         concepts.append(Concept(max(idf(f) for f in forms), (*forms, *extra), terms[term]))
     return concepts
+
+
+def _synonyms(words: Iterable[str], have: Sequence[str]) -> list[str]:
+    """The records' other words (:data:`SYNONYMS`) for any of ``words``, less those ``have`` holds."""
+    asked = set(words)
+    return [w for group in SYNONYMS if not group.isdisjoint(asked) for w in sorted(group) if w not in have]
 
 
 def concept_coverage(concepts: Sequence[Concept], passage: str) -> float:
