@@ -479,8 +479,9 @@ class Boundaries:
     """Clause boundaries of a text, found once (a text with many figures would otherwise be rescanned)."""
 
     def __init__(self, text: str):
-        self.ends = [m.end() for m in _CLAUSE_END.finditer(text)]
-        self.starts = [m.start() for m in _CLAUSE_END.finditer(text)]
+        found = [(m.start(), m.end()) for m in _CLAUSE_END.finditer(text)]
+        self.starts = [start for start, _ in found]
+        self.ends = [end for _, end in found]
 
     def clause_start(self, pos: int) -> int:
         """Where the clause holding ``pos`` begins."""

@@ -36,9 +36,12 @@ def figures(text: str) -> frozenset[str]:
 def figure_clauses(sentence: str) -> list[str]:
     """Per figure a sentence states, the words about it: its clause up to the figure and the clause before (a
     change, "同比增长20%", is of the measure the clause before names)."""
+    found = list(_FIGURE.finditer(sentence))
+    if not found:  # most sentences state no figure: no clauses to find
+        return []
     bounds = Boundaries(sentence)
     out = []
-    for m in _FIGURE.finditer(sentence):
+    for m in found:
         own = bounds.clause_start(m.start())
         out.append(sentence[bounds.clause_start(own - 1) if own else 0 : m.end()])
     return out
