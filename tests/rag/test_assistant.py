@@ -57,7 +57,7 @@ def test_english_question_over_chinese_records(assistant):
         ),
         ("特斯拉2023年的电池产能是多少？", {"low_confidence", "company_not_indexed", "figure_not_given"}),
         # A period that had not ended when the company's newest record was written.
-        ("海康威视2026年上半年营收增长多少？", {"period_not_reported"}),
+        ("海康威视2026年1-6月的营业收入较上年同期变化了多少？", {"period_not_reported"}),
     ],
 )
 def test_unanswerable_question_abstains_and_says_why(assistant, question, reasons):

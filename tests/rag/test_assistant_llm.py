@@ -22,7 +22,7 @@ def test_english_question_is_translated_for_retrieval(llm_assistant, openai_stub
     seen = []
     search = llm_assistant.retriever.search_prepared
     monkeypatch.setattr(llm_assistant.retriever, "search_prepared", lambda q, k: seen.append(q) or search(q, k))
-    openai_stub.reply("海天瑞声2024年上半年境外业务收入同比增长了多少？")
+    openai_stub.reply("2024年1-6月，海天瑞声的境外业务收入比去年同期增加了多少？")
     openai_stub.reply("Overseas revenue grew 50.00% year on year. [海天瑞声 2024-013 Q1]")
     answer = llm_assistant.ask("How much did Haitian's foreign sales rise in the first half of 2024?")
     translate, reply = openai_stub.chat_requests[-2:]

@@ -20,7 +20,7 @@ def test_sentence_periods_with_years_bare_years_and_kinds_without_a_year():
 
 
 def test_a_sentence_about_another_period_does_not_state_the_one_asked():
-    q1 = figure_periods("格力2025年一季度营收同比增长多少？")
+    q1 = figure_periods("示例电器2025年第一季度的营业收入比上年同期增加了多少？")
     assert q1 == [(2025, "Q1")]
     assert not states_period("美的集团2024 年收入和净利润均实现同比增长", q1)
     assert states_period("2025年一季度公司营收增长4.01%", q1)

@@ -517,9 +517,9 @@ def test_rewrite_without_history_asks_nothing(answerer, openai_stub):
 
 
 def test_translate_gives_the_chinese_question(answerer, openai_stub):
-    openai_stub.reply("海天瑞声2024年上半年境外业务收入增长了多少？")
+    openai_stub.reply("2024年1-6月，海天瑞声的境外业务收入比去年同期增加了多少？")
     assert answerer.translate("How fast did Haitian's overseas revenue grow in H1 2024?") == (
-        "海天瑞声2024年上半年境外业务收入增长了多少？"
+        "2024年1-6月，海天瑞声的境外业务收入比去年同期增加了多少？"
     )
     req = openai_stub.last
     assert "<<<QUESTION" in req.message("user") and "Haitian" in req.message("user")

@@ -37,7 +37,7 @@ def open_chip(page, key: str) -> str:
 
 
 def test_chinese_question_cites_and_opens_the_exact_passage(page, assistant):
-    question = "海天瑞声2024年上半年境外业务收入增长了多少？"
+    question = "2024年1-6月，海天瑞声的境外业务收入比去年同期增加了多少？"
     chips = ask(page, question)
     expected = assistant.ask(question)
     keys = [c.key(assistant.with_company) for c in expected.citations]
