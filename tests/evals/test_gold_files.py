@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import json
+import re
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -112,3 +116,37 @@ def test_the_helpers_dump_keys_passages_as_the_index_cites_them():
     assert text.index("[[600000 2023-001]]") < text.index("[[600000 2024-002]]") < text.index("[[600000 2024-002 Q1]]")
     assert "[[600000 2024-002 Q1]]\n问：产能？答：第一部分\n问：产能？答：第二部分" in text
     assert text.count("==================== RECORD zeta-2024-002.pdf") == 2
+
+
+def _char_pairs(text: str) -> set[str]:
+    s = re.sub(r"\s+", "", text.lower())
+    return {s[i : i + 2] for i in range(len(s) - 1)}
+
+
+def test_no_test_asks_a_gold_question_in_its_own_words():
+    # Tests use their own examples: a gold question or draft with a name or year swapped is still the gold one
+    # (their character pairs overlap by 0.8 or more; a generic template such as "What was X's gross margin?" does not).
+    gold: list[tuple[str, set[str]]] = []
+    for path in sorted(GOLD_DIR.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            item = json.loads(line) if line.strip() else {}
+            for key in ("question", "draft"):
+                if isinstance(item.get(key), str) and len(item[key]) >= 8:
+                    gold.append((f"{path.name} {item.get('id')}", _char_pairs(item[key])))
+    postings: dict[str, list[int]] = defaultdict(list)
+    for i, (_, pairs) in enumerate(gold):
+        for pair in pairs:
+            postings[pair].append(i)
+    found = []
+    for source in sorted((GOLD_DIR.parents[1] / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) >= 8):
+                continue
+            pairs = _char_pairs(node.value)
+            # gold texts sharing a pair few others have: a near copy shares many
+            near = {i for p in pairs if len(postings.get(p, ())) <= 100 for i in postings[p]}
+            for i in near:
+                shared = len(pairs & gold[i][1])
+                if shared / (len(pairs) + len(gold[i][1]) - shared) >= 0.8:
+                    found.append((source.name, node.lineno, node.value, gold[i][0]))
+    assert not found, found
