@@ -93,9 +93,11 @@ def _strip_names(text: str, names: Iterable[str]) -> str:
 
 
 def _names_in(question: str) -> set[str]:
-    """Capitalised Latin words that are not the first word of a sentence: likely proper names."""
+    """Capitalised Latin words that are not the first word of a sentence: likely proper names, possessives
+    stripped as the analyser strips them ("Guixiang's" is the token guixiang)."""
     first = {m.group(1) for m in _SENTENCE_START.finditer(question)}
-    return {w.lower().strip(".'") for w in _LATIN.findall(question) if w[:1].isupper() and w not in first}
+    words = (w for w in _LATIN.findall(question) if w[:1].isupper() and w not in first)
+    return {re.sub(r"'s$", "", w.lower().strip(".'")) for w in words}
 
 
 def query_terms(

@@ -138,6 +138,16 @@ _EN_PERIODS = [
     (re.compile(r"\bfirst[\s-]+(?:three|3)\s+quarters\s+(?:of\s+)?(20\d\d)\b", re.I), lambda m: (int(m[1]), "9M")),
     (re.compile(r"\b(?:9M|nine[\s-]+months)\s*(?:of\s+)?(20\d\d)\b", re.I), lambda m: (int(m[1]), "9M")),
     (re.compile(rf"\b9M{_YY}\b", re.I), lambda m: (_year(m[1]), "9M")),
+    # the half-year by its report's names ("interim 2024", "2024 half-year results") and mid-year ("mid-2024", not
+    # a deadline "by mid-2026"): its figures are the half-year report's
+    (
+        re.compile(
+            r"(?<!\bby\s)(?<!first\s)(?<!second\s)(?<![\w-])(?:mid|half|interim)[\s-]*(?:year\s+)?(?:of\s+)?(20\d\d)\b",
+            re.I,
+        ),
+        lambda m: (int(m[1]), "H1"),
+    ),
+    (re.compile(r"\b(20\d\d)\s+(?:half[\s-]year|mid[\s-]year|interim)\b", re.I), lambda m: (int(m[1]), "H1")),
     (re.compile(r"\b(?:full[- ]year|FY)\s*(?:of\s+)?(20\d\d)\b", re.I), lambda m: (int(m[1]), "FY")),
     (re.compile(rf"\bFY\s*{_YY}\b", re.I), lambda m: (_year(m[1]), "FY")),
     (re.compile(r"\b(20\d\d)\s+(?:full[- ]year|annual|fiscal[- ]year)\b", re.I), lambda m: (int(m[1]), "FY")),
@@ -185,6 +195,12 @@ _ZH_PERIODS = [
     (re.compile(rf"{_ZH_YEAR}(?:第)?([一二三四1-4])\s*季度"), lambda m: (_zh_year(m), f"Q{_ZH_NUM[m[3]]}")),
     (re.compile(rf"{_ZH_YEAR}Q([1-4])", re.I), lambda m: (_zh_year(m), f"Q{m[3]}")),
     (re.compile(rf"{_ZH_YEAR}上半年"), lambda m: (_zh_year(m), "H1")),
+    # the half-year report's names (半年报, 中报), and mid-year (2024年年中, not 2024年中标: its figures are the
+    # half-year report's)
+    (
+        re.compile(rf"{_ZH_YEAR}(?:半年度|半年报|中报|(?<=年)年中|中期(?:报告|业绩|分红|利润分配))"),
+        lambda m: (_zh_year(m), "H1"),
+    ),
     (re.compile(rf"{_ZH_YEAR}下半年"), lambda m: (_zh_year(m), "H2")),
     (re.compile(rf"{_ZH_YEAR}前三季度"), lambda m: (_zh_year(m), "9M")),
     (
@@ -448,7 +464,7 @@ def reporting_window(period: tuple[int, str]) -> tuple[str, str]:
 # A period a sentence names without its year ("一季度公司收入增长4.01%", "今年上半年"): the kind alone.
 _YEARLESS = [
     (re.compile(r"(?:第)?([一二三四1-4])\s*季度|\bQ([1-4])\b", re.I), lambda m: f"Q{_ZH_NUM[m[1] or m[2]]}"),
-    (re.compile(r"上半年|\bH1\b|first[\s-]half", re.I), lambda m: "H1"),
+    (re.compile(r"上半年|半年度|半年报|中报|\bH1\b|first[\s-]half|half[\s-]year", re.I), lambda m: "H1"),
     (re.compile(r"下半年|\bH2\b|second[\s-]half", re.I), lambda m: "H2"),
     (re.compile(r"前三季度|first (?:three|3) quarters", re.I), lambda m: "9M"),
 ]

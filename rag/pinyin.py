@@ -1,5 +1,5 @@
 """Chinese words an English word spells in pinyin: an English question writes a Chinese place or firm the way its
-name is read ("Suzhou" for 苏州, "Dongguan Guixiang" for 东莞贵翔), and the records write it in characters.
+name is read ("Suzhou" for 苏州, "Dongguan Guixiang" for 东莞硅翔), and the records write it in characters.
 
 The readings come from pypinyin's character table (common characters only, GB2312); which spellings are words is
 the index's business: a candidate counts only when the lexical index has it (``known``), and is built character
@@ -60,11 +60,19 @@ def _splits(word: str) -> list[list[str]]:
     return rest(0)
 
 
-def spelled(word: str, known: Callable[[str], bool], idf: Callable[[str], float], most: int = MOST) -> list[str]:
+def spelled(
+    word: str,
+    known: Callable[[str], bool],
+    idf: Callable[[str], float],
+    most: int = MOST,
+    found: Callable[[str], bool] | None = None,
+) -> list[str]:
     """Words of two to four characters the index has (``known``) whose pinyin is ``word``, commonest first by
-    ``idf``; [] for a word that is not pinyin. A word is one jieba's dictionary has, or one of three characters or
-    more that the index has (the analyser made it a word); its reading is pypinyin's for it as a phrase (核心 is
-    hexin, though 核 alone has a rare reading kai)."""
+    ``idf``; [] for a word that is not pinyin. A word is one jieba's dictionary has, one of three characters or
+    more that the index has (the analyser made it a word), or a pair ``found`` says the passages holding it write
+    as a word (a firm's own name, 东莞硅翔's 硅翔, is in no dictionary; a pair straddling two words, 法规享有's 规享,
+    is no word); its reading is pypinyin's for it as a phrase (核心 is hexin, though 核 alone has a rare reading
+    kai)."""
     from pypinyin import Style, lazy_pinyin
 
     from rag.tokenize import word_frequency
@@ -73,7 +81,7 @@ def spelled(word: str, known: Callable[[str], bool], idf: Callable[[str], float]
     if not re.fullmatch(r"[a-z]{4,24}", word):
         return []
     table = _syllables()
-    found: set[str] = set()
+    hits: set[str] = set()
     for cut in _splits(word):
         if not 2 <= len(cut) <= 4:
             continue
@@ -82,6 +90,7 @@ def spelled(word: str, known: Callable[[str], bool], idf: Callable[[str], float]
             partial = [p + ch for p in partial for ch in table[syllable] if not p or known(p[-1] + ch)][:5000]
             if not partial:
                 break
-        found.update(w for w in partial if known(w) and (len(w) >= 3 or word_frequency(w) > 0))
-    read = [w for w in found if "".join(lazy_pinyin(w, style=Style.NORMAL)) == word]
-    return sorted(read, key=lambda w: (idf(w), w))[:most]
+        hits.update(w for w in partial if known(w))
+    read = [w for w in hits if "".join(lazy_pinyin(w, style=Style.NORMAL)) == word]
+    words = [w for w in read if len(w) >= 3 or word_frequency(w) > 0 or (found is not None and found(w))]
+    return sorted(words, key=lambda w: (idf(w), w))[:most]

@@ -19,6 +19,7 @@ from rag.glossary import Glossary, default_glossary
 from rag.index import Index
 from rag.intent import in_months, reporting_window
 from rag.store import build_where
+from rag.tokenize import cut
 from rag.types import Chunk, Hit
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -43,6 +44,9 @@ SUBSETS_KEPT = 32
 # Passages read for a word that may be a company's domain name: a domain is printed in a few contact lines, so the
 # word's best BM25 passages hold them when any do.
 DOMAIN_HITS = 50
+# Passages read for a character pair an English word may spell in pinyin: those that hold it most (BM25 ranks
+# by its count), where a name is written whole if anywhere.
+WORD_HITS = 5
 # A broader filter is applied after an unfiltered search of this many times the number of nearest ids
 # expected to hold ``candidates`` that pass it, up to POST_FILTER_MAX ids (4,000 nearest ids: ~5 ms at 125k).
 POST_FILTER_MARGIN = 2.0
@@ -148,6 +152,12 @@ class HybridRetriever:
                 found.append((word, company))
         return found
 
+    def _written_as_word(self, pair: str) -> bool:
+        """Whether the passages that hold ``pair`` most write it as a word, by jieba's cut of them (its HMM finds
+        names no dictionary has: 东莞硅翔 → 东莞, 硅翔), not as the end of one word and the start of the next."""
+        ids = [cid for cid, _ in self.index.ensure_lexical().search(pair, k=WORD_HITS)]
+        return any(pair in cut(c.text) for c in self.index.store.get(ids=ids) if pair in c.text)
+
     # -- query preparation ---------------------------------------------------------------------------
 
     def prepare(self, text: str, filters: dict[str, Any] | None = None) -> Query:
@@ -197,6 +207,7 @@ class HybridRetriever:
             glossary=self.glossary,
             idf=lexical.idf if len(lexical) else None,
             dictionary=self.dictionary,
+            written_as_word=self._written_as_word,
         )
         dense_text = question.dense_text if self.expand_dense else text
         return Query(

@@ -155,6 +155,11 @@ class Segmenter:
         return int(self._jieba.FREQ.get(word) or 0)
 
 
+def cut(text: str) -> list[str]:
+    """jieba's precise cut of ``text``, its HMM finding words the dictionary lacks (东莞硅翔 → 东莞, 硅翔)."""
+    return _segmenter().cut(text)
+
+
 def word_frequency(word: str) -> int:
     """How often jieba's dictionary counts ``word`` (0 for a word it does not have)."""
     return _segmenter().frequency(word)

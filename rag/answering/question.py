@@ -36,6 +36,7 @@ from rag.intent import (
     unreported_periods,
 )
 from rag.lang import detect_language
+from rag.tokenize import word_frequency
 
 
 @dataclass(frozen=True)
@@ -98,12 +99,14 @@ def analyse(
     idf: Callable[[str], float] | None = None,
     lang: str | None = None,
     dictionary: Callable[[], Dictionary | None] | None = None,
+    written_as_word: Callable[[str], bool] | None = None,
 ) -> Question:
     """Read ``text`` once. ``companies`` are those it is about (resolved by the caller from the text, the
     conversation or a filter); ``known_names`` the indexed companies' names (those the text contains are
     enough: :meth:`CompanyDirectory.names_in`), ``name_part`` whether a word is part of any of them; ``idf`` the
     lexical index's;
-    ``dictionary`` gives the dictionary that renders an English question's words the glossary lacks."""
+    ``dictionary`` gives the dictionary that renders an English question's words the glossary lacks;
+    ``written_as_word`` whether the passages holding a character pair write it as a word (:func:`pinyin.spelled`)."""
     lang = lang or detect_language(text)
     names = [n for c in companies for n in c.names]
     lexical = dense = text
@@ -143,10 +146,16 @@ def analyse(
             words = [w for w in _unglossed_words(worded, glossary, idf, unseen) if w not in named]
             lexical = " ".join([lexical, *(f for w in words for f in book.renderings(w, idf, unseen))])
         if lang == "en" and glossary is not None:
-            rendered = tuple(_rendered(c, book, idf, unseen) for c in concepts)
+            rendered = tuple(_rendered(c, book, idf, unseen, written_as_word) for c in concepts)
+            read = [c for c in rendered if c not in concepts]
             # the names' Chinese is searched too: the records write 苏州, never "Suzhou"
-            lexical = " ".join([lexical, *(f for c in rendered if c not in concepts for f in c.forms[1:])])
+            lexical = " ".join([lexical, *(f for c in read for f in c.forms[1:])])
             concepts = rendered
+            # a name the passages write in Chinese as no dictionary has it ("Guixiang": 硅翔) is no company the index
+            # lacks; a spelling that is also an everyday word ("Weilai": 未来) may still be one
+            spelt = {c.forms[0] for c in read if any(not word_frequency(f) for f in c.forms[1:])}
+            if unknown and all(re.sub(r"['’]s$", "", w.lower()) in spelt for w in unknown.split()):
+                unknown = ""
     dated = asked_periods(text)
     how_much = asks_how_much(text, dated)
     periods = tuple(figure_periods(text, how_much, dated))
@@ -188,7 +197,13 @@ def analyse(
 _WORD = re.compile(r"[A-Za-z][a-z]+(?:-[a-z]+)*")
 
 
-def _rendered(concept: Concept, book: Dictionary | None, idf: Callable[[str], float], unseen: float) -> Concept:
+def _rendered(
+    concept: Concept,
+    book: Dictionary | None,
+    idf: Callable[[str], float],
+    unseen: float,
+    written_as_word: Callable[[str], bool] | None = None,
+) -> Concept:
     """A proper name no passage writes in Latin letters (Thailand, Suzhou) is present where the records write it in
     Chinese (泰国, 苏州): its dictionary renderings the passages use, else the words it spells in pinyin, join its
     forms and give its weight. Only such names: a common word's dictionary sense is often not the records' (see
@@ -197,7 +212,7 @@ def _rendered(concept: Concept, book: Dictionary | None, idf: Callable[[str], fl
     if not (word.isascii() and word.isalpha()) or idf(word) < unseen:
         return concept
     chinese = (book.renderings(word, idf, unseen) if book is not None else []) or pinyin.spelled(
-        word, lambda t: idf(t) < unseen, idf
+        word, lambda t: idf(t) < unseen, idf, found=written_as_word
     )
     if not chinese:
         return concept

@@ -187,6 +187,22 @@ def test_chinese_periods_without_nian_or_with_a_two_digit_year():
     assert figure_periods("公司10年累计研发投入多少？") == []
 
 
+def test_the_half_year_by_its_reports_names_and_mid_year():
+    assert figure_periods("2021年半年度经营活动现金流是多少？") == [(2021, "H1")]
+    assert figure_periods("22年中报的存货周转天数？") == [(2022, "H1")]
+    assert asked_periods("2023半年报里研发人员有多少？") == [(2023, "H1")]
+    assert asked_periods("2020年中期分红每股多少？") == [(2020, "H1")]
+    assert asked_periods("截至2019年年中，合同负债有多少？") == [(2019, "H1")]
+    assert asked_periods("What was the headcount at mid-2022?") == [(2022, "H1")]
+    assert asked_periods("Interim 2021 dividend per share?") == [(2021, "H1")]
+    assert asked_periods("Operating cash flow in the 2023 half-year report?") == [(2023, "H1")]
+    # 年中 after a year without its 年 begins another word (中标, 中国), and a deadline is no period reported
+    assert asked_periods("2021年中标的项目有多少个？") == []
+    assert asked_periods("2022年中国区的收入是多少？") == []
+    assert asked_periods("Will the line start production by mid-2027?") == []
+    assert sentence_periods("公司半年度实现营业收入3.2亿元")[2] == {"H1"}
+
+
 def test_a_bare_year_is_the_full_year_of_any_question_asking_for_a_figure():
     assert figure_periods("What market share did the group reach in Europe in 2023?") == [(2023, "FY")]
     assert figure_periods("2022年研发投入对利润影响多大？") == [(2022, "FY")]

@@ -48,3 +48,15 @@ def test_an_english_question_naming_a_place_in_pinyin_is_read_in_its_chinese():
     forms = [c.forms for c in q.concepts]
     assert ("dongguan", "东莞") in forms
     assert "东莞" in q.lexical_text.split()
+
+
+def test_a_pair_no_dictionary_has_counts_only_where_the_passages_write_it_as_a_word():
+    def idf(token: str) -> float:
+        return {"芯跃": 2.0, "品销": 3.0}.get(token, 9.0)
+
+    def known(token: str) -> bool:
+        return idf(token) < 9.0
+
+    assert spelled("Xinyue", known, idf) == []  # no dictionary word, and nothing says the pair is one
+    assert spelled("Xinyue", known, idf, found=lambda pair: pair == "芯跃") == ["芯跃"]
+    assert spelled("Pinxiao", known, idf, found=lambda pair: pair == "芯跃") == []

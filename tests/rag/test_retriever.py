@@ -304,3 +304,21 @@ def test_a_word_one_company_prints_as_its_mail_domain_names_that_company(tmp_pat
     assert retriever.prepare("What did ZHPM say about orders?").question.companies == ()
     named = retriever.prepare("How are 样本材料's orders, and QXMT's?").question
     assert [c.stock_code for c in named.companies] == ["654322"]
+
+
+def test_a_firms_name_spelled_in_pinyin_is_read_where_the_passages_write_it_as_a_word(tmp_path):
+    folder = tmp_path / "recs" / "c-654331"
+    folder.mkdir(parents=True)
+    answer = "子公司芯跃主要生产功率模块，芯跃今年扩产。公司产品销量增长。"
+    record = _record_of("示范电子股份有限公司", "654331", "示范电子", answer)
+    (folder / "r.txt").write_text(record, encoding="utf-8")
+    index = Index(Settings(data_dir=tmp_path / "data"), embedder=HashEmbedder())
+    assert Ingestor(index).ingest([folder.parent]).errors == []
+    retriever = HybridRetriever(index)
+    # 芯跃 is in no dictionary; jieba cuts it out of the passage as a word, so "Xinyue" is read as it, and is no
+    # company the index lacks
+    q = retriever.prepare("What does Xinyue's plant make?").question
+    assert any("芯跃" in c.forms for c in q.concepts) and "芯跃" in q.lexical_text and q.unknown_org == ""
+    # 品销 is in the index only where 产品 meets 销量: no word, so "Pinxiao" stays as written
+    q = retriever.prepare("What are Pinxiao's sales?").question
+    assert not any("品销" in c.forms for c in q.concepts) and "品销" not in q.lexical_text
