@@ -245,8 +245,9 @@ def pinyin_names(short_name: str) -> list[str]:
 
 
 # A company's own web and e-mail domains, printed in its records' contact lines (tfme_stock@tfme.com for 通富微电,
-# www.midea.com.cn), are often the abbreviation or brand investors call it by and no directory lists (TFME).
-_DOMAIN_SUFFIX = r"\.(?:com|cn|net|org|hk)(?![A-Za-z0-9])"
+# www.midea.com.cn), are often the abbreviation or brand investors call it by and no directory lists (TFME). Text
+# taken from a PDF may break the suffix with a space ("www.empyrean.c om.cn").
+_DOMAIN_SUFFIX = r"\.\s?(?:c\s?o\s?m|c\s?n|n\s?e\s?t|o\s?r\s?g|h\s?k)(?![A-Za-z0-9])"
 
 
 def writes_domain(text: str, word: str) -> bool:

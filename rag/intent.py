@@ -192,7 +192,8 @@ _ZH_RUNS = [
 
 
 _ZH_PERIODS = [
-    (re.compile(rf"{_ZH_YEAR}(?:第)?([一二三四1-4])\s*季度"), lambda m: (_zh_year(m), f"Q{_ZH_NUM[m[3]]}")),
+    # a quarter, or its report (一季报, 三季报)
+    (re.compile(rf"{_ZH_YEAR}(?:第)?([一二三四1-4])\s*季[度报]"), lambda m: (_zh_year(m), f"Q{_ZH_NUM[m[3]]}")),
     (re.compile(rf"{_ZH_YEAR}Q([1-4])", re.I), lambda m: (_zh_year(m), f"Q{m[3]}")),
     (re.compile(rf"{_ZH_YEAR}上半年"), lambda m: (_zh_year(m), "H1")),
     # the half-year report's names (半年报, 中报), and mid-year (2024年年中, not 2024年中标: its figures are the
@@ -285,7 +286,7 @@ _QUESTION_WORD = re.compile(
     re.I,
 )
 _PERIOD_NAMED = re.compile(
-    r"\b(?:19|20)\d{2}\b|\bH[12]\b|\bQ[1-4]\b|full[- ]year|(?:19|20)\d{2}\s*年|季度|上半年|下半年|全年", re.I
+    r"\b(?:19|20)\d{2}\b|\bH[12]\b|\bQ[1-4]\b|full[- ]year|(?:19|20)\d{2}\s*年|季[度报]|上半年|下半年|全年", re.I
 )
 # How something changed, not how much it is.
 # Short English words (up, from, cut) are left out: "make up", "came from" ask for levels.
@@ -463,7 +464,7 @@ def reporting_window(period: tuple[int, str]) -> tuple[str, str]:
 
 # A period a sentence names without its year ("一季度公司收入增长4.01%", "今年上半年"): the kind alone.
 _YEARLESS = [
-    (re.compile(r"(?:第)?([一二三四1-4])\s*季度|\bQ([1-4])\b", re.I), lambda m: f"Q{_ZH_NUM[m[1] or m[2]]}"),
+    (re.compile(r"(?:第)?([一二三四1-4])\s*季[度报]|\bQ([1-4])\b", re.I), lambda m: f"Q{_ZH_NUM[m[1] or m[2]]}"),
     (re.compile(r"上半年|半年度|半年报|中报|\bH1\b|first[\s-]half|half[\s-]year", re.I), lambda m: "H1"),
     (re.compile(r"下半年|\bH2\b|second[\s-]half", re.I), lambda m: "H2"),
     (re.compile(r"前三季度|first (?:three|3) quarters", re.I), lambda m: "9M"),

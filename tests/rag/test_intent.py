@@ -203,6 +203,12 @@ def test_the_half_year_by_its_reports_names_and_mid_year():
     assert sentence_periods("公司半年度实现营业收入3.2亿元")[2] == {"H1"}
 
 
+def test_a_quarter_by_its_report():
+    assert figure_periods("2021年一季报的应收账款是多少？") == [(2021, "Q1")]
+    assert figure_periods("22年三季报净利润同比多少？") == [(2022, "Q3")]
+    assert sentence_periods("三季报显示公司毛利率回升")[2] == {"Q3"}
+
+
 def test_a_bare_year_is_the_full_year_of_any_question_asking_for_a_figure():
     assert figure_periods("What market share did the group reach in Europe in 2023?") == [(2023, "FY")]
     assert figure_periods("2022年研发投入对利润影响多大？") == [(2022, "FY")]

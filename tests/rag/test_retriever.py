@@ -286,6 +286,8 @@ def test_a_word_one_company_prints_as_its_mail_domain_names_that_company(tmp_pat
 
     assert writes_domain("请发邮件至ir_desk@qxmt.com或致电", "QXMT")  # a Chinese character right after the domain
     assert writes_domain("详见www.qxmt.com.cn", "qxmt") and not writes_domain("qxmt产品", "QXMT")
+    assert writes_domain("可在公司官网（https://www.qxmt.c om.cn）查看", "QXMT")  # a space a PDF put in the suffix
+    assert not writes_domain("www.qxmt.company", "QXMT")
     assert domain_words("QXMT first-half revenue of Acme?") == ["QXMT", "Acme"]
     folder = tmp_path / "recs"
     for name, code, short, answer in [
