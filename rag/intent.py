@@ -94,6 +94,9 @@ def in_months(date_from: str, date_to: str, months: list[tuple[int, int]]) -> bo
 
 # A reporting period with its year: the quarter, half, first three quarters or full year it names.
 _ZH_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+# Month counts written out, as :data:`_MONTHS_TO` keys.
+_EN_COUNT = {"three": "3", "six": "6", "nine": "9"}
+_ZH_COUNT = {"三": "3", "六": "6", "九": "9"}
 _PERIOD_END = {"Q1": (3, 31), "Q2": (6, 30), "Q3": (9, 30), "Q4": (12, 31), "H1": (6, 30), "H2": (12, 31)}
 _PERIOD_END.update({"9M": (9, 30), "FY": (12, 31)})
 _EN_ORD = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
@@ -137,6 +140,11 @@ _EN_PERIODS = [
     ),
     (re.compile(r"\bfirst[\s-]+(?:three|3)\s+quarters\s+(?:of\s+)?(20\d\d)\b", re.I), lambda m: (int(m[1]), "9M")),
     (re.compile(r"\b(?:9M|nine[\s-]+months)\s*(?:of\s+)?(20\d\d)\b", re.I), lambda m: (int(m[1]), "9M")),
+    # the months from January to a quarter's end are that period to date ("the first six months of 2024")
+    (
+        re.compile(r"\bfirst\s+(three|six|nine|3|6|9)\s+months\s+(?:of\s+)?(?:fiscal\s+)?(20\d\d)\b", re.I),
+        lambda m: (int(m[2]), _MONTHS_TO[_EN_COUNT.get(m[1].lower(), m[1])]),
+    ),
     (re.compile(rf"\b9M{_YY}\b", re.I), lambda m: (_year(m[1]), "9M")),
     # the half-year by its report's names ("interim 2024", "2024 half-year results") and mid-year ("mid-2024", not
     # a deadline "by mid-2026"): its figures are the half-year report's
@@ -204,6 +212,10 @@ _ZH_PERIODS = [
     ),
     (re.compile(rf"{_ZH_YEAR}下半年"), lambda m: (_zh_year(m), "H2")),
     (re.compile(rf"{_ZH_YEAR}前三季度"), lambda m: (_zh_year(m), "9M")),
+    (
+        re.compile(rf"{_ZH_YEAR}前\s*([369三六九])\s*个\s*月"),
+        lambda m: (_zh_year(m), _MONTHS_TO[_ZH_COUNT.get(m[3], m[3])]),
+    ),
     (
         re.compile(rf"{_ZH_YEAR}(?:全年|年度)|(20\d\d)\s*年\s*年度"),
         lambda m: (_zh_year(m) if m[3] is None else int(m[3]), "FY"),

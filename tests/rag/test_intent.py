@@ -203,6 +203,14 @@ def test_the_half_year_by_its_reports_names_and_mid_year():
     assert sentence_periods("公司半年度实现营业收入3.2亿元")[2] == {"H1"}
 
 
+def test_the_first_months_of_a_year_to_a_quarters_end_are_that_period():
+    assert figure_periods("Net profit in the first six months of 2022?") == [(2022, "H1")]
+    assert asked_periods("first 9 months of 2021 orders") == [(2021, "9M")]
+    assert figure_periods("2023年前六个月的出货量是多少？") == [(2023, "H1")]
+    assert asked_periods("21年前3个月新签订单多少？") == [(2021, "Q1")]
+    assert asked_periods("2023年前两个月的销量如何？") == []  # no reporting period
+
+
 def test_a_quarter_by_its_report():
     assert figure_periods("2021年一季报的应收账款是多少？") == [(2021, "Q1")]
     assert figure_periods("22年三季报净利润同比多少？") == [(2022, "Q3")]
