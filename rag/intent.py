@@ -199,6 +199,9 @@ _ZH_RUNS = [
 ]
 
 
+# The half-year report's names, with or without a year before them.
+_HALF_REPORT = "半年度|半年报|中报"
+
 _ZH_PERIODS = [
     # a quarter, or its report (一季报, 三季报)
     (re.compile(rf"{_ZH_YEAR}(?:第)?([一二三四1-4])\s*季[度报]"), lambda m: (_zh_year(m), f"Q{_ZH_NUM[m[3]]}")),
@@ -207,7 +210,7 @@ _ZH_PERIODS = [
     # the half-year report's names (半年报, 中报), and mid-year (2024年年中, not 2024年中标: its figures are the
     # half-year report's)
     (
-        re.compile(rf"{_ZH_YEAR}(?:半年度|半年报|中报|(?<=年)年中|中期(?:报告|业绩|分红|利润分配))"),
+        re.compile(rf"{_ZH_YEAR}(?:{_HALF_REPORT}|(?<=年)年中|中期(?:报告|业绩|分红|利润分配))"),
         lambda m: (_zh_year(m), "H1"),
     ),
     (re.compile(rf"{_ZH_YEAR}下半年"), lambda m: (_zh_year(m), "H2")),
@@ -477,7 +480,7 @@ def reporting_window(period: tuple[int, str]) -> tuple[str, str]:
 # A period a sentence names without its year ("一季度公司收入增长4.01%", "今年上半年"): the kind alone.
 _YEARLESS = [
     (re.compile(r"(?:第)?([一二三四1-4])\s*季[度报]|\bQ([1-4])\b", re.I), lambda m: f"Q{_ZH_NUM[m[1] or m[2]]}"),
-    (re.compile(r"上半年|半年度|半年报|中报|\bH1\b|first[\s-]half|half[\s-]year", re.I), lambda m: "H1"),
+    (re.compile(rf"上半年|{_HALF_REPORT}|\bH1\b|first[\s-]half|half[\s-]year", re.I), lambda m: "H1"),
     (re.compile(r"下半年|\bH2\b|second[\s-]half", re.I), lambda m: "H2"),
     (re.compile(r"前三季度|first (?:three|3) quarters", re.I), lambda m: "9M"),
 ]
