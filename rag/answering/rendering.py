@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from rag.answering.features import Candidate
@@ -13,7 +14,7 @@ from rag.answering.text import clip, figures, join_quotes, sentences
 from rag.coverage import concept_coverage
 from rag.figures import periods_at, without_measure_names
 from rag.glossary import Glossary
-from rag.intent import asks_change, names_period
+from rag.intent import asks_change, names_period, sentence_periods, states_period
 
 EN_LEAD = "From the records (quoted in the original Chinese):"
 # Chinese units of amounts and what they are in English words: the figure stays as printed beside them.
@@ -21,13 +22,29 @@ _UNITS = {"亿元": "× 100 million yuan", "万元": "× 10,000 yuan", "亿": "�
 _PERIOD_WORDS = {"FY": "FY", "H1": "H1", "H2": "H2", "9M": "9M", "Q1": "Q1", "Q2": "Q2", "Q3": "Q3", "Q4": "Q4"}
 
 
-def quotes(question: Question, cand: Candidate, n: int) -> list[str]:
+@dataclass(frozen=True)
+class Quote:
+    """A sentence quoted from a passage, with the periods its paragraph named last before it: "公司归母净利润4.12亿元"
+    after "2025年上半年，公司实现营业收入130.38亿元；" is H1 2025's, though it names no period itself."""
+
+    text: str
+    context: frozenset[str] = frozenset()
+
+
+# A sentence about another period than the one asked goes after every other (its coverage of the question's topic
+# is 0 to 1): the wrong year's figure is no answer, while a sentence naming no period may be the period's.
+_OTHER_PERIOD = 1.0
+
+
+def quotes(question: Question, cand: Candidate, n: int) -> list[Quote]:
     """The ``n`` sentences of a passage that best cover the question, in the passage's order; for a figure
-    question a sentence stating a figure comes before one that only shares words."""
+    question a sentence stating a figure comes before one that only shares words, and one of the period asked
+    before one of another period."""
     says = sentences(cand.body)
     if not says:
-        return [clip(cand.body.strip() or cand.chunk.text.strip(), 120)]
+        return [Quote(clip(cand.body.strip() or cand.chunk.text.strip(), 120))]
     concepts = list(question.topics)
+    contexts, other = _in_paragraph(question, cand.body, says)
 
     def score(k: int) -> float:
         s = says[k]
@@ -35,11 +52,40 @@ def quotes(question: Question, cand: Candidate, n: int) -> list[str]:
         bonus = 0.15 if question.asks_figure and figures(s) else 0.0
         if question.metadata and any(s.startswith(f) for f in question.metadata):
             bonus += 1.0
+        if other[k]:
+            bonus -= _OTHER_PERIOD
         return cov + bonus + 0.05 / (1 + k)
 
     ranked = sorted(range(len(says)), key=score, reverse=True)
     chosen = [ranked[0], *[k for k in ranked[1:n] if score(k) > 0.05 / (1 + k) + 0.05]]
-    return [clip(says[k]) for k in sorted(chosen)]
+    return [Quote(clip(says[k]), contexts[k]) for k in sorted(chosen)]
+
+
+def _in_paragraph(question: Question, body: str, says: Sequence[str]) -> tuple[list[frozenset[str]], list[bool]]:
+    """Per sentence of ``body`` (in order): the periods its paragraph named last before it, and whether it is about
+    another period than those asked — by the periods it names, else by the dated clause it continues after "；"
+    ("2024年，公司实现营业收入238.82亿元；公司归母净利润6.78亿元" are both 2024's). A meeting's record fields
+    (时间：2024年5月10日) date the meeting, not a period."""
+    contexts: list[frozenset[str]] = []
+    other: list[bool] = []
+    asked = [] if question.metadata else list(question.periods)
+    at, paragraph, governing = 0, 0, ""
+    for s in says:
+        start = body.find(s, at)
+        if start >= 0:
+            if body.rfind("\n", at, start) >= 0:
+                paragraph = body.rfind("\n", at, start) + 1
+            at = start + len(s)
+        contexts.append(periods_at(body[paragraph:start], start - paragraph) if start >= 0 else frozenset())
+        if asked and names_period(s):
+            other.append(not states_period(s, asked))
+            explicit, bare, _ = sentence_periods(s)
+            governing = s if explicit or bare else ""  # 去年下半年, with no year, governs nothing after it
+        else:
+            other.append(bool(governing) and not states_period(governing, asked))
+        if not s.endswith(("；", ";")):
+            governing = ""  # a full stop ends what a dated clause governs
+    return contexts, other
 
 
 def render(
@@ -58,7 +104,7 @@ def render(
     for k, cand in enumerate(picks):
         key = cand.chunk.citation.key(with_company)
         said = quotes(question, cand, n)
-        text = join_quotes(said)
+        text = join_quotes([q.text for q in said])
         label = f"{cand.chunk.short_name or cand.chunk.company}：" if per_company and question.lang != "en" else ""
         if question.lang == "en":
             label = f"{cand.chunk.short_name or cand.chunk.company}: " if per_company else ""
@@ -72,7 +118,7 @@ def render(
     return "\n".join(lines)
 
 
-def english_lead(question: Question, said: Sequence[str], key: str, glossary: Glossary | None) -> str:
+def english_lead(question: Question, said: Sequence[Quote], key: str, glossary: Glossary | None) -> str:
     """ "Gross margin (H1 2024): 70.34% [海天瑞声 2024-013 Q2]": the measure in the question's own English words,
     the figure as a quoted sentence prints it, the period the question names; "" when no quoted sentence states a
     figure in a clause that renders a measure the question names.
@@ -91,13 +137,14 @@ def english_lead(question: Question, said: Sequence[str], key: str, glossary: Gl
     # each figure's score: a measure word found counts 1 in the figure's own clause, 1/2 in the clause before, ...;
     # a mismatch (another measure in its clause, a change where a level is asked or the reverse) costs 1/2
     best: tuple[float, str, list[tuple[int, int, str]], str] | None = None
-    for sentence in said:
+    for quote in said:
+        sentence = quote.text
         for m in _FIGURE.finditer(sentence):
             value = re.sub(r"\s+", "", m.group(0))
             if not (figures(value) or value.endswith(("%", "％"))):
                 continue
             # the line is labelled with the period asked: a figure its sentence gives for another period is not it
-            fit = _period_fit(question.periods, periods_at(sentence, m.start()))
+            fit = _period_fit(question.periods, periods_at(sentence, m.start()) or quote.context)
             if fit < 0:
                 continue
             clauses = _CLAUSE.split(re.split(r"[。；;]", sentence[: m.start()])[-1])[::-1]  # its own clause first

@@ -10,7 +10,7 @@ import pytest
 
 from rag.answering.features import FEATURES, Candidate, Vectors, candidates, featurize
 from rag.answering.question import analyse
-from rag.answering.rendering import EN_LEAD, english_lead, quotes, render
+from rag.answering.rendering import EN_LEAD, Quote, english_lead, quotes, render
 from rag.answering.selection import MAX_COMPANIES, select
 from rag.answering.text import figure_clauses
 from rag.answering.verdicts import VERDICTS, explain
@@ -314,7 +314,7 @@ def test_quotes_put_the_sentence_with_the_figure_first_and_keep_passage_order():
     q = analyse("示例科技上半年毛利率是多少？", companies=[ACME], idf=idf)
     cand = _cands(chunk(1, "公司重视毛利率管理。上半年毛利率为45.2%，同比提升2个百分点。其他业务稳定。"))[0]
     said = quotes(q, cand, 1)
-    assert said == ["上半年毛利率为45.2%，同比提升2个百分点。"]
+    assert [s.text for s in said] == ["上半年毛利率为45.2%，同比提升2个百分点。"]
 
 
 def test_quotes_take_the_sentence_stating_the_figure_over_the_one_naming_the_period():
@@ -325,16 +325,16 @@ def test_quotes_take_the_sentence_stating_the_figure_over_the_one_naming_the_per
     q = analyse("示例科技2023年前三季度营业收入是多少？", companies=[ACME], idf=rare_periods)
     body = "2023年前三季度，行业需求较为疲软；报告期内，公司实现营业收入88.6亿元，同比增长4.2%；"
     said = quotes(q, _cands(chunk(1, body))[0], 1)
-    assert said == ["报告期内，公司实现营业收入88.6亿元，同比增长4.2%；"]
+    assert [s.text for s in said] == ["报告期内，公司实现营业收入88.6亿元，同比增长4.2%；"]
 
 
 def test_english_lead_states_only_what_the_quoted_sentence_says():
     q = analyse("What was Acme's gross margin in H1 2024?", glossary=GLOSSARY, idf=idf)
-    lead = english_lead(q, ["2024年上半年，公司毛利率为45.2%，同比提升。"], "[示例科技 2024-005 Q1]", GLOSSARY)
+    lead = english_lead(q, [Quote("2024年上半年，公司毛利率为45.2%，同比提升。")], "[示例科技 2024-005 Q1]", GLOSSARY)
     assert lead == "Gross margin (H1 2024): 45.2% [示例科技 2024-005 Q1]"
-    assert english_lead(q, ["公司毛利率保持稳定。"], "[k]", GLOSSARY) == ""  # no figure: no lead
+    assert english_lead(q, [Quote("公司毛利率保持稳定。")], "[k]", GLOSSARY) == ""  # no figure: no lead
     revenue = analyse("How much revenue did Acme make in 2024?", glossary=GLOSSARY, idf=idf)
-    line = english_lead(revenue, ["2024年公司实现营业收入12.5亿元。"], "[k]", GLOSSARY)
+    line = english_lead(revenue, [Quote("2024年公司实现营业收入12.5亿元。")], "[k]", GLOSSARY)
     assert line == "Revenue (FY 2024): 12.5亿元 (× 100 million yuan) [k]"
 
 
@@ -354,8 +354,8 @@ def test_english_lead_takes_the_figure_of_the_measure_and_change_asked():
         }
     )
     said = [
-        "国内业务方面，上半年营收总和18.9亿元，比上年同期下降0.3%。",
-        "境外业务方面，上半年实现营收11.4亿元，同比增长15.5%，海外收入占比约28%。",
+        Quote("国内业务方面，上半年营收总和18.9亿元，比上年同期下降0.3%。"),
+        Quote("境外业务方面，上半年实现营收11.4亿元，同比增长15.5%，海外收入占比约28%。"),
     ]
     q = analyse("How fast did Acme's overseas revenue grow in H1 2024?", glossary=glossary, idf=idf)
     assert english_lead(q, said, "[k]", glossary) == "Overseas revenue (H1 2024): growth 15.5% year on year [k]"
@@ -364,7 +364,7 @@ def test_english_lead_takes_the_figure_of_the_measure_and_change_asked():
     # 增加至: increased to a level, which the figure is
     margin = analyse("What was Acme Robotics' gross margin in H1 2024?", glossary=glossary, idf=idf)
     assert margin.asks_figure
-    lead = english_lead(margin, ["公司整体毛利率增加至70.3%。"], "[k]", glossary)
+    lead = english_lead(margin, [Quote("公司整体毛利率增加至70.3%。")], "[k]", glossary)
     assert lead == "Gross margin (H1 2024): 70.3% [k]"
 
 
@@ -393,11 +393,11 @@ def test_refusal_words_say_why(lang):
 
 def test_english_lead_never_labels_a_figure_of_another_period_with_the_period_asked():
     q = analyse("What was Acme's revenue in H1 2025?", glossary=GLOSSARY, idf=idf)
-    said = ["公司2024年营业收入为50.1亿元。", "2025年上半年，公司实现营业收入30.2亿元，同比增长8.4%；"]
+    said = [Quote("公司2024年营业收入为50.1亿元。"), Quote("2025年上半年，公司实现营业收入30.2亿元，同比增长8.4%；")]
     assert english_lead(q, said, "[k]", GLOSSARY) == "Revenue (H1 2025): 30.2亿元 (× 100 million yuan) [k]"
     assert english_lead(q, said[:1], "[k]", GLOSSARY) == ""  # 2024's revenue is not H1 2025's
     # a sentence naming no period is the passage's own: it may still answer
-    assert "12.5亿元" in english_lead(q, ["公司实现营业收入12.5亿元。"], "[k]", GLOSSARY)
+    assert "12.5亿元" in english_lead(q, [Quote("公司实现营业收入12.5亿元。")], "[k]", GLOSSARY)
 
 
 def test_english_lead_keeps_a_range_whole_and_reads_a_measure_by_its_full_name():
@@ -411,7 +411,7 @@ def test_english_lead_keeps_a_range_whole_and_reads_a_measure_by_its_full_name()
             "h1": ["上半年"],
         }
     )
-    said = ["预计2025年上半年归属于上市公司股东的净利润为8-9亿元，同比增长120.5%-150.2%。"]
+    said = [Quote("预计2025年上半年归属于上市公司股东的净利润为8-9亿元，同比增长120.5%-150.2%。")]
     level = analyse("What was Acme's net profit in H1 2025?", glossary=glossary, idf=idf)
     # the words before 净利润 are its full name, not other measures; the range is given as printed
     assert english_lead(level, said, "[k]", glossary) == "Net profit (H1 2025): 8-9亿元 (× 100 million yuan) [k]"
@@ -423,14 +423,14 @@ def test_english_lead_does_not_give_a_share_of_an_amount_as_the_amount():
     glossary = Glossary(
         {"net profit": ["净利润"], "dividend": ["分红", "现金红利"], "share": ["占比"], "attributable": ["归母"]}
     )
-    said = ["派发的现金红利总额为12亿元，占2024年净利润的40.5%。"]
+    said = [Quote("派发的现金红利总额为12亿元，占2024年净利润的40.5%。")]
     amount = analyse("What was Acme's net profit in 2024?", glossary=glossary, idf=idf)
     assert english_lead(amount, said, "[k]", glossary) == ""  # the sentence gives no net profit
-    assert english_lead(amount, ["回报合计超过2024年净利润的70%。"], "[k]", glossary) == ""
+    assert english_lead(amount, [Quote("回报合计超过2024年净利润的70%。")], "[k]", glossary) == ""
     share = analyse("What share of Acme's 2024 net profit was paid as dividends?", glossary=glossary, idf=idf)
     assert "40.5%" in english_lead(share, said, "[k]", glossary)
     # the share is preferred to an amount of the same sentence when a share is asked, the measure written short
-    both = ["2024年每10股派发现金红利3元，合计12亿元，占2024年归母净利润的40.5%。"]
+    both = [Quote("2024年每10股派发现金红利3元，合计12亿元，占2024年归母净利润的40.5%。")]
     assert english_lead(share, both, "[k]", glossary).endswith(": 40.5% [k]")
 
 
@@ -445,3 +445,30 @@ def test_a_figure_is_judged_on_the_words_of_its_own_clause():
     assert col["cov_figure_sentence"][0] == col["cov_figure_sentence"][1] > 0.0
     assert col["cov_figure_clause"][1] > col["cov_figure_clause"][0]
     assert figure_clauses("收入为1,200万元，同比增长12%；其他") == ["收入为1,200万元", "收入为1,200万元，同比增长12%"]
+
+
+def test_quotes_leave_out_the_sentences_of_another_period_and_keep_a_continued_clause():
+    q = analyse("示例科技2025年上半年营业收入和净利润增长多少？", companies=[ACME], idf=idf)
+    body = (
+        "2024年，公司实现营业收入50.1亿元，同比增长7.2%；公司实现净利润6.5亿元，同比增长30.1%。"
+        "2025年上半年，公司实现营业收入28.3亿元，同比增长12.4%；公司实现净利润3.2亿元，同比增长18.8%。"
+    )
+    said = quotes(q, _cands(chunk(1, body))[0], 3)
+    # the profit clause after "；" is the first half's, as its dated clause before it is
+    assert [s.text for s in said] == [
+        "2025年上半年，公司实现营业收入28.3亿元，同比增长12.4%；",
+        "公司实现净利润3.2亿元，同比增长18.8%。",
+    ]
+    assert said[1].context == frozenset({"Y2025", "H1"})
+    # a period named without its year ("去年下半年") says nothing of the clause after it
+    yearless = "储能业务受去年下半年以来价格上涨的影响；公司实现净利润3.2亿元，同比增长18.8%。"
+    assert "公司实现净利润3.2亿元，同比增长18.8%。" in [s.text for s in quotes(q, _cands(chunk(1, yearless))[0], 2)]
+
+
+def test_english_lead_reads_a_figure_in_the_period_its_clause_continues():
+    glossary = Glossary({"revenue": ["营业收入"], "growth": ["增长"], "grow": ["增长"], "year on year": ["同比"]})
+    q = analyse("How fast did Acme's revenue grow in H1 2025?", glossary=glossary, idf=idf)
+    of_2024 = Quote("营业收入同比增长7.2%。", frozenset({"Y2024"}))
+    assert english_lead(q, [of_2024], "[k]", glossary) == ""  # 2024's growth is not the first half's
+    of_h1 = Quote("营业收入同比增长12.4%。", frozenset({"Y2025", "H1"}))
+    assert english_lead(q, [of_2024, of_h1], "[k]", glossary) == "Revenue (H1 2025): growth 12.4% year on year [k]"
