@@ -177,8 +177,8 @@ _RUNS = [
 ]
 # Chinese writes a period after its year, with or without 年 between ("2024年上半年", "2017全年"); investors also
 # write a two-digit year ("24年一季度", "17年4季度"), which is 20xx when a period follows its 年 — bare, "10年" is
-# as often ten years.
-_ZH_YEAR = r"(?:(20\d\d)\s*年?|(?<![\d.])([1-3]\d)\s*年)\s*"
+# as often ten years. The year may be written 年度 before its part ("2024年度上半年", "2023年度一季度").
+_ZH_YEAR = r"(?:(20\d\d)\s*(?:年度?)?|(?<![\d.])([1-3]\d)\s*年度?)\s*"
 
 
 def _zh_year(m: re.Match[str]) -> int:
@@ -202,6 +202,9 @@ _ZH_RUNS = [
 # The half-year report's names, with or without a year before them.
 _HALF_REPORT = "半年度|半年报|中报"
 
+# What follows a year written 年度 when it names a part of that year, not the full year.
+_YEAR_PART = r"(?:上半年|下半年|第?[一二三四1-4]\s*季|前三季度|前\s*[369三六九]\s*个\s*月|[Qq][1-4])"
+
 _ZH_PERIODS = [
     # a quarter, or its report (一季报, 三季报)
     (re.compile(rf"{_ZH_YEAR}(?:第)?([一二三四1-4])\s*季[度报]"), lambda m: (_zh_year(m), f"Q{_ZH_NUM[m[3]]}")),
@@ -220,7 +223,7 @@ _ZH_PERIODS = [
         lambda m: (_zh_year(m), _MONTHS_TO[_ZH_COUNT.get(m[3], m[3])]),
     ),
     (
-        re.compile(rf"{_ZH_YEAR}(?:全年|年度)|(20\d\d)\s*年\s*年度"),
+        re.compile(rf"(?:{_ZH_YEAR}(?:全年|年度)|(20\d\d)\s*年\s*年度)(?!\s*{_YEAR_PART})"),
         lambda m: (_zh_year(m) if m[3] is None else int(m[3]), "FY"),
     ),
 ]

@@ -187,6 +187,13 @@ def test_chinese_periods_without_nian_or_with_a_two_digit_year():
     assert figure_periods("公司10年累计研发投入多少？") == []
 
 
+def test_a_year_written_niandu_before_its_part_is_that_part():
+    assert figure_periods("2021年度上半年的经营现金流是多少？") == [(2021, "H1")]
+    assert asked_periods("18年度第二季度毛利率？") == [(2018, "Q2")]
+    assert asked_periods("2019年度和2020年度一季度各签了多少订单？") == [(2020, "Q1"), (2019, "FY")]
+    assert asked_periods("2017年度营业收入是多少？") == [(2017, "FY")]  # by itself, 年度 is the full year
+
+
 def test_the_half_year_by_its_reports_names_and_mid_year():
     assert figure_periods("2021年半年度经营活动现金流是多少？") == [(2021, "H1")]
     assert figure_periods("22年中报的存货周转天数？") == [(2022, "H1")]
