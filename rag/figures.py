@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from rag.cue_words import cue, named_change
 from rag.data_files import read_json
+from rag.intent import period_spans, sentence_periods
 
 __all__ = [
     "Boundaries",
@@ -675,51 +676,43 @@ def direction(metric_text: str) -> int:
     return 0 if up == down else (1 if up else -1)
 
 
-_YEAR = re.compile(
-    r"(?<![0-9])((?:19|20)\d{2})\s*(?:年|财年)"
-    r"|(?<![A-Za-z])(?:in|FY|fiscal|year|of)\s?((?:19|20)\d{2})(?![0-9])"
-    r"|(?<![0-9A-Za-z])((?:19|20)\d{2})\s?(?:H[12]|Q[1-4]|full year|first half|second half)",
-    re.I,
-)
-_L, _R = r"(?<![A-Za-z0-9])", r"(?![A-Za-z0-9])"
-_PARTS = [
-    (re.compile(rf"前三季度|first three quarters|{_L}9M{_R}", re.I), "9M"),
-    (re.compile(rf"上半年|半年报|半年度|first[- ]half|{_L}(?:H1|1H){_R}", re.I), "H1"),
-    (re.compile(rf"下半年|second[- ]half|{_L}(?:H2|2H){_R}", re.I), "H2"),
-    (re.compile(rf"(?<!前)(?:第)?[一1]季[度报]|first[- ]quarter|{_L}(?:Q1|1Q){_R}", re.I), "Q1"),
-    (re.compile(rf"(?<!前)(?:第)?[二2]季[度报]|second[- ]quarter|{_L}(?:Q2|2Q){_R}", re.I), "Q2"),
-    (re.compile(rf"(?<!前)(?:第)?[三3]季[度报]|third[- ]quarter|{_L}(?:Q3|3Q){_R}", re.I), "Q3"),
-    (re.compile(rf"(?<!前)(?:第)?[四4]季[度报]|fourth[- ]quarter|{_L}(?:Q4|4Q){_R}", re.I), "Q4"),
-    (re.compile(r"全年|(?<!半)年度报告|(?<!半)年报|full[- ]year", re.I), "FY"),
-]
-# A date a reporting period ends on names that period: a balance "截至2025年6月30日" is the one at the end of Q2,
-# the end of H1 too, and a draft's "一季度末" figure is not the same figure.
+# The periods a figure is of are read as a question's are (rag.intent: periods with or without their year, years,
+# months), and besides by a full year's words with no year (全年, 年报) and by the date a reporting period ends: a
+# balance "截至2025年6月30日" is the one at the end of Q2, the end of H1 too, and a draft's "一季度末" figure is not the
+# same figure.
+_FULL_YEAR = re.compile(r"全年|(?<!半)年度报告|(?<!半)年报|full[- ]year", re.I)
 _PERIOD_ENDS = [
     (re.compile(r"(?<![0-9])0?3\s*月\s*(?:31\s*日|末|底)|三月(?:末|底)"), ("Q1",)),
     (re.compile(r"(?<![0-9])0?6\s*月\s*(?:30\s*日|末|底)|六月(?:末|底)|(?<!前)[二2]季度(?:末|底)"), ("Q2", "H1")),
     (re.compile(r"(?<![0-9])0?9\s*月\s*(?:30\s*日|末|底)|九月(?:末|底)|(?<!前)[三3]季度(?:末|底)"), ("Q3", "9M")),
     (re.compile(r"(?<![0-9])12\s*月\s*(?:31\s*日|末|底)|十二月(?:末|底)|(?<!前)[四4]季度(?:末|底)"), ("Q4", "FY")),
 ]
+_FIGURE_PERIODS = [(_FULL_YEAR, ("FY",)), *_PERIOD_ENDS]
 
 
 def periods(text: str) -> frozenset[str]:
     """The reporting periods a text names: years (``Y2024``) and parts of a year (``H1``, ``Q3``, ``9M``, ``FY``)."""
-    found = {f"Y{next(g for g in m.groups() if g)}" for m in _YEAR.finditer(text)}
-    for pattern, tag in _PARTS:
-        if pattern.search(text):
-            found.add(tag)
-    for pattern, tags in _PERIOD_ENDS:
+    explicit, bare, kinds = sentence_periods(text)
+    found = {f"Y{year}" for year in bare} | {f"Y{year}" for year, _ in explicit} | {k for _, k in explicit} | kinds
+    for pattern, tags in _FIGURE_PERIODS:
         if pattern.search(text):
             found.update(tags)
     return frozenset(found)
 
 
-_MENTION = re.compile(
-    "|".join(
-        [_YEAR.pattern] + [pattern.pattern for pattern, _ in _PARTS] + [pattern.pattern for pattern, _ in _PERIOD_ENDS]
-    ),
-    re.I,
-)
+def _mentions(text: str, end: int) -> list[tuple[int, int]]:
+    """Where ``text[:end]`` names a period (:func:`periods`), in order, mentions that touch or overlap joined."""
+    head = text[:end]
+    spans = sorted([*period_spans(head), *(m.span() for p, _ in _FIGURE_PERIODS for m in p.finditer(head))])
+    out: list[tuple[int, int]] = []
+    for start, stop in spans:
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(stop, out[-1][1]))
+        else:
+            out.append((start, stop))
+    return out
+
+
 # What separates the items of a list of periods ("2022年、2023年和2024年上半年"), and the word saying the figures
 # after it follow that list in order (分别为: respectively).
 _LIST_SEPARATOR = re.compile(r"\s*(?:[、,，及与和]|以及|and)\s*", re.I)
@@ -735,12 +728,13 @@ def periods_at(text: str, pos: int) -> frozenset[str]:
     """The periods named by the last mention of a period before ``pos`` (with the mentions written next to it:
     2023年前三季度), or empty: in "2022年度…27.33%，2023年前三季度…50.98%" the second figure is 2023's 9M. In a
     "respectively" list ("2022年、2023年的净利润分别为5.02亿元、1.69亿元") the k-th figure is the k-th period's."""
-    mentions, others = [], []
-    for m in _MENTION.finditer(text, 0, pos):
-        before = text[max(0, m.start() - 4) : m.start()]
+    mentions: list[tuple[int, int]] = []
+    others: list[tuple[int, int]] = []
+    for m in _mentions(text, pos):
+        before = text[max(0, m[0] - 4) : m[0]]
         # "与2024年全年相比": 全年 continues the base 2024年 began
-        continues = bool(others) and others[-1].end() == m.start()
-        if continues or _BASE_BEFORE.search(before) or (_FROM_BEFORE.search(before) and _TO.search(text, m.end(), pos)):
+        continues = bool(others) and others[-1][1] == m[0]
+        if continues or _BASE_BEFORE.search(before) or (_FROM_BEFORE.search(before) and _TO.search(text, m[1], pos)):
             others.append(m)
         else:
             mentions.append(m)
@@ -749,24 +743,24 @@ def periods_at(text: str, pos: int) -> frozenset[str]:
     # the run of mentions ending with the last one, cut into items where a separator stands between two mentions
     items = [[mentions[-1]]]
     for m in reversed(mentions[:-1]):
-        gap = text[m.end() : items[0][0].start()]
+        gap = text[m[1] : items[0][0][0]]
         if len(gap) > 2:
             break
         if _LIST_SEPARATOR.fullmatch(gap):
             items.insert(0, [m])
         else:
             items[0].insert(0, m)
-    start = items[0][0].start()
-    respectively = _RESPECTIVELY.search(text, items[-1][-1].end(), pos)
+    start = items[0][0][0]
+    respectively = _RESPECTIVELY.search(text, items[-1][-1][1], pos)
     if respectively and len(items) > 1:
         k = len(extract_figures(text[respectively.end() : pos]))
         if k < len(items):
-            return periods(text[items[k][0].start() : items[k][-1].end()])
+            return periods(text[items[k][0][0] : items[k][-1][1]])
     # a period named as a base or a starting point inside the run is not the figure's
     own = text[start:pos]
-    for m in others:
-        if m.start() >= start:
-            own = own.replace(m.group(), " ", 1)
+    for a, b in others:
+        if a >= start:
+            own = own.replace(text[a:b], " ", 1)
     return periods(own)
 
 

@@ -481,11 +481,19 @@ def reporting_window(period: tuple[int, str]) -> tuple[str, str]:
 
 
 # A period a sentence names without its year ("一季度公司收入增长4.01%", "今年上半年"): the kind alone.
+# 三季度 inside 前三季度 is no third quarter. An analyst's label may stand against Chinese ("Q2单季度"), which Python's
+# \b, taking Chinese for letters, would not allow.
+_A, _Z = r"(?<![A-Za-z0-9])", r"(?![A-Za-z0-9])"
 _YEARLESS = [
-    (re.compile(r"(?:第)?([一二三四1-4])\s*季[度报]|\bQ([1-4])\b", re.I), lambda m: f"Q{_ZH_NUM[m[1] or m[2]]}"),
-    (re.compile(rf"上半年|{_HALF_REPORT}|\bH1\b|first[\s-]half|half[\s-]year", re.I), lambda m: "H1"),
-    (re.compile(r"下半年|\bH2\b|second[\s-]half", re.I), lambda m: "H2"),
-    (re.compile(r"前三季度|first (?:three|3) quarters", re.I), lambda m: "9M"),
+    (
+        re.compile(
+            rf"(?<!前)(?:第)?([一二三四1-4])\s*季[度报]|{_A}Q([1-4]){_Z}|{_A}([1-4])Q{_Z}|\b{_ORD}[\s-]quarter\b", re.I
+        ),
+        lambda m: f"Q{_ZH_NUM[m[1] or m[2] or m[3]] if m[4] is None else _EN_ORD[m[4].lower()]}",
+    ),
+    (re.compile(rf"上半年|{_HALF_REPORT}|{_A}(?:H1|1H){_Z}|first[\s-]half|half[\s-]year", re.I), lambda m: "H1"),
+    (re.compile(rf"下半年|{_A}(?:H2|2H){_Z}|second[\s-]half", re.I), lambda m: "H2"),
+    (re.compile(rf"前三季度|first (?:three|3) quarters|{_A}9M{_Z}", re.I), lambda m: "9M"),
 ]
 
 
@@ -513,6 +521,25 @@ def sentence_periods(text: str) -> tuple[list[tuple[int, str]], set[int], set[st
         rest = pattern.sub(" ", rest)
     kinds |= {read(m) for pattern, read in _YEARLESS for m in pattern.finditer(rest)}
     return explicit, bare, kinds
+
+
+# A year with the word after it, so that a list of years ("2021年、2022年") is cut at its separators.
+_YEAR_WORD = re.compile(r"(?<![\d-])20\d\d\s*(?:财年|年度?)")
+
+
+def period_spans(text: str) -> list[tuple[int, int]]:
+    """Where ``text`` names what :func:`sentence_periods` reads (a period with or without its year, a year, a
+    month), in order; mentions that touch or overlap are one ("2024年上半年")."""
+    patterns = [p for p, _ in [*_RUNS, *_ZH_RUNS, *_EN_PERIODS, *_ZH_PERIODS, *_TO_DATE, *_YEARLESS]]
+    patterns += [_YEAR, _YEAR_WORD, _EN_MONTH, _EN_MONTH_AFTER, _ISO_MONTH, _ZH_MONTH]
+    spans = sorted(m.span() for pattern in patterns for m in pattern.finditer(text))
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(end, out[-1][1]))
+        else:
+            out.append((start, end))
+    return out
 
 
 def states_period(text: str, asked: list[tuple[int, str]], bare_years: Iterable[int] = ()) -> bool:

@@ -234,9 +234,18 @@ def test_periods():
     assert periods("2024年年度报告") == {"Y2024", "FY"}
 
 
+def test_a_figure_period_is_read_as_a_question_period_is():
+    # one reader for both (rag.intent): two-digit years, report names, runs of months, analysts' labels
+    assert periods("22年中报毛利率为31%") == {"Y2022", "H1"}
+    assert periods("2025年1-9月收入") == {"Y2025", "9M"} and periods("1H25 revenue") == {"Y2025", "H1"}
+    assert periods("Q2单季度实现收入16.1亿元") == {"Q2"}
+    text = "2024年公司收入50亿元，Q4单季度收入15亿元"
+    assert periods_at(text, text.index("15亿元")) == {"Q4"}
+
+
 def test_the_period_of_a_figure_is_the_last_one_named_before_it():
     text = "2021年度，研发投入1.10亿元，占营业收入比例12.50%，2022年上半年，研发投入0.70亿元，占营业收入比例21.30%。"
-    assert periods_at(text, text.index("12.50")) == {"Y2021"}
+    assert periods_at(text, text.index("12.50")) == {"Y2021", "FY"}  # 年度: the full year
     assert periods_at(text, text.index("21.30")) == {"Y2022", "H1"}
     # a period named as what the figure is compared with is not its own
     text = "2023年订单8亿元，较2022年增长20%"

@@ -7,6 +7,7 @@ from rag.intent import (
     figure_periods,
     metadata_fields,
     names_period,
+    period_spans,
     sentence_periods,
     states_period,
 )
@@ -17,6 +18,21 @@ def test_sentence_periods_with_years_bare_years_and_kinds_without_a_year():
     assert sentence_periods("截至 2024 年底，在全球拥有研发人员超过 2.3万名") == ([], {2024}, set())
     assert sentence_periods("一季度公司收入增长4.01%") == ([], set(), {"Q1"})
     assert not names_period("公司境外业务收入同比增长50.00%")
+
+
+def test_a_period_without_its_year_as_analysts_and_reports_write_it():
+    assert sentence_periods("前三季度营收增长8%")[2] == {"9M"}  # 三季度 inside 前三季度 is no third quarter
+    assert sentence_periods("Q3单季度实现收入5.1亿元")[2] == {"Q3"}  # a label against Chinese
+    assert sentence_periods("4Q revenue and 2H margin")[2] == {"Q4", "H2"}
+    assert sentence_periods("Revenue in the second quarter rose")[2] == {"Q2"}
+    assert sentence_periods("FAQ3 and HQ2 are no periods")[2] == set()
+
+
+def test_period_spans_cut_a_list_of_periods_at_its_separators():
+    text = "公司2021年、2022年和2023年上半年的净利润"
+    assert [text[a:b] for a, b in period_spans(text)] == ["2021年", "2022年", "2023年上半年"]
+    text = "截至2025年6月末，1H25 收入"
+    assert [text[a:b] for a, b in period_spans(text)] == ["2025年6月", "1H25"]
 
 
 def test_a_sentence_about_another_period_does_not_state_the_one_asked():
