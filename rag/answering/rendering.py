@@ -40,7 +40,8 @@ def quotes(question: Question, cand: Candidate, n: int) -> list[Quote]:
     """The ``n`` sentences of a passage that best cover the question, in the passage's order; for a figure
     question a sentence stating a figure comes before one that only shares words, and one of the period asked
     before one of another period."""
-    says = sentences(cand.body)
+    fields = bool(question.metadata) and cand.chunk.kind == "record"
+    says = record_fields(cand.body) if fields else sentences(cand.body)
     if not says:
         return [Quote(clip(cand.body.strip() or cand.chunk.text.strip(), 120))]
     concepts = list(question.topics)
@@ -50,8 +51,9 @@ def quotes(question: Question, cand: Candidate, n: int) -> list[Quote]:
         s = says[k]
         cov = concept_coverage(concepts, s) if concepts else 0.0
         bonus = 0.15 if question.asks_figure and figures(s) else 0.0
-        if question.metadata and any(s.startswith(f) for f in question.metadata):
-            bonus += 1.0
+        label = _FIELD.match(s)
+        if label and any(f in label.group() for f in question.metadata):
+            bonus += 1.0  # the field asked, whatever the template calls it (上市公司接待人员姓名 for 接待人员)
         if other[k]:
             bonus -= _OTHER_PERIOD
         return cov + bonus + 0.05 / (1 + k)
@@ -59,6 +61,22 @@ def quotes(question: Question, cand: Candidate, n: int) -> list[Quote]:
     ranked = sorted(range(len(says)), key=score, reverse=True)
     chosen = [ranked[0], *[k for k in ranked[1:n] if score(k) > 0.05 / (1 + k) + 0.05]]
     return [Quote(clip(says[k]), contexts[k]) for k in sorted(chosen)]
+
+
+# A record's field label: the words before its colon, at the start of a line.
+_FIELD = re.compile(r"^[^\s：:]{2,14}[：:]")
+
+
+def record_fields(text: str) -> list[str]:
+    """A meeting record's fields, one a unit, a value that runs over several lines (上市公司接待人员姓名：… then
+    one host a line) joined to its label's line."""
+    out: list[str] = []
+    for line in (x.strip() for x in text.split("\n")):
+        if line and out and not _FIELD.match(line) and _FIELD.match(out[-1]):
+            out[-1] += " " + line
+        elif line:
+            out.append(line)
+    return out
 
 
 def _in_paragraph(question: Question, body: str, says: Sequence[str]) -> tuple[list[frozenset[str]], list[bool]]:

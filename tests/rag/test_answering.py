@@ -10,7 +10,7 @@ import pytest
 
 from rag.answering.features import FEATURES, Candidate, Vectors, candidates, featurize
 from rag.answering.question import analyse
-from rag.answering.rendering import EN_LEAD, Quote, english_lead, quotes, render
+from rag.answering.rendering import EN_LEAD, Quote, english_lead, quotes, record_fields, render
 from rag.answering.selection import MAX_COMPANIES, select
 from rag.answering.text import figure_clauses
 from rag.answering.verdicts import VERDICTS, explain
@@ -472,3 +472,18 @@ def test_english_lead_reads_a_figure_in_the_period_its_clause_continues():
     assert english_lead(q, [of_2024], "[k]", glossary) == ""  # 2024's growth is not the first half's
     of_h1 = Quote("营业收入同比增长12.4%。", frozenset({"Y2025", "H1"}))
     assert english_lead(q, [of_2024, of_h1], "[k]", glossary) == "Revenue (H1 2025): growth 12.4% year on year [k]"
+
+
+def test_a_record_field_is_quoted_whole_whatever_its_template_calls_it():
+    text = (
+        "示例科技股份有限公司（300001）\n投资者关系活动记录表 编号：2024-005\n活动类别：业绩说明会\n"
+        "时间：2024年4月20日\n上市公司接待人员姓名：董事长 张三先生\n财务总监 李四女士\n董事会秘书 王五先生\n"
+        "问答：3个问题"
+    )
+    assert record_fields(text)[1:3] == ["投资者关系活动记录表 编号：2024-005", "活动类别：业绩说明会"]
+    hosts = "上市公司接待人员姓名：董事长 张三先生 财务总监 李四女士 董事会秘书 王五先生"
+    assert hosts in record_fields(text)
+    q = analyse("示例科技业绩说明会上公司由谁接待？", companies=[ACME], idf=idf)
+    assert q.metadata == ("接待人员",)
+    record = Chunk(**{**chunk(1, "").__dict__, "kind": "record", "text": text, "question": None})
+    assert [s.text for s in quotes(q, _cands(record)[0], 1)] == [hosts]
