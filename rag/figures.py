@@ -702,15 +702,7 @@ def periods(text: str) -> frozenset[str]:
 
 def _mentions(text: str, end: int) -> list[tuple[int, int]]:
     """Where ``text[:end]`` names a period (:func:`periods`), in order, mentions that touch or overlap joined."""
-    head = text[:end]
-    spans = sorted([*period_spans(head), *(m.span() for p, _ in _FIGURE_PERIODS for m in p.finditer(head))])
-    out: list[tuple[int, int]] = []
-    for start, stop in spans:
-        if out and start <= out[-1][1]:
-            out[-1] = (out[-1][0], max(stop, out[-1][1]))
-        else:
-            out.append((start, stop))
-    return out
+    return period_spans(text[:end], more=[pattern for pattern, _ in _FIGURE_PERIODS])
 
 
 # What separates the items of a list of periods ("2022年、2023年和2024年上半年"), and the word saying the figures

@@ -527,11 +527,11 @@ def sentence_periods(text: str) -> tuple[list[tuple[int, str]], set[int], set[st
 _YEAR_WORD = re.compile(r"(?<![\d-])20\d\d\s*(?:财年|年度?)")
 
 
-def period_spans(text: str) -> list[tuple[int, int]]:
+def period_spans(text: str, more: Sequence[re.Pattern[str]] = ()) -> list[tuple[int, int]]:
     """Where ``text`` names what :func:`sentence_periods` reads (a period with or without its year, a year, a
-    month), in order; mentions that touch or overlap are one ("2024年上半年")."""
+    month), or matches one of ``more``, in order; mentions that touch or overlap are one ("2024年上半年")."""
     patterns = [p for p, _ in [*_RUNS, *_ZH_RUNS, *_EN_PERIODS, *_ZH_PERIODS, *_TO_DATE, *_YEARLESS]]
-    patterns += [_YEAR, _YEAR_WORD, _EN_MONTH, _EN_MONTH_AFTER, _ISO_MONTH, _ZH_MONTH]
+    patterns += [_YEAR, _YEAR_WORD, _EN_MONTH, _EN_MONTH_AFTER, _ISO_MONTH, _ZH_MONTH, *more]
     spans = sorted(m.span() for pattern in patterns for m in pattern.finditer(text))
     out: list[tuple[int, int]] = []
     for start, end in spans:
