@@ -9,14 +9,14 @@ from collections.abc import Callable
 
 from rag.errors import ParseError
 from rag.tokens import count_tokens as llm_tokens
-from rag.types import Chunk, Record
+from rag.types import RECORD_LABELS, Chunk, Record
 
 TokenCounter = Callable[[str], int]
 
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;\n])")
 # Participant lists: "机构 姓名、姓名；机构 姓名" — split after each list separator, never inside a name.
 _LIST_ITEM_END = re.compile(r"(?<=[、，,；;\n])")
-PARTICIPANTS_LABEL = "参与单位名称及人员姓名"
+PARTICIPANTS_LABEL = RECORD_LABELS["participants"]
 # The e5 tokenizer counts special tokens and the "passage: " prefix; keep a little slack for them.
 _SLACK = 4
 
@@ -137,18 +137,18 @@ def _record_chunks(record: Record, prefix: str, base: dict, count: TokenCounter,
     ``…:meta`` either way."""
     title = [
         f"{record.company}（{record.stock_code}）" if record.stock_code else record.company,
-        f"投资者关系活动记录表 编号：{record.number or '未印（以会议日期标识）'}",
+        f"{RECORD_LABELS['number']}：{record.number or '未印（以会议日期标识）'}",
     ]
     participants = f"{PARTICIPANTS_LABEL}：{record.participants}" if record.participants else ""
     before = [
-        f"活动类别：{'、'.join(record.activity_types)}" if record.activity_types else "",
-        f"时间：{record.date_text}" if record.date_text else "",
-        f"地点：{record.place}" if record.place else "",
+        f"{RECORD_LABELS['activity']}：{'、'.join(record.activity_types)}" if record.activity_types else "",
+        f"{RECORD_LABELS['time']}：{record.date_text}" if record.date_text else "",
+        f"{RECORD_LABELS['place']}：{record.place}" if record.place else "",
     ]
     after = [
-        f"上市公司接待人员姓名：{record.receptionists}" if record.receptionists else "",
-        f"日期：{record.release_date.isoformat()}" if record.release_date else "",
-        f"问答：{len(record.pairs)}个问题",
+        f"{RECORD_LABELS['hosts']}：{record.receptionists}" if record.receptionists else "",
+        f"{RECORD_LABELS['date']}：{record.release_date.isoformat()}" if record.release_date else "",
+        f"{RECORD_LABELS['pairs']}：{len(record.pairs)}个问题",
     ]
     text = "\n".join(line for line in [*title, *before, participants, *after] if line)
     if count(text) + _SLACK <= limit:

@@ -15,6 +15,20 @@ from rag.sentences import split_sentences
 ChunkKind = Literal["qa", "intro", "record"]
 
 
+# The labels of a meeting record chunk's lines, "label：value" (ingest/chunker.py writes them); a value may run over
+# several lines, and a line of it may hold a colon of its own ("董事会秘书：王五"), so a field is known by its label.
+RECORD_LABELS: dict[str, str] = {
+    "number": "投资者关系活动记录表 编号",
+    "activity": "活动类别",
+    "time": "时间",
+    "place": "地点",
+    "participants": "参与单位名称及人员姓名",
+    "hosts": "上市公司接待人员姓名",
+    "date": "日期",
+    "pairs": "问答",
+}
+
+
 @dataclass(frozen=True)
 class QAPair:
     """One numbered question and its answer (sub-points kept as lines of the answer)."""

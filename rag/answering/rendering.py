@@ -15,6 +15,7 @@ from rag.coverage import concept_coverage
 from rag.figures import periods_at, without_measure_names
 from rag.glossary import Glossary
 from rag.intent import asks_change, names_period, sentence_periods, states_period
+from rag.types import RECORD_LABELS
 
 EN_LEAD = "From the records (quoted in the original Chinese):"
 # Chinese units of amounts and what they are in English words: the figure stays as printed beside them.
@@ -51,8 +52,8 @@ def quotes(question: Question, cand: Candidate, n: int) -> list[Quote]:
         s = says[k]
         cov = concept_coverage(concepts, s) if concepts else 0.0
         bonus = 0.15 if question.asks_figure and figures(s) else 0.0
-        label = _FIELD.match(s)
-        if label and any(f in label.group() for f in question.metadata):
+        label = _label(s)
+        if label and any(f in label for f in question.metadata):
             bonus += 1.0  # the field asked, whatever the template calls it (上市公司接待人员姓名 for 接待人员)
         if other[k]:
             bonus -= _OTHER_PERIOD
@@ -63,16 +64,17 @@ def quotes(question: Question, cand: Candidate, n: int) -> list[Quote]:
     return [Quote(clip(says[k]), contexts[k]) for k in sorted(chosen)]
 
 
-# A record's field label: the words before its colon, at the start of a line.
-_FIELD = re.compile(r"^[^\s：:]{2,14}[：:]")
+def _label(line: str) -> str:
+    """The record field label a line begins with, or ""."""
+    return next((label for label in RECORD_LABELS.values() if line.startswith(label)), "")
 
 
 def record_fields(text: str) -> list[str]:
     """A meeting record's fields, one a unit, a value that runs over several lines (上市公司接待人员姓名：… then
-    one host a line) joined to its label's line."""
+    one host a line, "董事会秘书：王五" among them) joined to its label's line."""
     out: list[str] = []
     for line in (x.strip() for x in text.split("\n")):
-        if line and out and not _FIELD.match(line) and _FIELD.match(out[-1]):
+        if line and out and not _label(line) and _label(out[-1]):
             out[-1] += " " + line
         elif line:
             out.append(line)

@@ -477,11 +477,11 @@ def test_english_lead_reads_a_figure_in_the_period_its_clause_continues():
 def test_a_record_field_is_quoted_whole_whatever_its_template_calls_it():
     text = (
         "示例科技股份有限公司（300001）\n投资者关系活动记录表 编号：2024-005\n活动类别：业绩说明会\n"
-        "时间：2024年4月20日\n上市公司接待人员姓名：董事长 张三先生\n财务总监 李四女士\n董事会秘书 王五先生\n"
+        "时间：2024年4月20日\n上市公司接待人员姓名：董事长 张三先生\n财务总监 李四女士\n董事会秘书：王五先生\n"
         "问答：3个问题"
     )
     assert record_fields(text)[1:3] == ["投资者关系活动记录表 编号：2024-005", "活动类别：业绩说明会"]
-    hosts = "上市公司接待人员姓名：董事长 张三先生 财务总监 李四女士 董事会秘书 王五先生"
+    hosts = "上市公司接待人员姓名：董事长 张三先生 财务总监 李四女士 董事会秘书：王五先生"  # a host's own colon
     assert hosts in record_fields(text)
     q = analyse("示例科技业绩说明会上公司由谁接待？", companies=[ACME], idf=idf)
     assert q.metadata == ("接待人员",)
