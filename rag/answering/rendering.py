@@ -25,7 +25,7 @@ _PERIOD_WORDS = {"FY": "FY", "H1": "H1", "H2": "H2", "9M": "9M", "Q1": "Q1", "Q2
 
 @dataclass(frozen=True)
 class Quote:
-    """A sentence quoted from a passage, with the periods its paragraph named last before it: "公司归母净利润4.12亿元"
+    """A sentence quoted from a passage, with the periods of the dated clause it continues: "公司归母净利润4.12亿元"
     after "2025年上半年，公司实现营业收入130.38亿元；" is H1 2025's, though it names no period itself."""
 
     text: str
@@ -46,7 +46,7 @@ def quotes(question: Question, cand: Candidate, n: int) -> list[Quote]:
     if not says:
         return [Quote(clip(cand.body.strip() or cand.chunk.text.strip(), 120))]
     concepts = list(question.topics)
-    contexts, other = _in_paragraph(question, cand.body, says)
+    contexts, other = _continued(question, says)
 
     def score(k: int) -> float:
         s = says[k]
@@ -81,28 +81,23 @@ def record_fields(text: str) -> list[str]:
     return out
 
 
-def _in_paragraph(question: Question, body: str, says: Sequence[str]) -> tuple[list[frozenset[str]], list[bool]]:
-    """Per sentence of ``body`` (in order): the periods its paragraph named last before it, and whether it is about
-    another period than those asked — by the periods it names, else by the dated clause it continues after "；"
+def _continued(question: Question, says: Sequence[str]) -> tuple[list[frozenset[str]], list[bool]]:
+    """Per sentence (in order): the periods of the dated clause it continues after "；" (none when it continues none),
+    and whether it is about another period than those asked — by the periods it names, else by that clause's
     ("2024年，公司实现营业收入238.82亿元；公司归母净利润6.78亿元" are both 2024's). A meeting's record fields
     (时间：2024年5月10日) date the meeting, not a period."""
     contexts: list[frozenset[str]] = []
     other: list[bool] = []
     asked = [] if question.metadata else list(question.periods)
-    at, paragraph, governing = 0, 0, ""
+    governing = ""
     for s in says:
-        start = body.find(s, at)
-        if start >= 0:
-            if body.rfind("\n", at, start) >= 0:
-                paragraph = body.rfind("\n", at, start) + 1
-            at = start + len(s)
-        contexts.append(periods_at(body[paragraph:start], start - paragraph) if start >= 0 else frozenset())
-        if asked and names_period(s):
-            other.append(not states_period(s, asked))
+        contexts.append(periods_at(governing, len(governing)) if governing else frozenset())
+        if names_period(s):
+            other.append(bool(asked) and not states_period(s, asked))
             explicit, bare, _ = sentence_periods(s)
             governing = s if explicit or bare else ""  # 去年下半年, with no year, governs nothing after it
         else:
-            other.append(bool(governing) and not states_period(governing, asked))
+            other.append(bool(asked and governing) and not states_period(governing, asked))
         if not s.endswith(("；", ";")):
             governing = ""  # a full stop ends what a dated clause governs
     return contexts, other
