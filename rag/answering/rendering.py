@@ -151,7 +151,7 @@ def english_lead(question: Question, said: Sequence[Quote], key: str, glossary: 
     asked = {k for _, _, k in spans}
     # each figure's score: a measure word found counts 1 in the figure's own clause, 1/2 in the clause before, ...;
     # a mismatch (another measure in its clause, a change where a level is asked or the reverse) costs 1/2
-    best: tuple[float, str, list[tuple[int, int, str]], str] | None = None
+    best: tuple[float, str, list[tuple[int, int, str]], str, list[tuple[int, str]]] | None = None
     for quote in said:
         sentence = quote.text
         for m in _FIGURE.finditer(sentence):
@@ -159,9 +159,11 @@ def english_lead(question: Question, said: Sequence[Quote], key: str, glossary: 
             if not (figures(value) or value.endswith(("%", "％"))):
                 continue
             # the line is labelled with the period asked: a figure its sentence gives for another period is not it
-            fit = _period_fit(question.periods, periods_at(sentence, m.start()) or quote.context)
+            fits = _period_fits(question.periods, periods_at(sentence, m.start()) or quote.context)
+            fit = max(fits, default=0)
             if fit < 0:
                 continue
+            own = [p for p, f in zip(question.periods, fits, strict=True) if f > 0]
             clauses = _CLAUSE.split(re.split(r"[。；;]", sentence[: m.start()])[-1])[::-1]  # its own clause first
             found, score = [], 0.5 * fit
             for span in measures:
@@ -194,14 +196,16 @@ def english_lead(question: Question, said: Sequence[Quote], key: str, glossary: 
             elif change:
                 score -= 0.5  # a change where the question asks for a level
             if best is None or score > best[0]:
-                best = (score, value, found, change)
+                best = (score, value, found, change, own)
     if best is None:
         return ""
-    _, value, found, change = best
+    _, value, found, change, own = best
     start, end = min(s for s, _, _ in found), max(e for _, e, _ in found)
     measure = question.text[start:end] if end - start <= 48 else max(found, key=lambda f: f[1] - f[0])[2]
     measure = measure[:1].upper() + measure[1:]
-    period = " ".join(f"{_PERIOD_WORDS[k]} {y}" for y, k in question.periods)
+    # of several periods asked, the line names the one the figure is of, or none when its sentence does not say
+    labelled = question.periods if len(question.periods) == 1 else own
+    period = " ".join(f"{_PERIOD_WORDS[k]} {y}" for y, k in labelled)
     gloss = next((g for u, g in _UNITS.items() if value.endswith(u)), "")
     shown = f"{value} ({gloss})" if gloss else value
     if change:
@@ -209,22 +213,22 @@ def english_lead(question: Question, said: Sequence[Quote], key: str, glossary: 
     return f"{measure}{f' ({period})' if period else ''}: {shown} {key}"
 
 
-def _period_fit(asked: Sequence[tuple[int, str]], named: frozenset[str]) -> int:
-    """1 when the periods a sentence names for a figure (:func:`periods_at`: Y2024, H1 …) are one the question asks,
-    -1 when they are another, 0 when either names none or a bare year stands for a part of it (cannot tell)."""
-    if not asked or not named:
-        return 0
+def _period_fits(asked: Sequence[tuple[int, str]], named: frozenset[str]) -> list[int]:
+    """Per period asked, 1 when the periods a sentence names for a figure (:func:`periods_at`: Y2024, H1 …) are it,
+    -1 when they are another, 0 when the sentence names none or a bare year stands for a part of it (cannot tell)."""
+    if not named:
+        return [0] * len(asked)
     years = {n for n in named if n.startswith("Y")}
     kinds = named - years
+    out = []
     for year, kind in asked:
         if years and f"Y{year}" not in years:
-            continue
-        if kinds:
-            if kind in kinds:
-                return 1
-            continue
-        return 1 if kind == "FY" else 0
-    return -1
+            out.append(-1)
+        elif kinds:
+            out.append(1 if kind in kinds else -1)
+        else:
+            out.append(1 if kind == "FY" else 0)
+    return out
 
 
 # a figure with its unit, or a range of two: 114.41亿元, 15.46%, 3个百分点, 37-42亿元, 327.68%-385.47%

@@ -487,3 +487,13 @@ def test_a_record_field_is_quoted_whole_whatever_its_template_calls_it():
     assert q.metadata == ("接待人员",)
     record = Chunk(**{**chunk(1, "").__dict__, "kind": "record", "text": text, "question": None})
     assert [s.text for s in quotes(q, _cands(record)[0], 1)] == [hosts]
+
+
+def test_english_lead_of_a_question_asking_two_periods_names_the_figures_own():
+    glossary = Glossary({"gross margin": ["毛利率"], "revenue": ["营业收入"]})
+    q = analyse("How did Acme's gross margin change from 2023 to 2024?", glossary=glossary, idf=idf)
+    assert len(q.periods) == 2
+    lead = english_lead(q, [Quote("公司2023年整体毛利率为44.4%。")], "[k]", glossary)
+    assert lead == "Gross margin (FY 2023): 44.4% [k]"
+    # a figure whose sentence names no period is labelled with none of the two
+    assert english_lead(q, [Quote("公司整体毛利率为44.4%。")], "[k]", glossary) == "Gross margin: 44.4% [k]"
