@@ -92,9 +92,9 @@ def _continued(question: Question, says: Sequence[str]) -> tuple[list[frozenset[
     governing = ""
     for s in says:
         contexts.append(periods_at(governing, len(governing)) if governing else frozenset())
-        if names_period(s):
+        explicit, bare, kinds = sentence_periods(s)
+        if explicit or bare or kinds:
             other.append(bool(asked) and not states_period(s, asked))
-            explicit, bare, _ = sentence_periods(s)
             governing = s if explicit or bare else ""  # 去年下半年, with no year, governs nothing after it
         else:
             other.append(bool(asked and governing) and not states_period(governing, asked))
