@@ -328,6 +328,28 @@ def test_quotes_take_the_sentence_stating_the_figure_over_the_one_naming_the_per
     assert [s.text for s in said] == ["报告期内，公司实现营业收入88.6亿元，同比增长4.2%；"]
 
 
+def test_quotes_take_the_figure_stated_beside_the_measure_asked():
+    # the net profit is named by two sentences; only one states the net profit's own figure
+    q = analyse("示例科技2024年净利润是多少？", companies=[ACME], idf=idf)
+    body = (
+        "净利润下降的原因主要是原材料涨价，对净利润影响较大。"
+        "所得税费用同比减少830.5万元，对本期净利润有积极影响。"
+        "全年实现净利润2,150.6万元。"
+    )
+    assert [s.text for s in quotes(q, _cands(chunk(1, body))[0], 1)] == ["全年实现净利润2,150.6万元。"]
+
+
+def test_quotes_take_a_duration_when_the_question_asks_how_long():
+    # "3-4年" is no figure of figures() (a year is mostly a date), but it is the time asked
+    q = analyse("示例科技的新品导入周期要多久？", companies=[ACME], idf=idf)
+    body = "各家客户对新品导入周期的要求并不一样。一般需要3-4年，主要取决于客户的验证流程。"
+    said = quotes(q, _cands(chunk(1, body))[0], 2)
+    assert [s.text for s in said] == [
+        "各家客户对新品导入周期的要求并不一样。",
+        "一般需要3-4年，主要取决于客户的验证流程。",
+    ]
+
+
 def test_english_lead_states_only_what_the_quoted_sentence_says():
     q = analyse("What was Acme's gross margin in H1 2024?", glossary=GLOSSARY, idf=idf)
     lead = english_lead(q, [Quote("2024年上半年，公司毛利率为45.2%，同比提升。")], "[示例科技 2024-005 Q1]", GLOSSARY)
