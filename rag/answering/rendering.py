@@ -74,7 +74,8 @@ def quotes(question: Question, cand: Candidate, n: int) -> list[Quote]:
 
     ranked = sorted(range(len(says)), key=score, reverse=True)
     chosen = [ranked[0], *[k for k in ranked[1:n] if score(k) > 0.05 / (1 + k) + 0.05]]
-    return [Quote(clip(says[k]), contexts[k]) for k in sorted(chosen)]
+    around = [(c.weight, c.forms) for c in concepts]
+    return [Quote(clip(says[k], around=around), contexts[k]) for k in sorted(chosen)]
 
 
 def _label(line: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from rag.figures import Boundaries
 
@@ -55,6 +56,24 @@ def join_quotes(quotes: list[str]) -> str:
     return out
 
 
-def clip(sentence: str, limit: int = 220) -> str:
-    """A sentence cut to ``limit`` characters."""
-    return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
+def clip(sentence: str, limit: int = 220, around: Sequence[tuple[float, Sequence[str]]] = ()) -> str:
+    """A sentence cut to ``limit`` characters. ``around``: weighted words asked (a concept's weight and forms); when
+    the weightiest of those the cut leaves out is further on (a name deep in a list of participants), its
+    beginning is kept and the rest cut around that word."""
+    if len(sentence) <= limit:
+        return sentence
+    head = limit // 2
+    low, kept = sentence.lower(), sentence[: limit - 1].lower()
+    later = [
+        (weight, at)
+        for weight, forms in around
+        if not any(f.lower() in kept for f in forms)
+        for at in [min((low.find(f.lower()) for f in forms if f.lower() in low), default=-1)]
+        if at >= 0
+    ]
+    if not later:
+        return sentence[: limit - 1] + "…"
+    at = max(later)[1]
+    start = max(head, at - limit // 4)
+    tail = sentence[start : start + limit - head - 2]
+    return sentence[:head] + "…" + tail + ("…" if start + len(tail) < len(sentence) else "")

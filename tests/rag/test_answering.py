@@ -12,7 +12,7 @@ from rag.answering.features import FEATURES, Candidate, Vectors, candidates, fea
 from rag.answering.question import analyse
 from rag.answering.rendering import EN_LEAD, Quote, english_lead, quotes, record_fields, render
 from rag.answering.selection import MAX_COMPANIES, select
-from rag.answering.text import figure_clauses
+from rag.answering.text import clip, figure_clauses
 from rag.answering.verdicts import VERDICTS, explain
 from rag.companies import Company
 from rag.glossary import Glossary
@@ -509,6 +509,21 @@ def test_a_record_field_is_quoted_whole_whatever_its_template_calls_it():
     assert q.metadata == ("接待人员",)
     record = Chunk(**{**chunk(1, "").__dict__, "kind": "record", "text": text, "question": None})
     assert [s.text for s in quotes(q, _cands(record)[0], 1)] == [hosts]
+
+
+def test_a_long_field_is_cut_around_the_name_asked_not_before_it():
+    guests = (
+        "参与单位名称及人员姓名：" + "".join(f"甲{i:02d}资本 某某 " for i in range(40)) + "乙方投资 王某 丙方基金 李某"
+    )
+    text = f"示例科技股份有限公司（300001）\n活动类别：特定对象调研\n{guests}\n问答：3个问题"
+    q = analyse("示例科技调研的参与单位里有乙方投资吗？", companies=[ACME], idf=idf)
+    record = Chunk(**{**chunk(1, "").__dict__, "kind": "record", "text": text, "question": None})
+    said = [s.text for s in quotes(q, _cands(record)[0], 1)]
+    assert len(said) == 1 and len(said[0]) <= 220
+    # the field's label is kept, then the part of the list holding the name asked
+    assert said[0].startswith("参与单位名称及人员姓名：甲00资本") and "乙方投资 王某" in said[0]
+    # a sentence whose asked words are all within the first 220 characters is cut as before
+    assert clip("示例" * 200, around=[(1.0, ("示例",))]) == "示例" * 109 + "示…"
 
 
 def test_english_lead_of_a_question_asking_two_periods_names_the_figures_own():
