@@ -49,6 +49,12 @@ def select(
         year, kind = unreported[0]
         return Selection("period_not_reported", details={"period": f"{year} {kind}", "latest": latest})
     order = sorted(range(len(cands)), key=lambda i: (-probs[i], cands[i].rank))
+    if question.figure_asked.unit:
+        # a question asking in a unit by name (多少台, 多少瓦, how many GWh) is not answered by a passage stating no
+        # figure in it, however close its topic: the model weighs that among other things, this is a fact
+        order = [i for i in order if gives(question.figure_asked, cands[i].body)]
+        if not order:
+            return Selection("figure_not_given")
     best = order[0]
     if probs[best] < threshold:
         return _refusal(question, cands)

@@ -221,6 +221,18 @@ def test_select_answers_the_likeliest_passage_or_says_why_not():
     assert select(q, money, np.array([0.1, 0.2]), 0.5, several_companies=False).verdict == "figure_not_given"
 
 
+def test_a_question_asking_in_a_unit_is_answered_only_by_a_passage_stating_one():
+    q = analyse("示例科技的新产线设计产能是多少吨？", companies=[ACME])
+    assert q.figure_asked.unit == "吨"
+    on_topic = _cands(chunk(1, "新产线设计产能国内领先，预计明年投产。"), chunk(2, "新产线设计产能为每年3万吨。"))
+    # the likelier passage states no tonnage: the one that does is cited, or none
+    chosen = select(q, on_topic, np.array([0.9, 0.7]), 0.5, several_companies=False)
+    assert chosen.verdict == "answered" and [c.chunk.question for c, _ in chosen.picks] == [2]
+    assert select(q, on_topic, np.array([0.9, 0.4]), 0.5, several_companies=False).verdict == "low_confidence"
+    words = on_topic[:1]
+    assert select(q, words, np.array([0.9]), 0.5, several_companies=False).verdict == "figure_not_given"
+
+
 def test_a_label_beside_the_company_name_is_what_the_question_asks_about():
     def idf_of(token: str) -> float:  # the records write segment labels (XBG) and digits, not the English name
         return 5.0 if token == "\x00" or (token.isascii() and token.isalpha() and token != "xbg") else 2.0
