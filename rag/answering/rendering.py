@@ -51,12 +51,12 @@ def quotes(question: Question, cand: Candidate, n: int) -> list[Quote]:
         return [Quote(clip(cand.body.strip() or cand.chunk.text.strip(), 120))]
     concepts = list(question.topics)
     contexts, other = _continued(question, says)
+    asked = question.figure_asked
 
     def score(k: int) -> float:
         s = says[k]
         cov = concept_coverage(concepts, s) if concepts else 0.0
         bonus = 0.0
-        asked = question.figure_asked
         if question.asks_figure or asked:
             # a figure of the kind asked ("2-3年" for 多久, which figures() leaves to dates), or any figure
             bonus = 0.15 if (gives(asked, s) if asked else figures(s)) else 0.0
@@ -72,8 +72,9 @@ def quotes(question: Question, cand: Candidate, n: int) -> list[Quote]:
             bonus -= _OTHER_PERIOD
         return cov + bonus + 0.05 / (1 + k)
 
-    ranked = sorted(range(len(says)), key=score, reverse=True)
-    chosen = [ranked[0], *[k for k in ranked[1:n] if score(k) > 0.05 / (1 + k) + 0.05]]
+    scores = [score(k) for k in range(len(says))]  # once each: a figure question's clauses make a score cost
+    ranked = sorted(range(len(says)), key=scores.__getitem__, reverse=True)
+    chosen = [ranked[0], *[k for k in ranked[1:n] if scores[k] > 0.05 / (1 + k) + 0.05]]
     around = [(c.weight, c.forms) for c in concepts]
     return [Quote(clip(says[k], around=around), contexts[k]) for k in sorted(chosen)]
 
