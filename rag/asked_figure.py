@@ -56,6 +56,13 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     return zh_unit, en_unit
 
 
+@cache
+def _lists() -> re.Pattern[str]:
+    # 几件事是什么, 几个产品有哪些: the things counted are asked for, later in the same clause
+    words = "|".join(sorted(map(re.escape, _table()["lists"]), key=len, reverse=True))
+    return re.compile(rf"[^，,。？?！!；;]{{0,12}}?(?:{words})")
+
+
 def asked_figure(text: str, how_much: bool | None = None) -> AskedFigure:
     """The kind of figure ``text`` asks for, if it asks for one; a phrase inside a longer one of another kind
     yields to it ("how many months" is a time, not a count). ``how_much``: :func:`asks_how_much` of ``text`` when
@@ -72,6 +79,8 @@ def asked_figure(text: str, how_much: bool | None = None) -> AskedFigure:
             unit = m.group("unit")
             # a symbol (GWh, TOPS, P), not a capitalised name ("how many Midea factories")
             if pattern is en_unit and not (unit.isupper() or sum(ch.isupper() for ch in unit) >= 2):
+                continue
+            if pattern is zh_unit and _lists().match(text, m.end()):
                 continue
             kind = "count" if len(unit) == 1 and (unit in COUNTERS or unit in WORD_COUNTERS) else ""
             # 几个月, 多少token: a unit inside a phrase asking a kind is that kind's

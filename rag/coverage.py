@@ -180,7 +180,8 @@ def question_concepts(
     rendered: list[str] = []
     if glossary is not None:
         stripped = _strip_names(question, names)
-        for term in dict.fromkeys(glossary.matches(stripped)):
+        spans = glossary.spans(stripped)
+        for term in dict.fromkeys(key for _, _, key in spans):
             forms = tuple(_norm(r) for r in glossary.terms[term] if _norm(r))
             if forms:
                 # the records' interchangeable words hold for a rendering as for a Chinese question's own word:
@@ -188,6 +189,8 @@ def question_concepts(
                 weight = min(form_weight(f, idf) for f in forms)
                 concepts.append(Concept(weight, tuple(dict.fromkeys([*forms, *_synonyms(forms, forms)]))))
                 rendered.append(term)
+        # the words as written, a plural ("investors" of the key "investor") included: rendered, so no concept
+        rendered += [stripped[start:end] for start, end, key in spans if glossary.terms[key]]
         # Renderings are concepts already; the rest of the lexical text is the question itself.
         lexical_text = question
     if glossary is not None and concepts:

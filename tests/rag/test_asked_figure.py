@@ -37,6 +37,8 @@ def test_kind_asked(question: str, kinds: tuple[str, ...], unit: str) -> None:
     [
         "毛利率为什么下降？",  # a measure named, a reason asked
         "公司和哪几家客户签了协议？",  # which ones, not how many
+        "新工厂投产后最先做的几件事是什么？",  # the things counted are asked for
+        "今年主推的几款新品有哪些？",
         "这几乎没有影响吗？",
         "How many Foxconn plants are there?",  # a capitalised name is not a unit
         "When did the company launch its Yuan platform?",
@@ -47,6 +49,15 @@ def test_no_unit_read_from_names_or_reasons(question: str) -> None:
     got = asked_figure(question)
     assert not got.unit
     assert "percent" not in got.kinds and "money" not in got.kinds
+
+
+def test_which_ones_is_no_how_much() -> None:
+    from rag.intent import asks_how_much
+
+    assert not asks_how_much("公司和哪几家客户签了协议？")
+    assert asks_how_much("公司和几家客户签了协议？")
+    # a count in another clause than the list word is still asked
+    assert asked_figure("公司有几家海外工厂，分别在哪里？") == AskedFigure(("count",), "家")
 
 
 @pytest.mark.parametrize(

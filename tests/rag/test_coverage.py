@@ -177,6 +177,20 @@ def test_synonyms_join_the_forms_of_a_concept():
     war = next(c for c in concepts if "价格战" in c.forms)
     assert "价格竞争" in war.forms
     assert concept_coverage([war], "确实存在进入者增多、价格竞争的情况") == 1.0
+    # 同比 is what a report writes as 比上年同期 / 较去年同期
+    concepts = question_concepts("净利润同比增长多少？", "净利润同比增长多少？", idf)
+    yoy = next(c for c in concepts if "同比" in c.forms)
+    assert concept_coverage([yoy], "净利润比上年同期增长12%") == 1.0
+
+
+def test_a_plural_of_a_glossary_term_is_rendered_not_a_concept_of_its_own():
+    from rag.coverage import question_concepts
+    from rag.glossary import Glossary
+
+    # the index holds "investors" in Latin letters (a fund's name): the question's plural is still the rendered key
+    idf = LexicalIndex.build([("a", "投资者 交流"), ("b", "Global Investors Fund 参会")]).idf
+    concepts = question_concepts("What did investors ask?", "", idf, (), Glossary({"investor": ["投资者"]}))
+    assert [c.forms for c in concepts] == [("投资者",)]
 
 
 def test_an_english_rendering_takes_the_records_other_words_for_it():
