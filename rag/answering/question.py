@@ -4,7 +4,7 @@ asks for, whether it asks for a figure, and its idf-weighted concepts."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rag import pinyin
@@ -146,7 +146,8 @@ def analyse(
             words = [w for w in _unglossed_words(worded, glossary, idf, unseen) if w not in named]
             lexical = " ".join([lexical, *(f for w in words for f in book.renderings(w, idf, unseen))])
         if lang == "en" and glossary is not None:
-            rendered = tuple(_rendered(c, book, idf, unseen, written_as_word) for c in concepts)
+            lower = {w for w in _WORD.findall(worded) if w.islower()}
+            rendered = tuple(_rendered(c, book, idf, unseen, written_as_word, lower) for c in concepts)
             read = [c for c in rendered if c not in concepts]
             # the names' Chinese is searched too: the records write 苏州, never "Suzhou"
             lexical = " ".join([lexical, *(f for c in read for f in c.forms[1:])])
@@ -203,14 +204,22 @@ def _rendered(
     idf: Callable[[str], float],
     unseen: float,
     written_as_word: Callable[[str], bool] | None = None,
+    lower: Iterable[str] = (),
 ) -> Concept:
     """A proper name no passage writes in Latin letters (Thailand, Suzhou) is present where the records write it in
     Chinese (泰国, 苏州): its dictionary renderings the passages use, else the words it spells in pinyin, join its
-    forms and give its weight. Only such names: a common word's dictionary sense is often not the records' (see
-    :func:`analyse`)."""
+    forms and give its weight. Otherwise only an everyday word the question writes in lower case (``lower``) that
+    a few passages happen to hold in Latin letters ("value" of a fund's name in a participants list): as a concept
+    of that form alone it was present only there. Other common words stay out (a dictionary's sense is often not
+    the records', see :func:`analyse`)."""
     word = concept.forms[0] if len(concept.forms) == 1 else ""
-    if not (word.isascii() and word.isalpha()) or idf(word) < unseen:
+    if not (word.isascii() and word.isalpha()):
         return concept
+    if idf(word) < unseen:
+        chinese = book.renderings(word, idf, unseen) if book is not None and word in lower else []
+        if not chinese:
+            return concept
+        return Concept(min(form_weight(f, idf) for f in chinese), (word, *chinese), concept.word)
     chinese = (book.renderings(word, idf, unseen) if book is not None else []) or pinyin.spelled(
         word, lambda t: idf(t) < unseen, idf, found=written_as_word
     )

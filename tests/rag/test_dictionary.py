@@ -65,6 +65,18 @@ def test_a_capitalised_name_is_a_concept_in_the_chinese_the_records_write_it_in(
     assert concepts["zeta"].forms == ("zeta",) and "泽塔" not in q.lexical_text
 
 
+def test_an_everyday_word_a_few_passages_hold_in_latin_letters_is_also_present_in_chinese():
+    # "value" is in the index only through a fund's name in a participants list: as a concept of that form alone,
+    # no passage speaking of 价值 held it
+    book = Dictionary({"value": ["价值"], "zeta": ["泽塔"]})
+    idf = _used("价值", "value", "zeta")
+    q = analyse("What is the value of Zeta's new plant?", glossary=Glossary({}), idf=idf, dictionary=lambda: book)
+    concepts = {c.forms[0]: c for c in q.concepts}
+    assert concepts["value"].forms == ("value", "价值") and concepts["value"].weight == 1.0
+    # a capitalised word the records hold is a name as written
+    assert concepts["zeta"].forms == ("zeta",)
+
+
 def test_the_shipped_dictionary_reads():
     book = default_dictionary()
     assert len(book) > 10_000
