@@ -190,7 +190,7 @@ def question_concepts(
                 concepts.append(Concept(weight, tuple(dict.fromkeys([*forms, *_synonyms(forms, forms)]))))
                 rendered.append(term)
         # the words as written, a plural ("investors" of the key "investor") included: rendered, so no concept
-        rendered += [stripped[start:end] for start, end, key in spans if glossary.terms[key]]
+        rendered += [stripped[start:end] for start, end, key in spans if key in rendered]
         # Renderings are concepts already; the rest of the lexical text is the question itself.
         lexical_text = question
     if glossary is not None and concepts:

@@ -240,8 +240,10 @@ def forward_looking(text: str) -> bool:
 
 
 _YEAR = re.compile(r"(?<![\d-])(20\d\d)(?![\d-])(?!\s*年\s*\d{1,2}\s*月)")
+# 几家 / 几个 ask how many; 哪几家 asks which ones.
+_HOW_MANY_ZH = r"(?<!哪)几[个家款种项年倍成]"
 _FIGURE_ASK = re.compile(
-    r"多少|(?<!哪)几[个家款种项年倍成]|比例|占比|增速|增长了|下降了|下滑了|幅度|毛利率|利润|营收|收入|份额|市占率|"
+    rf"多少|{_HOW_MANY_ZH}|比例|占比|增速|增长了|下降了|下滑了|幅度|毛利率|利润|营收|收入|份额|市占率|"
     r"how (?:much|many|fast|big|large)|what (?:share|percentage|proportion|ratio)|\brate\b|%|"
     r"revenue|profit|margin|earnings|sales|market share|分红|派息|dividend|payout|ratio",
     re.I,
@@ -256,7 +258,7 @@ def asks_figure(text: str) -> bool:
 
 # The question itself asks for a number, so only a passage stating one answers it.
 _HOW_MUCH = re.compile(
-    r"多少|(?<!哪)几[个家款种项年倍成]|多大(?!程度)|比例|占比|增速|增长了|下降了|幅度|具体(?:的)?(?:数字|数值|数据|金额|数额)|"
+    rf"多少|{_HOW_MANY_ZH}|多大(?!程度)|比例|占比|增速|增长了|下降了|幅度|具体(?:的)?(?:数字|数值|数据|金额|数额)|"
     r"how (?:much|many|fast|big|large)|what (?:share|percentage|proportion|ratio)|\brate\b|%|"
     # "the 2024 revenue figure", "the number of stores"; "a number of" is several, "figure out" to work out
     r"(?<!\ba )\b(?:figure|number)s?\b(?!\s+out\b)|"

@@ -217,12 +217,10 @@ def _rendered(
         return concept
     if idf(word) < unseen:
         chinese = book.renderings(word, idf, unseen) if book is not None and word in lower else []
-        if not chinese:
-            return concept
-        return Concept(min(form_weight(f, idf) for f in chinese), (word, *chinese), concept.word)
-    chinese = (book.renderings(word, idf, unseen) if book is not None else []) or pinyin.spelled(
-        word, lambda t: idf(t) < unseen, idf, found=written_as_word
-    )
+    else:
+        chinese = (book.renderings(word, idf, unseen) if book is not None else []) or pinyin.spelled(
+            word, lambda t: idf(t) < unseen, idf, found=written_as_word
+        )
     if not chinese:
         return concept
     return Concept(min(form_weight(f, idf) for f in chinese), (word, *chinese), concept.word)
