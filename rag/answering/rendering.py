@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rag.answering.features import Candidate
+from rag.answering.periods import continued
 from rag.answering.question import Question
 from rag.answering.text import clip, figure_clauses, figures, join_quotes, sentences
 from rag.asked_figure import gives
 from rag.coverage import concept_coverage
 from rag.figures import periods_at, without_measure_names
 from rag.glossary import Glossary
-from rag.intent import asks_change, names_period, sentence_periods, states_period
+from rag.intent import asks_change, names_period
 from rag.types import RECORD_LABELS
 
 EN_LEAD = "From the records (quoted in the original Chinese):"
@@ -50,7 +51,9 @@ def quotes(question: Question, cand: Candidate, n: int) -> list[Quote]:
     if not says:
         return [Quote(clip(cand.body.strip() or cand.chunk.text.strip(), 120))]
     concepts = list(question.topics)
-    contexts, other = _continued(question, says)
+    # a meeting's record fields (时间：2024年5月10日) date the meeting, not a period
+    asked_periods = [] if question.metadata else question.periods
+    contexts, other = continued(asked_periods, says)
     asked = question.figure_asked
 
     def score(k: int) -> float:
@@ -94,28 +97,6 @@ def record_fields(text: str) -> list[str]:
         elif line:
             out.append(line)
     return out
-
-
-def _continued(question: Question, says: Sequence[str]) -> tuple[list[frozenset[str]], list[bool]]:
-    """Per sentence (in order): the periods of the dated clause it continues after "；" (none when it continues none),
-    and whether it is about another period than those asked — by the periods it names, else by that clause's
-    ("2024年，公司实现营业收入238.82亿元；公司归母净利润6.78亿元" are both 2024's). A meeting's record fields
-    (时间：2024年5月10日) date the meeting, not a period."""
-    contexts: list[frozenset[str]] = []
-    other: list[bool] = []
-    asked = [] if question.metadata else list(question.periods)
-    governing = ""
-    for s in says:
-        contexts.append(periods_at(governing, len(governing)) if governing else frozenset())
-        explicit, bare, kinds = sentence_periods(s)
-        if explicit or bare or kinds:
-            other.append(bool(asked) and not states_period(s, asked))
-            governing = s if explicit or bare else ""  # 去年下半年, with no year, governs nothing after it
-        else:
-            other.append(bool(asked and governing) and not states_period(governing, asked))
-        if not s.endswith(("；", ";")):
-            governing = ""  # a full stop ends what a dated clause governs
-    return contexts, other
 
 
 def render(

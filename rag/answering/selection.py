@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.answering.features import Candidate
+from rag.answering.periods import figures_for
 from rag.answering.question import Question
-from rag.answering.text import figures
+from rag.answering.text import figures, sentences
 from rag.answering.verdicts import Verdict
 from rag.asked_figure import gives
 from rag.intent import reporting_window
@@ -54,6 +55,12 @@ def select(
         # figure in it, however close its topic: the model weighs that among other things, this is a fact
         order = [i for i in order if gives(question.figure_asked, cands[i].body)]
         if not order:
+            return Selection("figure_not_given")
+    if question.asks_figure and question.periods and not question.forward:
+        # a figure asked for a period is not given by a passage whose figures are all another period's: the
+        # model weighs that among other things (states_period), this is a fact
+        said = sentences(cands[order[0]].body)
+        if not any(figures_for(question.periods, said)) and any(figures(s) for s in said):
             return Selection("figure_not_given")
     best = order[0]
     if probs[best] < threshold:

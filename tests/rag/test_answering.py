@@ -233,6 +233,22 @@ def test_a_question_asking_in_a_unit_is_answered_only_by_a_passage_stating_one()
     assert select(q, words, np.array([0.9]), 0.5, several_companies=False).verdict == "figure_not_given"
 
 
+def test_a_figure_asked_for_a_period_is_not_given_by_figures_of_other_periods():
+    q = analyse("示例科技2023年一季度营业收入是多少？", companies=[ACME])
+    # the second sentence continues the dated clause after "；": both are the full year's
+    full_year = chunk(1, "2022年，公司营业收入30亿元；净利润3亿元。")
+    quarter = chunk(2, "一季度营业收入8亿元。", date="2023-04-25")
+    last_year = chunk(3, "2022年一季度营业收入7亿元。", date="2023-04-25")
+    for other in (full_year, last_year):
+        cands = _cands(other, quarter)
+        assert select(q, cands, np.array([0.9, 0.7]), 0.5, several_companies=False).verdict == "figure_not_given"
+    chosen = select(q, _cands(quarter, full_year), np.array([0.9, 0.7]), 0.5, several_companies=False)
+    assert chosen.verdict == "answered" and [c.chunk.question for c, _ in chosen.picks] == [2]
+    # a passage naming no period may be the period's
+    plain = _cands(chunk(4, "营业收入8亿元，同比增长10%。", date="2023-04-25"))
+    assert select(q, plain, np.array([0.9]), 0.5, several_companies=False).verdict == "answered"
+
+
 def test_a_label_beside_the_company_name_is_what_the_question_asks_about():
     def idf_of(token: str) -> float:  # the records write segment labels (XBG) and digits, not the English name
         return 5.0 if token == "\x00" or (token.isascii() and token.isalpha() and token != "xbg") else 2.0
