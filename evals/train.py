@@ -44,7 +44,7 @@ from evals.gold import GoldQuestion, load_gold
 from rag.answering.features import FEATURES, Candidate, Vectors, candidates, featurize
 from rag.answering.model import MODEL_DIR, AnswerModel, log_odds
 from rag.answering.question import Question
-from rag.answering.selection import select
+from rag.answering.selection import select_each_period
 from rag.index import Index
 from rag.retriever import HybridRetriever
 from rag.types import Chunk
@@ -116,6 +116,9 @@ class Example:
     keys: list[str]
     gold: GoldQuestion | None = None
     expected: list[str] = field(default_factory=list)
+    period_rows: list[np.ndarray] = field(default_factory=list)
+    """For a question asking for several periods, the rows of each period asked alone (:meth:`Question.per_period`):
+    answered from when no passage answers them all, never trained on."""
 
     @property
     def answerable(self) -> bool:
@@ -212,10 +215,20 @@ def build_examples(
         labels = [int(_matches(c.chunk.citation.passage, expected)) for c in cands]
         ex = _example(f"gold:{q.id}", source, q.company or "", query.question, cands, labels, embedder, q.expected)
         ex.gold = q
+        ex.period_rows = period_rows(query.question, cands, embedder)
         out.append(ex)
     if progress:
         progress(f"{len(out)} examples ({time.perf_counter() - started:.0f} s)")
     return out
+
+
+def period_rows(question: Question, cands: list[Candidate], embedder: Any) -> list[np.ndarray]:
+    """The rows of each period a question asks for, asked alone (none for a question asking for one or none)."""
+    subs = question.per_period()
+    if not subs or not cands:
+        return []
+    vectors = Vectors.of(embedder, question, cands)
+    return [featurize(sub, cands, vectors) for sub in subs]
 
 
 def keywords(question: str, index: Index, rng: random.Random) -> str:
@@ -361,9 +374,18 @@ class Outcome:
         return sum(_matches(c, set(self.expected)) for c in self.cited) / len(self.cited)
 
 
-def decide(ex: Example, probs: np.ndarray, threshold: float, several_companies: bool = True) -> Outcome:
-    """The answerer's decision for an example (the selection it would make, without the text)."""
-    chosen = select(ex.question, ex.candidates, probs, threshold, several_companies=several_companies)
+def decide(
+    ex: Example,
+    probs: np.ndarray,
+    threshold: float,
+    several_companies: bool = True,
+    period_probs: Sequence[np.ndarray] = (),
+) -> Outcome:
+    """The answerer's decision for an example (the selection it would make, without the text); ``period_probs``:
+    the probabilities of its :attr:`Example.period_rows`."""
+    chosen = select_each_period(
+        ex.question, ex.candidates, probs, period_probs, threshold, several_companies=several_companies
+    )
     cited = [c.chunk.citation.passage for c, _ in chosen.picks] if chosen.verdict == "answered" else []
     kind = ex.gold.kind if ex.gold is not None else ex.source
     return Outcome(ex.qid, ex.question.lang, kind, ex.answerable, cited, ex.expected, chosen.verdict, ex.company)
@@ -401,7 +423,15 @@ def leave_company_out(
         train_set = [ex for ex in examples if ex.company != company]
         model = models[company] = train(train_set, seed)
         tested = [ex for ex in examples if ex.company == company and ex.source in asked]
-        decided = [decide(ex, model.probabilities(ex.rows), model.threshold) for ex in tested]
+        decided = [
+            decide(
+                ex,
+                model.probabilities(ex.rows),
+                model.threshold,
+                period_probs=[model.probabilities(rows) for rows in ex.period_rows],
+            )
+            for ex in tested
+        ]
         got = [o for o, ex in zip(decided, tested, strict=True) if ex.source == "gold"]
         outcomes += got
         held += [o for o, ex in zip(decided, tested, strict=True) if ex.source == "held_out"]
@@ -557,9 +587,14 @@ def load_or_build(
             examples: list[Example] = pickle.load(f)
         have = {ex.qid for ex in examples}
         missing = [q for q in held_out if f"gold:{q.id}" not in have]
-        if not missing:
+        # a cache written before questions were answered period by period lacks those rows
+        stale = [ex for ex in examples if ex.source in ("gold", "held_out") and not hasattr(ex, "period_rows")]
+        if not missing and not stale:
             return examples
-        examples += build_examples(index or scratch_index(records), [], held_out=missing, seed=seed, limit=0)
+        index = index or scratch_index(records)
+        for ex in stale:
+            ex.period_rows = period_rows(ex.question, ex.candidates, index.embedder)
+        examples += build_examples(index, [], held_out=missing, seed=seed, limit=0) if missing else []
     else:
         index = index or scratch_index(records)
         gold = [q for path in gold_files for q in load_gold(path)]

@@ -12,7 +12,7 @@ from rag.answering.features import Candidate, Vectors, candidates, featurize
 from rag.answering.model import AnswerModel, default_model
 from rag.answering.question import Question
 from rag.answering.rendering import render
-from rag.answering.selection import Selection, select
+from rag.answering.selection import Selection, select, select_each_period
 from rag.answering.verdicts import explain
 from rag.glossary import Glossary
 from rag.protocols import Embedder
@@ -72,9 +72,13 @@ class ExtractiveAnswerer:
             return Judgement(
                 [], np.zeros(0), select(question, [], np.zeros(0), self.threshold, several_companies=False)
             )
-        rows = featurize(question, cands, Vectors.of(self.embedder, question, cands))
-        probs = self.model.probabilities(rows)
-        chosen = select(question, cands, probs, self.threshold, several_companies=several_companies)
+        vectors = Vectors.of(self.embedder, question, cands)
+        probs = self.model.probabilities(featurize(question, cands, vectors))
+        # the question's text is the same for each period asked: so are its vectors
+        period_probs = [self.model.probabilities(featurize(sub, cands, vectors)) for sub in question.per_period()]
+        chosen = select_each_period(
+            question, cands, probs, period_probs, self.threshold, several_companies=several_companies
+        )
         return Judgement(cands, probs, chosen)
 
     def answer(

@@ -3,9 +3,10 @@ asks for, whether it asks for a figure, and its idf-weighted concepts."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rag import pinyin
 from rag.asked_figure import AskedFigure, asked_figure
@@ -32,6 +33,8 @@ from rag.intent import (
     mentioned_months,
     metadata_fields,
     names_period,
+    period_spans,
+    sentence_periods,
     spelled_periods,
     unreported_periods,
 )
@@ -82,9 +85,44 @@ class Question:
         """Every name of the companies it is about."""
         return [n for c in self.companies for n in c.names]
 
+    def per_period(self) -> tuple[Question, ...]:
+        """For a question asking for several periods ("2024年上半年和前三季度"), one question per period: the words of
+        the others left out of its concepts. Each is answered alone when no passage answers them all."""
+        if len(self.periods) < 2:
+            return ()
+        spans = period_spans(self.text)
+        return tuple(
+            replace(
+                self,
+                periods=(period,),
+                concepts=tuple(c for c in self.concepts if _agrees(c, period, self.text, spans)),
+                topics=tuple(c for c in self.topics if _agrees(c, period, self.text, spans)),
+            )
+            for period in self.periods
+        )
+
     def unreported(self, latest: str) -> list[tuple[int, str]]:
         """Periods it asks results for that had not ended by ``latest`` (the newest meeting searched)."""
         return unreported_periods(self.text, latest)
+
+
+def _agrees(concept: Concept, period: tuple[int, str], text: str, spans: Sequence[tuple[int, int]]) -> bool:
+    """Whether a concept of a question may be about ``period``: by the period mentions of ``text`` (its ``spans``)
+    it is written in ("前三" of 前三季度), else by the period it names itself (2024, 上半年), else it is."""
+    low = text.lower()
+    inside = [sentence_periods(text[a:b]) for a, b in spans if any(f.lower() in low[a:b] for f in concept.forms)]
+    if any(_about(period, reading) for reading in inside):
+        return True
+    own = next((r for r in map(sentence_periods, concept.forms) if any(r)), None)
+    if own is not None:
+        return _about(period, own)
+    outside = "".join(low[b:a] for (_, b), (a, _) in itertools.pairwise([(0, 0), *spans, (len(low), len(low))]))
+    return not inside or any(f.lower() in outside for f in concept.forms)
+
+
+def _about(period: tuple[int, str], reading: tuple[list[tuple[int, str]], set[int], set[str]]) -> bool:
+    explicit, bare, kinds = reading
+    return period in explicit or period[0] in bare or period[1] in kinds
 
 
 def analyse(

@@ -187,6 +187,23 @@ def test_a_cache_built_before_a_held_out_set_gets_its_questions_added(index, exa
     assert [e.qid for e in again] == [e.qid for e in got]
 
 
+def test_a_question_asking_for_several_periods_has_rows_for_each_period_alone(index, tmp_path: Path):
+    two = GoldQuestion(
+        "t5", "海天瑞声2023年和2024年上半年的毛利率分别是多少", "zh", ["688787 2024-013 Q2"], [], "fact", "688787"
+    )
+    (ex,) = build_examples(index, [two], seed=1, limit=0)
+    assert set(ex.question.periods) == {(2023, "FY"), (2024, "H1")}
+    assert [rows.shape for rows in ex.period_rows] == [ex.rows.shape] * 2
+    assert not np.array_equal(ex.period_rows[0], ex.period_rows[1])  # each period's own agreement features
+    # a cache written before the rows existed gets them on reading
+    del ex.period_rows
+    cache = tmp_path / "old.pkl"
+    cache.write_bytes(pickle.dumps([ex]))
+    (read,) = load_or_build(cache, None, [], 1, index=index)
+    assert len(read.period_rows) == 2
+    assert len(pickle.loads(cache.read_bytes())[0].period_rows) == 2
+
+
 def test_seed_spread_brackets_each_seed_and_its_mean(examples):
     first = leave_company_out(examples, seed=1)
     spread = seed_spread(examples, [1, 2], done={1: first})

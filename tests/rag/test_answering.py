@@ -11,7 +11,7 @@ import pytest
 from rag.answering.features import FEATURES, Candidate, Vectors, candidates, featurize
 from rag.answering.question import analyse
 from rag.answering.rendering import EN_LEAD, Quote, english_lead, quotes, record_fields, render
-from rag.answering.selection import MAX_COMPANIES, select
+from rag.answering.selection import MAX_COMPANIES, select, select_each_period
 from rag.answering.text import clip, figure_clauses
 from rag.answering.verdicts import VERDICTS, explain
 from rag.companies import Company
@@ -47,6 +47,20 @@ def test_a_question_is_read_once_into_what_later_stages_need():
     assert now.now and now.lang == "en" and "毛利率" in now.lexical_text
     plan = analyse("示例科技2026年的收入目标是多少？")
     assert plan.forward
+
+
+def test_a_question_asking_for_several_periods_is_also_one_question_per_period():
+    q = analyse("示例科技2023年上半年和前三季度的营业收入分别是多少？", companies=[ACME], idf=idf)
+    assert q.periods == ((2023, "H1"), (2023, "9M"))
+    h1, nine = q.per_period()
+    assert h1.periods == ((2023, "H1"),) and nine.periods == ((2023, "9M"),)
+    words = [{f for c in sub.concepts for f in c.forms} for sub in (h1, nine)]
+    # 前三季度 is read as the words 前三 and 三季度: both are the first three quarters' (三季度 alone is Q3)
+    assert "上半年" in words[0] and not words[0] & {"前三", "三季度"} and "营业收入" in words[0]
+    assert {"前三", "三季度"} <= words[1] and "上半年" not in words[1] and "2023" in words[1]  # both periods' year
+    years = analyse("示例科技2022年和2023年的毛利率各是多少？", companies=[ACME], idf=idf).per_period()
+    assert [{f for c in sub.concepts for f in c.forms} & {"2022", "2023"} for sub in years] == [{"2022"}, {"2023"}]
+    assert analyse("示例科技2023年上半年营业收入是多少？", companies=[ACME], idf=idf).per_period() == ()
 
 
 def test_a_dated_full_year_is_a_period_not_a_topic_word_the_passage_must_repeat():
@@ -247,6 +261,32 @@ def test_a_figure_asked_for_a_period_is_not_given_by_figures_of_other_periods():
     # a passage naming no period may be the period's
     plain = _cands(chunk(4, "营业收入8亿元，同比增长10%。", date="2023-04-25"))
     assert select(q, plain, np.array([0.9]), 0.5, several_companies=False).verdict == "answered"
+
+
+def test_each_period_asked_is_answered_from_its_own_passage_when_none_answers_them_all():
+    q = analyse("示例科技2023年上半年和前三季度的营业收入分别是多少？", companies=[ACME], idf=idf)
+    cands = _cands(
+        chunk(1, "2023年上半年，公司营业收入8亿元。", date="2023-08-20"),
+        chunk(2, "2023年前三季度，公司营业收入13亿元。", date="2023-10-25"),
+        chunk(3, "公司持续加大研发投入。"),
+    )
+    whole = np.array([0.4, 0.45, 0.1])  # neither passage answers both periods
+    alone = [np.array([0.8, 0.2, 0.1]), np.array([0.3, 0.7, 0.1])]
+    assert select(q, cands, whole, 0.5, several_companies=False).verdict == "low_confidence"
+    chosen = select_each_period(q, cands, whole, alone, 0.5, several_companies=False)
+    assert chosen.verdict == "answered" and [c.chunk.question for c, _ in chosen.picks] == [1, 2]
+    # a period no passage answers alone is left out; none answered: the refusal stands
+    partly = select_each_period(q, cands, whole, [alone[0], np.array([0.3, 0.4, 0.1])], 0.5, several_companies=False)
+    assert [c.chunk.question for c, _ in partly.picks] == [1]
+    low = [np.array([0.3, 0.2, 0.1])] * 2
+    assert select_each_period(q, cands, whole, low, 0.5, several_companies=False).verdict == "low_confidence"
+    # the passage likeliest to answer the whole question comes first; another period's own passage joins it
+    both = select_each_period(q, cands, np.array([0.45, 0.9, 0.1]), alone, 0.5, several_companies=False)
+    assert [c.chunk.question for c, _ in both.picks] == [2, 1]
+    same = [np.array([0.3, 0.8, 0.1])] * 2
+    assert [
+        c.chunk.question for c, _ in select_each_period(q, cands, whole, same, 0.5, several_companies=False).picks
+    ] == [2]
 
 
 def test_a_label_beside_the_company_name_is_what_the_question_asks_about():
