@@ -117,8 +117,8 @@ class Example:
     gold: GoldQuestion | None = None
     expected: list[str] = field(default_factory=list)
     period_rows: list[np.ndarray] = field(default_factory=list)
-    """For a question asking for several periods, the rows of each period asked alone (:meth:`Question.per_period`):
-    answered from when no passage answers them all, never trained on."""
+    """For a question asking for several periods, the rows of each period asked alone (:attr:`Question.per_period`),
+    decided on beside :attr:`rows`; never trained on."""
 
     @property
     def answerable(self) -> bool:
@@ -224,7 +224,7 @@ def build_examples(
 
 def period_rows(question: Question, cands: list[Candidate], embedder: Any) -> list[np.ndarray]:
     """The rows of each period a question asks for, asked alone (none for a question asking for one or none)."""
-    subs = question.per_period()
+    subs = question.per_period
     if not subs or not cands:
         return []
     vectors = Vectors.of(embedder, question, cands)

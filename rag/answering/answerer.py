@@ -75,7 +75,7 @@ class ExtractiveAnswerer:
         vectors = Vectors.of(self.embedder, question, cands)
         probs = self.model.probabilities(featurize(question, cands, vectors))
         # the question's text is the same for each period asked: so are its vectors
-        period_probs = [self.model.probabilities(featurize(sub, cands, vectors)) for sub in question.per_period()]
+        period_probs = [self.model.probabilities(featurize(sub, cands, vectors)) for sub in question.per_period]
         chosen = select_each_period(
             question, cands, probs, period_probs, self.threshold, several_companies=several_companies
         )

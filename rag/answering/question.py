@@ -7,6 +7,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from rag import pinyin
 from rag.asked_figure import AskedFigure, asked_figure
@@ -85,9 +86,10 @@ class Question:
         """Every name of the companies it is about."""
         return [n for c in self.companies for n in c.names]
 
+    @cached_property
     def per_period(self) -> tuple[Question, ...]:
         """For a question asking for several periods ("2024年上半年和前三季度"), one question per period: the words of
-        the others left out of its concepts. Each is answered alone when no passage answers them all."""
+        the others left out of its concepts. A passage answering one of them joins the answer."""
         if len(self.periods) < 2:
             return ()
         spans = period_spans(self.text)

@@ -88,13 +88,13 @@ def select_each_period(
     several_companies: bool,
 ) -> Selection:
     """:func:`select`, and for a question asking for several periods each period asked on its own
-    (:meth:`Question.per_period`, ``period_probs`` the probabilities for each): a passage that answers one of them
+    (:attr:`Question.per_period`, ``period_probs`` the probabilities for each): a passage that answers one of them
     joins the answer, and answers it when no passage answers them all."""
     chosen = select(question, cands, probs, threshold, several_companies=several_companies)
     if chosen.verdict not in ("low_confidence", "answered") or chosen.per_company or not period_probs:
         return chosen
     picks: dict[str, tuple[Candidate, float]] = {c.chunk.citation.passage: (c, p) for c, p in chosen.picks}
-    for sub, sub_probs in zip(question.per_period(), period_probs, strict=True):
+    for sub, sub_probs in zip(question.per_period, period_probs, strict=True):
         part = select(sub, cands, sub_probs, threshold, several_companies=several_companies)
         if part.verdict == "answered" and not part.per_company:
             first, p = part.picks[0]

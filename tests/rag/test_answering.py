@@ -52,15 +52,15 @@ def test_a_question_is_read_once_into_what_later_stages_need():
 def test_a_question_asking_for_several_periods_is_also_one_question_per_period():
     q = analyse("示例科技2023年上半年和前三季度的营业收入分别是多少？", companies=[ACME], idf=idf)
     assert q.periods == ((2023, "H1"), (2023, "9M"))
-    h1, nine = q.per_period()
+    h1, nine = q.per_period
     assert h1.periods == ((2023, "H1"),) and nine.periods == ((2023, "9M"),)
     words = [{f for c in sub.concepts for f in c.forms} for sub in (h1, nine)]
     # 前三季度 is read as the words 前三 and 三季度: both are the first three quarters' (三季度 alone is Q3)
     assert "上半年" in words[0] and not words[0] & {"前三", "三季度"} and "营业收入" in words[0]
     assert {"前三", "三季度"} <= words[1] and "上半年" not in words[1] and "2023" in words[1]  # both periods' year
-    years = analyse("示例科技2022年和2023年的毛利率各是多少？", companies=[ACME], idf=idf).per_period()
+    years = analyse("示例科技2022年和2023年的毛利率各是多少？", companies=[ACME], idf=idf).per_period
     assert [{f for c in sub.concepts for f in c.forms} & {"2022", "2023"} for sub in years] == [{"2022"}, {"2023"}]
-    assert analyse("示例科技2023年上半年营业收入是多少？", companies=[ACME], idf=idf).per_period() == ()
+    assert analyse("示例科技2023年上半年营业收入是多少？", companies=[ACME], idf=idf).per_period == ()
 
 
 def test_a_dated_full_year_is_a_period_not_a_topic_word_the_passage_must_repeat():
