@@ -213,21 +213,25 @@ def build_examples(
         cands = candidates(hits)
         expected = set(q.expected)
         labels = [int(_matches(c.chunk.citation.passage, expected)) for c in cands]
-        ex = _example(f"gold:{q.id}", source, q.company or "", query.question, cands, labels, embedder, q.expected)
+        ex = _example(
+            f"gold:{q.id}", source, q.company or "", query.question, cands, labels, embedder, q.expected, by_period=True
+        )
         ex.gold = q
-        ex.period_rows = period_rows(query.question, cands, embedder)
         out.append(ex)
     if progress:
         progress(f"{len(out)} examples ({time.perf_counter() - started:.0f} s)")
     return out
 
 
-def period_rows(question: Question, cands: list[Candidate], embedder: Any) -> list[np.ndarray]:
-    """The rows of each period a question asks for, asked alone (none for a question asking for one or none)."""
+def period_rows(
+    question: Question, cands: list[Candidate], embedder: Any, vectors: Vectors | None = None
+) -> list[np.ndarray]:
+    """The rows of each period a question asks for, asked alone (none for a question asking for one or none);
+    ``vectors``: the question's, when its own rows were just made with them."""
     subs = question.per_period
     if not subs or not cands:
         return []
-    vectors = Vectors.of(embedder, question, cands)
+    vectors = vectors or Vectors.of(embedder, question, cands)
     return [featurize(sub, cands, vectors) for sub in subs]
 
 
@@ -257,9 +261,12 @@ def _example(
     labels: list[int],
     embedder: Any,
     expected: list[str],
+    *,
+    by_period: bool = False,
 ) -> Example:
     hide = source in ("record", "removed")
-    rows = featurize(question, cands, Vectors.of(embedder, question, cands), hide_asked=hide)
+    vectors = Vectors.of(embedder, question, cands)
+    rows = featurize(question, cands, vectors, hide_asked=hide)
     return Example(
         qid,
         source,
@@ -270,6 +277,7 @@ def _example(
         np.asarray(labels, dtype=np.int8),
         [c.chunk.citation.passage for c in cands],
         expected=list(expected),
+        period_rows=period_rows(question, cands, embedder, vectors) if by_period else [],
     )
 
 

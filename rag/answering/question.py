@@ -92,13 +92,18 @@ class Question:
         the others left out of its concepts. A passage answering one of them joins the answer."""
         if len(self.periods) < 2:
             return ()
+        low = self.text.lower()
         spans = period_spans(self.text)
+        # each period mention as written, with its reading, and the text outside them: read once for every concept
+        mentions = [(low[a:b], sentence_periods(self.text[a:b])) for a, b in spans]
+        edges = [(0, 0), *spans, (len(low), len(low))]
+        outside = "".join(low[b:a] for (_, b), (a, _) in itertools.pairwise(edges))
         return tuple(
             replace(
                 self,
                 periods=(period,),
-                concepts=tuple(c for c in self.concepts if _agrees(c, period, self.text, spans)),
-                topics=tuple(c for c in self.topics if _agrees(c, period, self.text, spans)),
+                concepts=tuple(c for c in self.concepts if _agrees(c, period, mentions, outside)),
+                topics=tuple(c for c in self.topics if _agrees(c, period, mentions, outside)),
             )
             for period in self.periods
         )
@@ -108,18 +113,23 @@ class Question:
         return unreported_periods(self.text, latest)
 
 
-def _agrees(concept: Concept, period: tuple[int, str], text: str, spans: Sequence[tuple[int, int]]) -> bool:
-    """Whether a concept of a question may be about ``period``: by the period mentions of ``text`` (its ``spans``)
-    it is written in ("前三" of 前三季度), else by the period it names itself (2024, 上半年), else it is."""
-    low = text.lower()
-    inside = [sentence_periods(text[a:b]) for a, b in spans if any(f.lower() in low[a:b] for f in concept.forms)]
+def _agrees(
+    concept: Concept,
+    period: tuple[int, str],
+    mentions: Sequence[tuple[str, tuple[list[tuple[int, str]], set[int], set[str]]]],
+    outside: str,
+) -> bool:
+    """Whether a concept of a question may be about ``period``: by the period ``mentions`` of the question (lower-cased
+    text, reading) it is written in ("前三" of 前三季度), else by the period it names itself (2024, 上半年), else it is
+    (``outside``: the question's text beside its mentions)."""
+    forms = [f.lower() for f in concept.forms]
+    inside = [reading for written, reading in mentions if any(f in written for f in forms)]
     if any(_about(period, reading) for reading in inside):
         return True
     own = next((r for r in map(sentence_periods, concept.forms) if any(r)), None)
     if own is not None:
         return _about(period, own)
-    outside = "".join(low[b:a] for (_, b), (a, _) in itertools.pairwise([(0, 0), *spans, (len(low), len(low))]))
-    return not inside or any(f.lower() in outside for f in concept.forms)
+    return not inside or any(f in outside for f in forms)
 
 
 def _about(period: tuple[int, str], reading: tuple[list[tuple[int, str]], set[int], set[str]]) -> bool:

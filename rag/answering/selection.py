@@ -59,8 +59,8 @@ def select(
     if question.asks_figure and question.periods and not question.forward:
         # a figure asked for a period is not given by a passage whose figures are all another period's: the
         # model weighs that among other things (states_period), this is a fact
-        said = sentences(cands[order[0]].body)
-        if not any(figures_for(question.periods, said)) and any(figures(s) for s in said):
+        stating = figures_for(question.periods, sentences(cands[order[0]].body))
+        if stating and not any(stating):
             return Selection("figure_not_given")
     best = order[0]
     if probs[best] < threshold:
