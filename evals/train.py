@@ -53,7 +53,7 @@ GOLD_DIR = Path(__file__).parent / "gold"
 DEFAULT_GOLD = ("gold.jsonl", "fresh.jsonl", "fresh2.jsonl", "companies8.jsonl")
 # Gold sets only answered, never trained on: no model, feature or constant was chosen looking at them, so their
 # leave-company-out numbers say what the design does on questions it was not shaped by (evals/gold/README.md).
-HELD_OUT_GOLD = ("blind11.jsonl", "blind11b.jsonl")
+HELD_OUT_GOLD = ("blind11.jsonl", "blind11b.jsonl", "blind11c.jsonl")
 # Held-out questions that have been read one by one: they no longer measure what the design was not shaped by.
 STUDIED = GOLD_DIR / "studied.txt"
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "rag" / "data" / MODEL_DIR
@@ -588,24 +588,27 @@ def load_or_build(
     held_out_files: Sequence[Path] = (),
 ) -> list[Example]:
     """Examples from ``cache`` when it is there, else built over ``index`` (or a scratch index of ``records``) and
-    written to ``cache``. Held-out questions a cache lacks are built and added to it (a cache may predate the set)."""
+    written to ``cache``. Gold and held-out questions a cache lacks are built and added to it (a cache may predate
+    the set)."""
+    gold = [q for path in gold_files for q in load_gold(path)]
     held_out = [q for path in held_out_files for q in load_gold(path)]
     if cache is not None and cache.exists():
         with cache.open("rb") as f:
             examples: list[Example] = pickle.load(f)
         have = {ex.qid for ex in examples}
+        missing_gold = [q for q in gold if f"gold:{q.id}" not in have]
         missing = [q for q in held_out if f"gold:{q.id}" not in have]
         # a cache written before questions were answered period by period lacks those rows
         stale = [ex for ex in examples if ex.source in ("gold", "held_out") and not hasattr(ex, "period_rows")]
-        if not missing and not stale:
+        if not missing_gold and not missing and not stale:
             return examples
         index = index or scratch_index(records)
         for ex in stale:
             ex.period_rows = period_rows(ex.question, ex.candidates, index.embedder)
-        examples += build_examples(index, [], held_out=missing, seed=seed, limit=0) if missing else []
+        if missing_gold or missing:
+            examples += build_examples(index, missing_gold, held_out=missing, seed=seed, limit=0)
     else:
         index = index or scratch_index(records)
-        gold = [q for path in gold_files for q in load_gold(path)]
         examples = build_examples(index, gold, held_out=held_out, seed=seed, progress=_say)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)

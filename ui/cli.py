@@ -476,8 +476,8 @@ def eval_(
     held_out: Annotated[
         list[Path] | None,
         typer.Option(
-            help="Gold files --lco answers but never trains on (default: evals/gold/blind11.jsonl, blind11b.jsonl), "
-            "reported apart."
+            help="Gold files --lco answers but never trains on (default: evals/gold/blind11.jsonl, blind11b.jsonl, "
+            "blind11c.jsonl), reported apart."
         ),
     ] = None,
     examples: Annotated[

@@ -59,7 +59,7 @@ def test_gold_file_cites_only_bundled_passages(name):
         assert q.expected or q.kind == "unanswerable", q.id
 
 
-@pytest.mark.parametrize("name", ["companies8.jsonl", "blind11.jsonl", "blind11b.jsonl"])
+@pytest.mark.parametrize("name", ["companies8.jsonl", "blind11.jsonl", "blind11b.jsonl", "blind11c.jsonl"])
 def test_sets_over_all_companies_are_well_formed(name):
     # Their passages are in ../shared/records, not bundled: the keys' form is checked here, their text by the
     # helpers' checkers (evals/gold/blind11/check.py) and by `irchat eval --lco`, which finds them in the index.

@@ -187,6 +187,16 @@ def test_a_cache_built_before_a_held_out_set_gets_its_questions_added(index, exa
     assert [e.qid for e in again] == [e.qid for e in got]
 
 
+def test_a_cache_built_before_a_gold_set_gets_its_questions_added(index, examples, tmp_path: Path):
+    cache = tmp_path / "examples.pkl"
+    cache.write_bytes(pickle.dumps([e for e in examples if e.qid != "gold:t4"]))
+    added = _write(tmp_path / "added.jsonl", OWN[3:])
+    got = load_or_build(cache, None, [added], 1, index=index)
+    assert [e.source for e in got if e.qid == "gold:t4"] == ["gold"] and len(got) == len(examples)
+    again = load_or_build(cache, None, [added], 1)  # read back: nothing left to build
+    assert [e.qid for e in again] == [e.qid for e in got]
+
+
 def test_a_question_asking_for_several_periods_has_rows_for_each_period_alone(index, tmp_path: Path):
     two = GoldQuestion(
         "t5", "海天瑞声2023年和2024年上半年的毛利率分别是多少", "zh", ["688787 2024-013 Q2"], [], "fact", "688787"
