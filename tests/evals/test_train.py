@@ -195,6 +195,9 @@ def test_a_cache_built_before_a_gold_set_gets_its_questions_added(index, example
     assert [e.source for e in got if e.qid == "gold:t4"] == ["gold"] and len(got) == len(examples)
     again = load_or_build(cache, None, [added], 1)  # read back: nothing left to build
     assert [e.qid for e in again] == [e.qid for e in got]
+    # the same set listed as held out later is answered only, never trained on
+    moved = load_or_build(cache, None, [], 1, held_out_files=[added])
+    assert [e.source for e in moved if e.qid == "gold:t4"] == ["held_out"] and len(moved) == len(examples)
 
 
 def test_a_question_asking_for_several_periods_has_rows_for_each_period_alone(index, tmp_path: Path):
