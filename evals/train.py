@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from evals.gold import GoldQuestion, load_gold
-from rag.answering.features import FEATURES, Candidate, Vectors, candidates, featurize
+from rag.answering.features import FEATURES, Candidate, Vectors, candidates, featurize, featurize_periods
 from rag.answering.model import MODEL_DIR, AnswerModel, log_odds
 from rag.answering.question import Question
 from rag.answering.selection import select_each_period
@@ -228,11 +228,9 @@ def period_rows(
 ) -> list[np.ndarray]:
     """The rows of each period a question asks for, asked alone (none for a question asking for one or none);
     ``vectors``: the question's, when its own rows were just made with them."""
-    subs = question.per_period
-    if not subs or not cands:
+    if not question.per_period or not cands:
         return []
-    vectors = vectors or Vectors.of(embedder, question, cands)
-    return [featurize(sub, cands, vectors) for sub in subs]
+    return featurize_periods(question, cands, vectors or Vectors.of(embedder, question, cands))
 
 
 def keywords(question: str, index: Index, rng: random.Random) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answering.features import Candidate, Vectors, candidates, featurize
+from rag.answering.features import Candidate, Vectors, candidates, featurize, featurize_periods
 from rag.answering.model import AnswerModel, default_model
 from rag.answering.question import Question
 from rag.answering.rendering import render
@@ -74,8 +74,7 @@ class ExtractiveAnswerer:
             )
         vectors = Vectors.of(self.embedder, question, cands)
         probs = self.model.probabilities(featurize(question, cands, vectors))
-        # the question's text is the same for each period asked: so are its vectors
-        period_probs = [self.model.probabilities(featurize(sub, cands, vectors)) for sub in question.per_period]
+        period_probs = [self.model.probabilities(rows) for rows in featurize_periods(question, cands, vectors)]
         chosen = select_each_period(
             question, cands, probs, period_probs, self.threshold, several_companies=several_companies
         )

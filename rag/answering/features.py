@@ -304,6 +304,12 @@ def featurize(
     return np.asarray(rows, dtype=np.float32)
 
 
+def featurize_periods(question: Question, cands: Sequence[Candidate], vectors: Vectors) -> list[np.ndarray]:
+    """The rows of each period a question asks for, asked alone (:attr:`Question.per_period`; none for a question
+    asking for one period or none). The question's text is the same for each period asked: so are its ``vectors``."""
+    return [featurize(sub, cands, vectors) for sub in question.per_period]
+
+
 def _pairs(text: str) -> set[str]:
     """Character pairs of a text's words (Chinese pairs, Latin words), punctuation and digits aside."""
     t = re.sub(r"[\W\d_]+", " ", text.lower())
