@@ -66,7 +66,7 @@ K = 20
 # Weight of a gold question's rows against a pair-made question's 1, in the trees and in the calibration. The gold
 # questions are what users ask (paraphrases, English, near misses); the pair-made ones are stand-ins whose
 # probabilities run differently, and a calibration fitted to both mixes the two. Read off the leave-company-out
-# curve over seeds 0-5 (README "Answers"): utility rises from 3 (214.4) through 10 (221.8) to 40 (228.8).
+# curve over seeds 0-5 (evals/HISTORY.md): utility rises from 3 (214.4) through 10 (221.8) to 40 (228.8).
 GOLD_WEIGHT = 40.0
 # A pair whose question shares this much (character pairs, Jaccard) with the asked one asks the same thing.
 NEAR_DUPLICATE = 0.5
@@ -74,7 +74,7 @@ NEAR_DUPLICATE = 0.5
 # right one's 1; a refusal counts 0. With calibrated probabilities the best threshold is then
 # WRONG_COST / (1 + WRONG_COST). Searching a grid for the best utility on the training folds instead gave
 # thresholds from 0.35 to 0.87 between folds (the utility is flat there), so the closed form is used. 1.5 (0.6)
-# was read off the leave-company-out curve (README "Answers"): 3.0 (0.75) refused over half the answerable
+# was read off the leave-company-out curve (evals/HISTORY.md): 3.0 (0.75) refused over half the answerable
 # questions, 1.0 (0.5) cut citation precision on the held-out companies below 0.84.
 WRONG_COST = 1.5
 PARAMS = {
@@ -94,7 +94,7 @@ PARAMS = {
 ROUNDS = 300
 # Boosters per model (seeds seed * 100 + k), their log-odds averaged. One booster's leave-company-out answers moved
 # by as much when ten of 3,991 examples changed as with its seed (utility ±12 on the sets trained on); averaging
-# four draws of LightGBM's row and feature sampling was measured against one (README "Answers").
+# four draws of LightGBM's row and feature sampling was measured against one (evals/HISTORY.md).
 ENSEMBLE = 4
 
 
@@ -335,7 +335,7 @@ def fit_calibration(examples: Sequence[Example], scores: dict[str, np.ndarray]) 
 
     An isotonic fit was used until session 14: its steps moved whole groups of questions across the threshold
     with the seed (leave-company-out right answers 0.614-0.681 over seeds 0-5 on the same examples); the
-    two-parameter curve gives 0.661-0.683 at the same precision (README "Answers")."""
+    two-parameter curve gives 0.661-0.683 at the same precision (evals/HISTORY.md)."""
     from sklearn.linear_model import LogisticRegression
 
     xs, ys, ws = [], [], []
