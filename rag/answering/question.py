@@ -258,15 +258,19 @@ def _rendered(
 ) -> Concept:
     """A proper name no passage writes in Latin letters (Thailand, Suzhou) is present where the records write it in
     Chinese (泰国, 苏州): its dictionary renderings the passages use, else the words it spells in pinyin, join its
-    forms and give its weight. Otherwise only an everyday word the question writes in lower case (``lower``) that
-    a few passages happen to hold in Latin letters ("value" of a fund's name in a participants list): as a concept
-    of that form alone it was present only there. Other common words stay out (a dictionary's sense is often not
-    the records', see :func:`analyse`)."""
+    forms and give its weight. Of the words some passage holds in Latin letters, an everyday word the question writes
+    in lower case (``lower``) joins its dictionary renderings ("value" of a fund's name in a participants list: as a
+    concept of that form alone it was present only there), and a name written capitalised the words it spells in
+    pinyin ("KUKA", of one passage's "KUKA Digital", is 库卡 in the others). Other common words stay out (a
+    dictionary's sense is often not the records', see :func:`analyse`)."""
     word = concept.forms[0] if len(concept.forms) == 1 else ""
     if not (word.isascii() and word.isalpha()):
         return concept
-    if idf(word) < unseen:
-        chinese = book.renderings(word, idf, unseen) if book is not None and word in lower else []
+    if idf(word) < unseen and word in lower:
+        chinese = book.renderings(word, idf, unseen) if book is not None else []
+    elif idf(word) < unseen:
+        # a name one passage writes in Latin letters ("KUKA Digital") the others write as it sounds (库卡)
+        chinese = pinyin.spelled(word, lambda t: idf(t) < unseen, idf, found=written_as_word)
     else:
         chinese = (book.renderings(word, idf, unseen) if book is not None else []) or pinyin.spelled(
             word, lambda t: idf(t) < unseen, idf, found=written_as_word

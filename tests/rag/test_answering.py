@@ -133,6 +133,29 @@ def test_the_company_name_as_the_question_writes_it_is_not_a_concept():
     assert concept_coverage(q.concepts, "2024年公司营业收入12.5亿元") == 1.0
 
 
+def test_a_name_one_passage_writes_in_latin_letters_is_read_where_the_others_write_it_as_it_sounds():
+    from rag.coverage import concept_coverage
+
+    # one passage writes "Nuoka Robotics" in Latin letters; the others write the subsidiary as 诺卡
+    weights = {"\x00": 9.0, "nuoka": 7.0, "诺卡": 5.0, "订单": 3.0, "欧洲": 3.0, "orders": 7.5}
+
+    def some_latin(token: str) -> float:
+        return weights.get(token, 9.0)
+
+    q = analyse(
+        "Did Nuoka's orders in Europe grow in 2024?",
+        companies=[ACME],
+        glossary=Glossary({"orders": ["订单"], "europe": ["欧洲"]}),
+        idf=some_latin,
+        written_as_word=lambda pair: pair == "诺卡",
+    )
+    name = next(c for c in q.concepts if c.forms[0] == "nuoka")
+    assert "诺卡" in name.forms and "诺卡" in q.lexical_text
+    assert concept_coverage([name], "诺卡欧洲订单同比增长20%") == 1.0
+    # an everyday word written in lower case is not read as a sound ("orders" is no name)
+    assert all("诺卡" not in c.forms for c in q.concepts if c.forms[0] != "nuoka")
+
+
 # --------------------------------------------------------------------------------------------- candidates
 
 
