@@ -152,8 +152,16 @@ def test_a_name_one_passage_writes_in_latin_letters_is_read_where_the_others_wri
     name = next(c for c in q.concepts if c.forms[0] == "nuoka")
     assert "诺卡" in name.forms and "诺卡" in q.lexical_text
     assert concept_coverage([name], "诺卡欧洲订单同比增长20%") == 1.0
-    # an everyday word written in lower case is not read as a sound ("orders" is no name)
-    assert all("诺卡" not in c.forms for c in q.concepts if c.forms[0] != "nuoka")
+    # the same letters written in lower case are an everyday word: its dictionary's senses only, never a sound
+    lower = analyse(
+        "Did the nuoka orders grow in 2024?",
+        companies=[ACME],
+        glossary=Glossary({"orders": ["订单"]}),
+        idf=some_latin,
+        written_as_word=lambda pair: pair == "诺卡",
+    )
+    assert "nuoka" in {c.forms[0] for c in lower.concepts}
+    assert all("诺卡" not in c.forms for c in lower.concepts)
 
 
 # --------------------------------------------------------------------------------------------- candidates
