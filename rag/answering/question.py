@@ -266,15 +266,17 @@ def _rendered(
     word = concept.forms[0] if len(concept.forms) == 1 else ""
     if not (word.isascii() and word.isalpha()):
         return concept
-    if idf(word) < unseen and word in lower:
-        chinese = book.renderings(word, idf, unseen) if book is not None else []
-    elif idf(word) < unseen:
+
+    def sounds() -> list[str]:
+        return pinyin.spelled(word, lambda t: idf(t) < unseen, idf, found=written_as_word)
+
+    known = idf(word) < unseen
+    if known and word not in lower:
         # a name one passage writes in Latin letters ("KUKA Digital") the others write as it sounds (库卡)
-        chinese = pinyin.spelled(word, lambda t: idf(t) < unseen, idf, found=written_as_word)
+        chinese = sounds()
     else:
-        chinese = (book.renderings(word, idf, unseen) if book is not None else []) or pinyin.spelled(
-            word, lambda t: idf(t) < unseen, idf, found=written_as_word
-        )
+        meant = book.renderings(word, idf, unseen) if book is not None else []
+        chinese = meant if known else meant or sounds()
     if not chinese:
         return concept
     return Concept(min(form_weight(f, idf) for f in chinese), (word, *chinese), concept.word)

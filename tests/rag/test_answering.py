@@ -142,24 +142,21 @@ def test_a_name_one_passage_writes_in_latin_letters_is_read_where_the_others_wri
     def some_latin(token: str) -> float:
         return weights.get(token, 9.0)
 
-    q = analyse(
-        "Did Nuoka's orders in Europe grow in 2024?",
-        companies=[ACME],
-        glossary=Glossary({"orders": ["订单"], "europe": ["欧洲"]}),
-        idf=some_latin,
-        written_as_word=lambda pair: pair == "诺卡",
-    )
+    def read(text: str):
+        return analyse(
+            text,
+            companies=[ACME],
+            glossary=Glossary({"orders": ["订单"], "europe": ["欧洲"]}),
+            idf=some_latin,
+            written_as_word=lambda pair: pair == "诺卡",
+        )
+
+    q = read("Did Nuoka's orders in Europe grow in 2024?")
     name = next(c for c in q.concepts if c.forms[0] == "nuoka")
     assert "诺卡" in name.forms and "诺卡" in q.lexical_text
     assert concept_coverage([name], "诺卡欧洲订单同比增长20%") == 1.0
     # the same letters written in lower case are an everyday word: its dictionary's senses only, never a sound
-    lower = analyse(
-        "Did the nuoka orders grow in 2024?",
-        companies=[ACME],
-        glossary=Glossary({"orders": ["订单"]}),
-        idf=some_latin,
-        written_as_word=lambda pair: pair == "诺卡",
-    )
+    lower = read("Did the nuoka orders grow in 2024?")
     assert "nuoka" in {c.forms[0] for c in lower.concepts}
     assert all("诺卡" not in c.forms for c in lower.concepts)
 
