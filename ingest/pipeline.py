@@ -17,7 +17,7 @@ from filelock import Timeout as LockTimeout
 from ingest.chunker import chunk_record
 from ingest.parser import parse_file
 from rag.errors import ConflictError, IrchatError, LockError, ParseError
-from rag.index import Index
+from rag.index import Index, SearchRepair
 from rag.types import Chunk, Record
 
 SUPPORTED_SUFFIXES = (".txt", ".docx", ".pdf")
@@ -47,6 +47,8 @@ class IngestReport:
     chunks_removed: int = 0
     chunks_truncated: int = 0
     """Chunks the embedding model cut short at its token limit (the chunker splits them, so normally 0)."""
+    chunks_relinked: int = 0
+    """Chunks a search with their own vector no longer found after this run's writes, added again (normally 0)."""
     errors: list[FileError] = field(default_factory=list)
     warnings: list[FileError] = field(default_factory=list)
 
@@ -164,6 +166,8 @@ class Ingestor:
         files, errors = discover(paths)
         report = IngestReport(files=len(files), errors=list(errors))
         with self._locked():
+            self.index.store.recover()
+            interrupted = self._stale_marker.exists()  # a run killed after writing: it may have deleted
             if files:
                 self.index.check_embedder()
             parsed: list[Record] = []
@@ -188,7 +192,9 @@ class Ingestor:
                     self._flush(pending, report)
                     pending = []
             self._flush(pending, report)
-            self._finish_lexical(report.chunks_added or report.chunks_updated or report.chunks_removed)
+            rewrote = bool(report.chunks_updated or report.chunks_removed or interrupted)
+            repair = self._finish(bool(report.chunks_added) or rewrote, rewrote=rewrote)
+            self._report_repair(repair, report)
         return report
 
     @contextmanager
@@ -221,12 +227,39 @@ class Ingestor:
         if not marker.exists():
             marker.write_bytes(b"")
 
-    def _finish_lexical(self, changed: int) -> None:
+    def _report_repair(self, repair: SearchRepair, report: IngestReport) -> None:
+        report.chunks_relinked = repair.relinked
+        where = self.index.store.location
+        if repair.relinked:
+            report.warnings.append(
+                FileError(
+                    where,
+                    f"{repair.relinked} chunk(s) could not be found by dense search after this run's writes (Chroma's "
+                    "search graph can lose entries, chroma-core/chroma#7758); they were added again"
+                    + (", and the collection rebuilt" if repair.rebuilt else ""),
+                )
+            )
+        if repair.unreachable:
+            done = "being added again" + (" and the collection rebuilt" if repair.rebuilt else "")
+            report.warnings.append(
+                FileError(
+                    where,
+                    f"{repair.unreachable} chunk(s) are not reached by dense search even after {done} "
+                    "(keyword search still finds them)",
+                )
+            )
+
+    def _finish(self, changed: bool, *, rewrote: bool = True) -> SearchRepair:
+        """After writes: the chunks findable again by dense search, and the lexical index in step. ``rewrote``:
+        the store saw updates or deletes (only those break its search graph in a way a rebuild mends)."""
         if changed or self._stale_marker.exists():
+            # before the marker goes: a run killed here checks again next time
+            repair = self.index.repair_search(rebuild=rewrote)
             self.index.sync_lexical()
             self._stale_marker.unlink(missing_ok=True)
-        else:
-            self.index.ensure_lexical()
+            return repair
+        self.index.ensure_lexical()
+        return SearchRepair()
 
     def _parse(self, path: Path, company: str | None) -> Record:
         try:
@@ -392,12 +425,13 @@ class Ingestor:
     def remove(self, company_key: str, record: str) -> int:
         """Delete every chunk of one record; returns how many were removed."""
         with self._locked():
+            self.index.store.recover()
             ids = list(self.index.store.hashes(where={"record_key": f"{company_key}/{record}"}))
             if ids:
                 self._mark_lexical_stale()
                 self.index.store.delete(ids)
             if ids or self._stale_marker.exists():
-                self._finish_lexical(len(ids))
+                self._finish(bool(ids))
         return len(ids)
 
 

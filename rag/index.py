@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,17 @@ log = logging.getLogger(__name__)
 
 STALE_MARKER = "lexical.stale"
 """File in the data folder while the store may hold changes the lexical index has not seen yet."""
+UNREACHABLE_FILE = "unreachable.json"
+"""File in the data folder naming the chunks dense search did not reach even after :meth:`Index.repair_search`."""
+
+
+@dataclass(frozen=True)
+class SearchRepair:
+    """What :meth:`Index.repair_search` did: chunks added again, whether it rebuilt, chunks newly found unreached."""
+
+    relinked: int = 0
+    rebuilt: bool = False
+    unreachable: int = 0
 
 
 class Index:
@@ -55,6 +68,64 @@ class Index:
     def check_embedder(self) -> None:
         """Refuse to mix vectors of two models in one collection."""
         self.store.check_embedder(self.embedder.name, self.embedder.dim)
+
+    def repair_search(self, *, rebuild: bool = True) -> SearchRepair:
+        """Make the stored chunks findable by dense search again after writes (run under the ingest lock).
+
+        A search with a chunk's own vector must return it. Chroma's graph loses some after deletes and updates
+        (chroma-core/chroma#7758): those are added again, and if some stay lost the collection is rebuilt. HNSW
+        also leaves a few points of a large clustered set unreached however it is built: chunks still lost
+        after a rebuild, or after a run that only added chunks (``rebuild=False``: no delete to undo), are
+        remembered, so later runs neither re-add them nor rebuild for them again; keyword search finds them.
+        """
+        remembered = self._unreachable()
+        lost = [i for i in self.store.unfindable() if i not in remembered]
+        if not lost:
+            return SearchRepair()
+        log.warning(
+            "%d chunk(s) had dropped out of the vector index's search graph (e.g. %s); adding them again",
+            len(lost),
+            lost[0],
+        )
+        self.store.reinsert(lost)
+        still = [i for i in self.store.unfindable() if i not in remembered]
+        if not still:
+            return SearchRepair(relinked=len(lost))
+        if rebuild:
+            log.warning("%d chunk(s) still unfindable after being added again; rebuilding the collection", len(still))
+            self.store.rebuild()
+            after = self.store.unfindable()
+            self._remember(after)
+            still = [i for i in after if i not in remembered]
+        else:
+            self._remember([*remembered, *still])
+        if still:
+            log.warning(
+                "%d chunk(s) are not reached by dense search (keyword search finds them): %s",
+                len(still),
+                ", ".join(still[:5]),
+            )
+        return SearchRepair(relinked=len(lost), rebuilt=rebuild, unreachable=len(still))
+
+    def _remember(self, ids: list[str]) -> None:
+        self.unreachable_path.parent.mkdir(parents=True, exist_ok=True)
+        saved = {"collection": self.store.collection_id(), "ids": sorted(set(ids))}
+        self.unreachable_path.write_text(json.dumps(saved, ensure_ascii=False), "utf-8")
+
+    @property
+    def unreachable_path(self) -> Path:
+        """Where :meth:`repair_search` remembers the chunks it could not make findable."""
+        return self.settings.data_dir / UNREACHABLE_FILE
+
+    def _unreachable(self) -> set[str]:
+        try:
+            saved = json.loads(self.unreachable_path.read_text("utf-8"))
+        except (OSError, ValueError):
+            return set()
+        # keyed by the collection's id: a collection deleted and ingested again, or rebuilt, starts afresh
+        if not isinstance(saved, dict) or saved.get("collection") != self.store.collection_id():
+            return set()
+        return {str(i) for i in saved.get("ids", [])}
 
     def records(self) -> list[Chunk]:
         """One record-level chunk per indexed record, newest meeting first."""

@@ -63,6 +63,22 @@ class Store(Protocol):
         """Number of stored chunks."""
         ...
 
+    def unfindable(self) -> list[str]:
+        """Ids of stored chunks that a search with their own stored vector does not return."""
+        ...
+
+    def reinsert(self, ids: Sequence[str]) -> None:
+        """Delete and add these chunks again with the same vectors."""
+        ...
+
+    def rebuild(self) -> None:
+        """Rewrite the whole vector index from the stored chunks and vectors."""
+        ...
+
+    def recover(self) -> None:
+        """Finish or undo a rebuild that was interrupted (called by a writer before it writes)."""
+        ...
+
 
 @runtime_checkable
 class Retriever(Protocol):

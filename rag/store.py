@@ -41,6 +41,14 @@ PAGE_SIZE = 2000
 IDS_PAGE_SIZE = 100_000
 """Ids per page when reading ids only: no metadata, so no SQL variable per row, and large pages because
 Chroma pages by offset (each page re-reads those before it)."""
+FINDABLE_K = 10
+"""A chunk is findable when a search with its own stored vector returns it among this many nearest."""
+FINDABLE_BATCH = 500
+"""Queries per call of the findability scan: Chroma binds an SQL variable per result row, SQLite allows 32,766."""
+TIE_DISTANCE = 1e-4
+"""Cosine distance under which two vectors are the same text's: ties a search may order either way."""
+REBUILD_SUFFIX, OLD_SUFFIX = "-rebuild", "-old"
+"""Names beside the collection while :meth:`ChromaStore.rebuild` swaps a fresh copy in."""
 DEFAULT_TIMEOUT = 60.0
 """Seconds a request to a Chroma server may take (chromadb's own HTTP client has no timeout at all)."""
 
@@ -273,6 +281,10 @@ class ChromaStore:
     def configuration(self) -> dict[str, Any]:
         """The collection's configuration as Chroma reports it (distance space, embedding function)."""
         return self._run("reading the configuration", lambda col: dict(col.configuration_json or {}))
+
+    def collection_id(self) -> str:
+        """The collection's id, which a collection created again under the same name does not keep."""
+        return self._run("opening the collection", lambda col: str(col.id))
 
     def ping(self) -> None:
         """Connect and open the collection now, raising :class:`StoreError` if that fails."""
@@ -520,6 +532,129 @@ class ChromaStore:
     def count(self) -> int:
         """Number of stored chunks."""
         return self._run("count", lambda col: col.count())
+
+    # -- search health -------------------------------------------------------------------------
+    #
+    # Chroma's HNSW graph can lose live entries after deletes and updates: a chunk that `get` returns is then
+    # never returned by `query`, even for its own vector and any n_results (chroma-core/chroma#7758, open for
+    # 1.5.9; seen here once in CI after a re-ingest of edited records). Re-adding such a chunk links it to
+    # neighbours a search reaches; a chunk that stays lost is cured by a copy of the collection into a fresh
+    # graph. Both run only under the ingest lock (see ingest.pipeline).
+
+    def unfindable(self) -> list[str]:
+        """Ids of stored chunks that a search with their own stored vector does not return."""
+
+        def scan(col: Collection) -> list[str]:
+            total = col.count()
+            lost: list[str] = []
+            for offset in range(0, total, FINDABLE_BATCH):
+                page = col.get(include=["embeddings"], limit=FINDABLE_BATCH, offset=offset)  # type: ignore[list-item]
+                if not len(page["ids"]):
+                    break
+                res = col.query(
+                    query_embeddings=page["embeddings"],
+                    n_results=min(FINDABLE_K, total),
+                    include=["distances"],  # type: ignore[list-item]
+                )
+                for own, found, distances in zip(page["ids"], res["ids"], res["distances"], strict=True):
+                    # k exact copies of the text ahead of it: the search may rank it after them, not lose it
+                    if own not in found and not (len(found) == FINDABLE_K and distances[-1] <= TIE_DISTANCE):
+                        lost.append(own)
+            return lost
+
+        return self._run("checking that every chunk is findable", scan)
+
+    def reinsert(self, ids: Sequence[str]) -> None:
+        """Delete and add these chunks again, vectors unchanged, so the graph links them afresh.
+
+        Killed in between, the chunks are missing from the store, and the next ingest writes them again."""
+        chunks, vectors = self.vectors(ids)
+        if chunks:
+            self.delete([c.id for c in chunks])
+            self.upsert(chunks, vectors)
+
+    def rebuild(self) -> None:
+        """Copy the collection into a fresh one (a new search graph) and swap it in under the same name."""
+        name = self.collection_name
+        fresh, old = name + REBUILD_SUFFIX, name + OLD_SUFFIX
+        # Not through _run: a retry part way through the swap would copy from an empty collection.
+        with self._lock:
+            try:
+                col = self._col()
+                client = self._client
+                assert client is not None
+                self._drop(client, fresh)
+                target = client.create_collection(
+                    fresh,
+                    configuration={"hnsw": {"space": "cosine"}},
+                    metadata={k: v for k, v in (col.metadata or {}).items() if not k.startswith("hnsw:")} or None,
+                    embedding_function=None,
+                )
+                for page in self._pages(col, None, ["documents", "metadatas", "embeddings"]):
+                    for start in range(0, len(page["ids"]), self._batch_size()):
+                        end = start + self._batch_size()
+                        target.add(
+                            ids=page["ids"][start:end],
+                            embeddings=page["embeddings"][start:end],
+                            documents=page["documents"][start:end],
+                            metadatas=page["metadatas"][start:end],
+                        )
+                total, copied = col.count(), target.count()
+                if copied != total:
+                    self._drop(client, fresh)
+                    raise StoreError(
+                        f"rebuilding collection '{name}' at {self.location}: the copy holds {copied} of {total} "
+                        "chunks; the collection is left as it was"
+                    )
+                # From here a kill leaves the old collection under `old`, which recover() puts back, or drops
+                # once the fresh one holds the name.
+                col.modify(name=old)
+                self._collection = None
+                try:
+                    target.modify(name=name)
+                except Exception:
+                    # a reader opening the store between the two renames creates the name, empty
+                    if client.get_collection(name, embedding_function=None).count():
+                        raise
+                    client.delete_collection(name)
+                    target.modify(name=name)
+                client.delete_collection(old)
+            except StoreError:
+                raise
+            except Exception as e:
+                self._reset()
+                raise self._error("rebuilding the collection", e) from e
+
+    def recover(self) -> None:
+        """Finish or undo a :meth:`rebuild` that was killed half way (call with the ingest lock held)."""
+        name = self.collection_name
+        fresh, old = name + REBUILD_SUFFIX, name + OLD_SUFFIX
+
+        def repair(col: Collection) -> None:
+            client = self._client
+            assert client is not None
+            names = _collection_names(client)
+            if old in names:
+                if col.count() == 0:  # killed between the two renames: `name` was recreated empty since
+                    log.warning("putting back collection '%s' from an interrupted rebuild", name)
+                    self._collection = None
+                    client.delete_collection(name)
+                    client.get_collection(old, embedding_function=None).modify(name=name)
+                else:
+                    client.delete_collection(old)
+            if fresh in names:
+                client.delete_collection(fresh)
+
+        self._run("recovering an interrupted rebuild", repair)
+
+    @staticmethod
+    def _drop(client: ClientAPI, name: str) -> None:
+        if name in _collection_names(client):
+            client.delete_collection(name)
+
+
+def _collection_names(client: ClientAPI) -> set[str]:
+    return {getattr(c, "name", c) for c in client.list_collections()}
 
 
 def _similarity(distance: float) -> float:
