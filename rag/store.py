@@ -633,8 +633,7 @@ class ChromaStore:
         def repair(col: Collection) -> None:
             client = self._client
             assert client is not None
-            names = _collection_names(client)
-            if old in names:
+            if _exists(client, old):
                 if col.count() == 0:  # killed between the two renames: `name` was recreated empty since
                     log.warning("putting back collection '%s' from an interrupted rebuild", name)
                     self._collection = None
@@ -642,19 +641,26 @@ class ChromaStore:
                     client.get_collection(old, embedding_function=None).modify(name=name)
                 else:
                     client.delete_collection(old)
-            if fresh in names:
+            if _exists(client, fresh):
                 client.delete_collection(fresh)
 
         self._run("recovering an interrupted rebuild", repair)
 
     @staticmethod
     def _drop(client: ClientAPI, name: str) -> None:
-        if name in _collection_names(client):
+        if _exists(client, name):
             client.delete_collection(name)
 
 
-def _collection_names(client: ClientAPI) -> set[str]:
-    return {getattr(c, "name", c) for c in client.list_collections()}
+def _exists(client: ClientAPI, name: str) -> bool:
+    # a lookup by name, not list_collections: a server may page that list
+    from chromadb.errors import NotFoundError
+
+    try:
+        client.get_collection(name, embedding_function=None)
+    except NotFoundError:
+        return False
+    return True
 
 
 def _similarity(distance: float) -> float:

@@ -637,8 +637,8 @@ def test_rebuild_keeps_every_chunk_vector_and_the_model_record(settings: Setting
     assert store.embedder_info() == ("m", DIM)
     assert store.configuration()["hnsw"]["space"] == "cosine"
     assert store._client is not None
-    names = store_mod._collection_names(store._client)
-    assert {settings.collection} == {n for n in names if n.startswith(settings.collection)}
+    assert not store_mod._exists(store._client, settings.collection + store_mod.OLD_SUFFIX)
+    assert not store_mod._exists(store._client, settings.collection + store_mod.REBUILD_SUFFIX)
     assert reader.count() == len(chunks) - 1  # reconnects to the collection under the name
     reader.close()
     store.close()
@@ -662,7 +662,8 @@ def test_a_rebuild_killed_between_its_renames_is_put_back(settings: Settings) ->
     writer.recover()
     assert by_id(writer.get()) == by_id(chunks)
     assert writer._client is not None
-    assert {name} == {n for n in store_mod._collection_names(writer._client) if n.startswith(name)}
+    assert not store_mod._exists(writer._client, name + store_mod.OLD_SUFFIX)
+    assert not store_mod._exists(writer._client, name + store_mod.REBUILD_SUFFIX)
     assert reader.count() == len(chunks)
     writer.recover()  # nothing left to do
     assert writer.count() == len(chunks)
@@ -678,9 +679,7 @@ def test_a_rebuild_killed_after_its_swap_drops_the_old_copy(store: ChromaStore, 
     stale.add(ids=["x"], embeddings=[[0.0] * DIM])
     store.recover()
     assert by_id(store.get()) == by_id(chunks)
-    assert {settings.collection} == {
-        n for n in store_mod._collection_names(store._client) if n.startswith(settings.collection)
-    }
+    assert not store_mod._exists(store._client, settings.collection + store_mod.OLD_SUFFIX)
 
 
 def test_a_chunk_even_a_fresh_graph_misses_is_remembered_not_rebuilt_for_again(
