@@ -576,6 +576,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _follow_expected(examples: list[Example], questions: Sequence[GoldQuestion]) -> int:
+    """Relabel cached gold examples whose question's ``expected`` citations were corrected since the cache was
+    written (the candidates stay: they do not depend on the labels); returns how many changed."""
+    by_qid = {f"gold:{q.id}": q for q in questions}
+    changed = 0
+    for ex in examples:
+        q = by_qid.get(ex.qid)
+        if q is None or ex.source not in ("gold", "held_out") or list(ex.expected) == list(q.expected):
+            continue
+        wanted = set(q.expected)
+        ex.labels = np.asarray([int(_matches(c.chunk.citation.passage, wanted)) for c in ex.candidates], np.int8)
+        ex.expected, ex.gold = list(q.expected), q
+        changed += 1
+    return changed
+
+
 def load_or_build(
     cache: Path | None,
     records: Path | None,
@@ -603,13 +619,15 @@ def load_or_build(
         missing = [q for q in held_out if f"gold:{q.id}" not in have]
         # a cache written before questions were answered period by period lacks those rows
         stale = [ex for ex in examples if ex.source in ("gold", "held_out") and not hasattr(ex, "period_rows")]
-        if not missing_gold and not missing and not stale:
+        relabelled = _follow_expected(examples, [*gold, *held_out])
+        if not missing_gold and not missing and not stale and not relabelled:
             return examples
-        index = index or scratch_index(records)
-        for ex in stale:
-            ex.period_rows = period_rows(ex.question, ex.candidates, index.embedder)
-        if missing_gold or missing:
-            examples += build_examples(index, missing_gold, held_out=missing, seed=seed, limit=0)
+        if stale or missing_gold or missing:
+            index = index or scratch_index(records)
+            for ex in stale:
+                ex.period_rows = period_rows(ex.question, ex.candidates, index.embedder)
+            if missing_gold or missing:
+                examples += build_examples(index, missing_gold, held_out=missing, seed=seed, limit=0)
     else:
         index = index or scratch_index(records)
         examples = build_examples(index, gold, held_out=held_out, seed=seed, progress=_say)

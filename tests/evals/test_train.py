@@ -200,6 +200,22 @@ def test_a_cache_built_before_a_gold_set_gets_its_questions_added(index, example
     assert [e.source for e in moved if e.qid == "gold:t4"] == ["held_out"] and len(moved) == len(examples)
 
 
+def test_a_cache_follows_corrected_citations_of_its_gold_questions(examples, tmp_path: Path):
+    cache = tmp_path / "examples.pkl"
+    cache.write_bytes(pickle.dumps(examples))
+    (t3,) = [e for e in examples if e.qid == "gold:t3"]
+    other = t3.candidates[list(t3.labels).index(0)]  # a passage the question's citations did not name
+    corrected = dataclasses.replace(OWN[2], expected=[*OWN[2].expected, other.chunk.citation.passage])
+    gold = _write(tmp_path / "gold.jsonl", [*OWN[:2], corrected, OWN[3]])
+    got = {e.qid: e for e in load_or_build(cache, None, [gold], 1)}  # no index: nothing is built again
+    assert got["gold:t3"].expected == corrected.expected and got["gold:t3"].gold == corrected
+    assert got["gold:t3"].labels.sum() == t3.labels.sum() + 1
+    assert got["gold:t3"].labels[t3.candidates.index(other)] == 1
+    assert np.array_equal(got["gold:t1"].labels, next(e for e in examples if e.qid == "gold:t1").labels)
+    (read,) = [e for e in pickle.loads(cache.read_bytes()) if e.qid == "gold:t3"]  # written back
+    assert read.expected == corrected.expected
+
+
 def test_a_question_asking_for_several_periods_has_rows_for_each_period_alone(index, tmp_path: Path):
     two = GoldQuestion(
         "t5", "海天瑞声2023年和2024年上半年的毛利率分别是多少", "zh", ["688787 2024-013 Q2"], [], "fact", "688787"
