@@ -211,8 +211,7 @@ def build_examples(
         query = retriever.prepare(q.question)
         hits = retriever.search_prepared(query, K)
         cands = candidates(hits)
-        expected = set(q.expected)
-        labels = [int(_matches(c.chunk.citation.passage, expected)) for c in cands]
+        labels = _labels(cands, q.expected)
         ex = _example(
             f"gold:{q.id}", source, q.company or "", query.question, cands, labels, embedder, q.expected, by_period=True
         )
@@ -576,6 +575,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _labels(cands: Sequence[Candidate], expected: Sequence[str]) -> list[int]:
+    """1 for each candidate a gold question's citations name, else 0."""
+    wanted = set(expected)
+    return [int(_matches(c.chunk.citation.passage, wanted)) for c in cands]
+
+
 def _follow_expected(examples: list[Example], questions: Sequence[GoldQuestion]) -> int:
     """Relabel cached gold examples whose question's ``expected`` citations were corrected since the cache was
     written (the candidates stay: they do not depend on the labels); returns how many changed."""
@@ -585,8 +590,7 @@ def _follow_expected(examples: list[Example], questions: Sequence[GoldQuestion])
         q = by_qid.get(ex.qid)
         if q is None or ex.source not in ("gold", "held_out") or list(ex.expected) == list(q.expected):
             continue
-        wanted = set(q.expected)
-        ex.labels = np.asarray([int(_matches(c.chunk.citation.passage, wanted)) for c in ex.candidates], np.int8)
+        ex.labels = np.asarray(_labels(ex.candidates, q.expected), dtype=np.int8)
         ex.expected, ex.gold = list(q.expected), q
         changed += 1
     return changed

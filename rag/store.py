@@ -547,19 +547,18 @@ class ChromaStore:
         def scan(col: Collection) -> list[str]:
             total = col.count()
             lost: list[str] = []
-            for offset in range(0, total, FINDABLE_BATCH):
-                page = col.get(include=["embeddings"], limit=FINDABLE_BATCH, offset=offset)  # type: ignore[list-item]
-                if not len(page["ids"]):
-                    break
-                res = col.query(
-                    query_embeddings=page["embeddings"],
-                    n_results=min(FINDABLE_K, total),
-                    include=["distances"],  # type: ignore[list-item]
-                )
-                for own, found, distances in zip(page["ids"], res["ids"], res["distances"], strict=True):
-                    # k exact copies of the text ahead of it: the search may rank it after them, not lose it
-                    if own not in found and not (len(found) == FINDABLE_K and distances[-1] <= TIE_DISTANCE):
-                        lost.append(own)
+            for page in self._pages(col, None, ["embeddings"]):
+                for start in range(0, len(page["ids"]), FINDABLE_BATCH):
+                    ids = page["ids"][start : start + FINDABLE_BATCH]
+                    res = col.query(
+                        query_embeddings=page["embeddings"][start : start + FINDABLE_BATCH],
+                        n_results=min(FINDABLE_K, total),
+                        include=["distances"],  # type: ignore[list-item]
+                    )
+                    for own, found, distances in zip(ids, res["ids"], res["distances"], strict=True):
+                        # k exact copies of the text ahead of it: the search may rank it after them, not lose it
+                        if own not in found and not (len(found) == FINDABLE_K and distances[-1] <= TIE_DISTANCE):
+                            lost.append(own)
             return lost
 
         return self._run("checking that every chunk is findable", scan)
