@@ -472,7 +472,7 @@ def studied_ids(path: Path = STUDIED) -> frozenset[str]:
     return frozenset(f"gold:{line}" for line in lines if line and not line.startswith("#"))
 
 
-SPREAD_METRICS = ("answered_right", "citation_precision", "answerable_refused", "unanswerable_refused")
+SPREAD_METRICS = ("answered_right", "citation_precision", "answerable_refused", "unanswerable_refused", "utility")
 
 
 def seed_spread(
@@ -518,7 +518,9 @@ def _by(outcomes: Sequence[Outcome], attr: str) -> dict[str, dict[str, float]]:
 
 
 def metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
-    """Answered with a right citation (share of answerable), citation precision, refusals, verdict counts."""
+    """Answered with a right citation (share of answerable), citation precision, refusals, verdict counts, and the
+    utility every change to the answer layer is judged by: right answers − :data:`WRONG_COST` × wrong ones (a
+    wrong passage, or an answer to a question the records do not answer), a count, refusals 0."""
     answerable = [o for o in outcomes if o.answerable]
     unanswerable = [o for o in outcomes if not o.answerable]
     precisions = [p for o in answerable if (p := o.precision) is not None]
@@ -536,8 +538,17 @@ def metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "mean_precision": float(np.mean(precisions)) if precisions else float("nan"),
         "answerable_refused": _share(sum(not o.answered for o in answerable), len(answerable)),
         "unanswerable_refused": _share(len(unanswerable) - wrong_un, len(unanswerable)),
+        "utility": utility(outcomes),
         "verdicts": dict(verdicts),
     }
+
+
+def utility(outcomes: Sequence[Outcome], wrong_cost: float = WRONG_COST) -> float:
+    """Right answers − ``wrong_cost`` × wrong ones (refusals count 0): the threshold's own objective, so the sum a
+    change to the answer layer must raise on the held-out sets (evals/HISTORY.md compares changes by it)."""
+    right = sum(o.right for o in outcomes)
+    wrong = sum(o.answered and not o.right for o in outcomes)
+    return right - wrong_cost * wrong
 
 
 def _share(a: float, b: int) -> float:

@@ -606,7 +606,15 @@ def _eval_lco(
     except (IrchatError, ValueError) as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
-    cols = ("n", "answerable", "answered_right", "citation_precision", "answerable_refused", "unanswerable_refused")
+    cols = (
+        "n",
+        "answerable",
+        "answered_right",
+        "citation_precision",
+        "answerable_refused",
+        "unanswerable_refused",
+        "utility",
+    )
     table = Table(title="answers, leave-company-out (each company answered by a model trained without it)")
     for col in ("fold", *cols, "threshold"):
         table.add_column(col)
@@ -622,7 +630,7 @@ def _eval_lco(
         if got := [o for o in asked if by_id.get(o.qid) == name]:
             rows.append((f"set {name}", metrics(got)))
     for name, m in rows:
-        cells = [str(m[c]) if c in ("n", "answerable") else f"{m[c]:.3f}" for c in cols]
+        cells = [_cell(c, m[c]) for c in cols]
         table.add_row(name, *cells, f"{m['threshold']:.2f}" if "threshold" in m else "")
     out.print(table)
     for kind, m in lco["by_kind"].items():
@@ -639,7 +647,9 @@ def _eval_lco(
         for name, ms in spread.items():
             out.print(
                 f"  {name:8} "
-                + "  ".join(f"{k} {v['mean']:.3f} ({v['min']:.3f}–{v['max']:.3f})" for k, v in ms.items()),
+                + "  ".join(
+                    f"{k} {_cell(k, v['mean'])} ({_cell(k, v['min'])}–{_cell(k, v['max'])})" for k, v in ms.items()
+                ),
                 highlight=False,
             )
     for path in drafts or []:
@@ -651,6 +661,14 @@ def _eval_lco(
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "lco.json").write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     out.print(f"report: {folder / 'lco.json'}")
+
+
+def _cell(metric: str, value: float) -> str:
+    """A metric as the eval table prints it: counts whole, utility (right answers less wrong ones' cost) to one
+    place, shares to three."""
+    if metric in ("n", "answerable"):
+        return str(value)
+    return f"{value:.1f}" if metric == "utility" else f"{value:.3f}"
 
 
 def _check_drafts(index: Index, models: dict, path: Path) -> list[dict]:

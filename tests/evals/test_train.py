@@ -16,7 +16,9 @@ from evals.gold import GoldQuestion
 from evals.train import (
     ENSEMBLE,
     GOLD_WEIGHT,
+    WRONG_COST,
     Example,
+    Outcome,
     build_examples,
     fit_calibration,
     leave_company_out,
@@ -25,6 +27,7 @@ from evals.train import (
     near_duplicate,
     seed_spread,
     train,
+    utility,
 )
 from ingest.pipeline import Ingestor
 from rag.answering.features import FEATURES
@@ -153,6 +156,20 @@ def test_leave_company_out_keeps_each_company_out_of_its_own_fold(examples):
     assert m["answerable"] == 2 and 0.0 <= m["answered_right"] <= 1.0
     assert sum(m["verdicts"].values()) == len(OWN)
     assert metrics([])["n"] == 0
+
+
+def test_utility_counts_right_answers_less_the_cost_of_wrong_ones_and_nothing_for_refusals():
+    def outcome(cited: list[str], expected: list[str]) -> Outcome:
+        return Outcome("q", "zh", "fact", bool(expected), cited, expected, "answered" if cited else "x", "1")
+
+    right = outcome(["688787 2024-013 Q5"], ["688787 2024-013 Q5"])
+    wrong_passage = outcome(["688787 2024-013 Q4"], ["688787 2024-013 Q5"])
+    answered_unanswerable = outcome(["688787 2024-013 Q4"], [])
+    refused = [outcome([], ["688787 2024-013 Q5"]), outcome([], [])]
+    assert utility([right, right, *refused]) == 2.0
+    assert utility([right, wrong_passage, answered_unanswerable, *refused]) == 1.0 - 2 * WRONG_COST
+    assert utility([wrong_passage], wrong_cost=3.0) == -3.0
+    assert metrics([right, wrong_passage])["utility"] == 1.0 - WRONG_COST and metrics([])["utility"] == 0.0
 
 
 def test_held_out_questions_are_answered_by_the_fold_models_but_never_trained_on(examples):
@@ -319,6 +336,10 @@ def test_irchat_eval_lco_prints_and_reports_the_spread_over_seeds(examples, real
     assert result.exit_code == 2 and "bad.jsonl" in result.output and "999999" in result.output, result.output
     right = report["lco"]["seeds"]["all"]["answered_right"]
     assert right["min"] <= report["lco"]["overall"]["answered_right"] <= right["max"]
+    # the utility changes are judged by is reported per set and over the seeds, as a count (one place)
+    gained = report["lco"]["seeds"]["held.jsonl"]["utility"]
+    assert gained["min"] <= gained["mean"] <= gained["max"] and "utility" in report["lco"]["overall"]
+    assert f"utility {gained['mean']:.1f} (" in result_seeds
     # the held-out file has its own line over the seeds; the sets trained on are in "all"
     assert "held.jsonl" in report["lco"]["seeds"] and "first.jsonl" not in report["lco"]["seeds"]
     assert "\n  held.jsonl " in result_seeds
