@@ -544,7 +544,7 @@ def metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
 
 
 def utility(outcomes: Sequence[Outcome], wrong_cost: float = WRONG_COST) -> float:
-    """Right answers − ``wrong_cost`` × wrong ones (refusals count 0): the threshold's own objective, so the sum a
+    """Right answers − ``wrong_cost`` × wrong ones (refusals count 0): the threshold's own objective, and what a
     change to the answer layer must raise on the held-out sets (evals/HISTORY.md compares changes by it)."""
     right = sum(o.right for o in outcomes)
     wrong = sum(o.answered and not o.right for o in outcomes)
