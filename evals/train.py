@@ -249,6 +249,12 @@ def _matches(key: str, expected: set[str]) -> bool:
     return key in expected or key.split(" ", 1)[-1] in expected
 
 
+def _labels(cands: Sequence[Candidate], expected: Sequence[str]) -> list[int]:
+    """1 for each candidate a gold question's citations name, else 0."""
+    wanted = set(expected)
+    return [int(_matches(c.chunk.citation.passage, wanted)) for c in cands]
+
+
 def _example(
     qid: str,
     source: str,
@@ -584,12 +590,6 @@ def main(argv: list[str] | None = None) -> int:
     args.report.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     _say(f"model → {args.out} (threshold {model.threshold:.2f}); report → {args.report}")
     return 0
-
-
-def _labels(cands: Sequence[Candidate], expected: Sequence[str]) -> list[int]:
-    """1 for each candidate a gold question's citations name, else 0."""
-    wanted = set(expected)
-    return [int(_matches(c.chunk.citation.passage, wanted)) for c in cands]
 
 
 def _follow_expected(examples: list[Example], questions: Sequence[GoldQuestion]) -> int:
