@@ -599,6 +599,9 @@ def _eval_lco(
     held_out_files = [GOLD_DIR / g for g in HELD_OUT_GOLD] if held_out_files is None else held_out_files
     try:
         index = scratch_index(records)
+        # drafts are read and their companies resolved before the folds are trained, so a bad draft file fails
+        # in seconds rather than after the leave-company-out run
+        draft_sets = {path: _read_drafts(index, path) for path in drafts or []}
         data = load_or_build(cache, None, gold_files, 0, index=index, held_out_files=held_out_files)
         # one row per gold file, so a set added later does not hide how the earlier ones moved
         by_id = {f"gold:{q.id}": f.name for f in [*gold_files, *held_out_files] for q in load_gold(f)}
@@ -652,12 +655,8 @@ def _eval_lco(
                 ),
                 highlight=False,
             )
-    for path in drafts or []:
-        try:
-            result.setdefault("drafts", {})[path.name] = _check_drafts(index, lco["models"], path)
-        except (IrchatError, ValueError) as e:  # a draft naming a company the index lacks, a malformed line
-            err.print(f"[red]error:[/red] {path}: {e}")
-            raise typer.Exit(2) from e
+    for path, items in draft_sets.items():
+        result.setdefault("drafts", {})[path.name] = _check_drafts(index, lco["models"], path, items)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "lco.json").write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     out.print(f"report: {folder / 'lco.json'}")
@@ -671,16 +670,32 @@ def _cell(metric: str, value: float) -> str:
     return f"{value:.1f}" if metric == "utility" else f"{value:.3f}"
 
 
-def _check_drafts(index: Index, models: dict, path: Path) -> list[dict]:
+def _read_drafts(index: Index, path: Path) -> list:
+    """A draft-check set's drafts, each naming a company the index holds; ValueError naming the file otherwise."""
+    from evals.drafts import load_drafts
+    from rag.retriever import HybridRetriever
+
+    items = load_drafts(path)
+    directory = HybridRetriever(index).companies()
+    for d in items:
+        if directory.resolve(d.company) is None:
+            raise ValueError(
+                f"{path}: draft {d.id} names company {d.company!r}, of which the index holds no records; "
+                "see `irchat records`"
+            )
+    return items
+
+
+def _check_drafts(index: Index, models: dict, path: Path, drafts: list) -> list[dict]:
     """Check a draft set with each company's fold model; print its scores; return its rows."""
-    from evals.drafts import check, load_drafts, summarise
+    from evals.drafts import check, summarise
     from rag.answering.answerer import ExtractiveAnswerer
     from rag.assistant import Assistant
     from rag.rehearsal import Rehearsal
 
     assistant = Assistant(index=index)
     by_company: dict[str, list] = {}
-    for d in load_drafts(path):
+    for d in drafts:
         by_company.setdefault(d.company, []).append(d)
     rows: list[dict] = []
     for company, items in sorted(by_company.items()):

@@ -334,6 +334,7 @@ def test_irchat_eval_lco_prints_and_reports_the_spread_over_seeds(examples, real
     args = ["eval", "--lco", "--examples", str(cache), "--report", str(tmp_path / "rep2"), "--drafts", str(bad)]
     result = CliRunner().invoke(cli.app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 2 and "bad.jsonl" in result.output and "999999" in result.output, result.output
+    assert "leave-company-out" not in result.output  # refused before any fold was trained
     right = report["lco"]["seeds"]["all"]["answered_right"]
     assert right["min"] <= report["lco"]["overall"]["answered_right"] <= right["max"]
     # the utility changes are judged by is reported per set and over the seeds, as a count (one place)
