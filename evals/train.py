@@ -63,6 +63,9 @@ REMOVED_SHARE = 0.35
 KEYWORD_SHARE = 0.5
 # Passages retrieved per question, and distinct ones the model compares (as the answerer does).
 K = 20
+# Examples whose query is a pair's own question (or it without its pair): the match with each pair's question is
+# hidden from their rows, or it would give the answer away.
+HIDE_ASKED = ("record", "removed")
 # Weight of a gold question's rows against a pair-made question's 1, in the trees and in the calibration. The gold
 # questions are what users ask (paraphrases, English, near misses); the pair-made ones are stand-ins whose
 # probabilities run differently, and a calibration fitted to both mixes the two. Read off the leave-company-out
@@ -267,9 +270,8 @@ def _example(
     *,
     by_period: bool = False,
 ) -> Example:
-    hide = source in ("record", "removed")
     vectors = Vectors.of(embedder, question, cands)
-    rows = featurize(question, cands, vectors, hide_asked=hide)
+    rows = featurize(question, cands, vectors, hide_asked=source in HIDE_ASKED)
     return Example(
         qid,
         source,
@@ -592,6 +594,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _refeaturize(ex: Example, embedder: Any) -> None:
+    """Recompute an example's rows with today's :data:`FEATURES` (its candidates and labels stay)."""
+    vectors = Vectors.of(embedder, ex.question, ex.candidates)
+    ex.rows = featurize(ex.question, ex.candidates, vectors, hide_asked=ex.source in HIDE_ASKED)
+    if ex.source in ("gold", "held_out"):
+        ex.period_rows = period_rows(ex.question, ex.candidates, embedder, vectors)
+
+
 def _follow_expected(examples: list[Example], questions: Sequence[GoldQuestion]) -> int:
     """Relabel cached gold examples whose question's ``expected`` citations were corrected since the cache was
     written (the candidates stay: they do not depend on the labels); returns how many changed."""
@@ -634,13 +644,19 @@ def load_or_build(
         missing = [q for q in held_out if f"gold:{q.id}" not in have]
         # a cache written before questions were answered period by period lacks those rows
         stale = [ex for ex in examples if ex.source in ("gold", "held_out") and not hasattr(ex, "period_rows")]
+        # one written before a column was added has rows of another width: they are made again
+        outdated = [ex for ex in examples if ex.rows.shape[1] != len(FEATURES)]
         relabelled = _follow_expected(examples, [*gold, *held_out])
-        if not missing_gold and not missing and not stale and not relabelled:
+        if not missing_gold and not missing and not stale and not outdated and not relabelled:
             return examples
-        if stale or missing_gold or missing:
+        if stale or outdated or missing_gold or missing:
             index = index or scratch_index(records)
             for ex in stale:
                 ex.period_rows = period_rows(ex.question, ex.candidates, index.embedder)
+            if outdated:
+                _say(f"{len(outdated)} cached examples have {outdated[0].rows.shape[1]} columns, not {len(FEATURES)}")
+            for ex in outdated:
+                _refeaturize(ex, index.embedder)
             if missing_gold or missing:
                 examples += build_examples(index, missing_gold, held_out=missing, seed=seed, limit=0)
     else:

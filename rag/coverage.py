@@ -230,11 +230,16 @@ def concept_coverage(concepts: Sequence[Concept], passage: str) -> float:
     total = sum(c.weight for c in concepts)
     if not concepts or total <= 0:
         return 1.0
+    absent = {id(c) for c in absent_concepts(concepts, passage)}
+    return sum(c.weight for c in concepts if id(c) not in absent) / total
+
+
+def absent_concepts(concepts: Sequence[Concept], passage: str) -> list[Concept]:
+    """The ``concepts`` no form of which ``passage`` holds."""
     tokens = _token_set(passage)
     text = _norm(passage)
     # Chinese forms are looked up as substrings too: jieba may cut 营业收入 differently in two texts.
-    present = sum(c.weight for c in concepts if any(f in tokens or (_CJK.search(f) and f in text) for f in c.forms))
-    return present / total
+    return [c for c in concepts if not any(f in tokens or (_CJK.search(f) and f in text) for f in c.forms)]
 
 
 def coverage(terms: set[str], passage: str, idf: Callable[[str], float]) -> float:

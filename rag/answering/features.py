@@ -20,7 +20,7 @@ import numpy as np
 from rag.answering.question import Question
 from rag.answering.text import figure_clauses, figures, sentences
 from rag.asked_figure import gives
-from rag.coverage import concept_coverage
+from rag.coverage import absent_concepts, concept_coverage
 from rag.intent import in_months, reporting_window, states_period
 from rag.protocols import Embedder
 from rag.types import Chunk, Hit
@@ -81,6 +81,8 @@ FEATURES: tuple[str, ...] = (
     "n_parts",
     "n_companies",
     "cov_figure_clause",
+    "absent_weightiest",
+    "absent_topics",
 )
 _MISSING = float("nan")
 # Ranks beyond the lists the retriever fused count as this far down.
@@ -215,6 +217,7 @@ def featurize(
     named = {c.stock_code or c.name for c in question.companies}
     windows = [reporting_window(p) for p in question.periods]
     query_pairs = _pairs(_without_names(question.lexical_text or question.text, question.company_names))
+    heaviest = max((t.weight for t in topics), default=0.0)
     rows = []
     for i, c in enumerate(cands):
         chunk = c.chunk
@@ -226,6 +229,8 @@ def featurize(
         asked = question.figure_asked
         # the sentences stating a figure of the kind asked, and how much of the question they hold
         kind_cov = [cv for s, cv in zip(says, sentence_cov, strict=False) if gives(asked, s)] if asked else []
+        # a passage may hold most of a question and lack the one thing it asks about (量产 of "CPO哪年量产")
+        absent = [t.weight for t in absent_concepts(topics, c.text)]
         row = {
             "q_en": float(question.lang == "en"),
             "q_figure": float(question.asks_figure),
@@ -299,6 +304,8 @@ def featurize(
             "n_parts": float(chunk.n_parts),
             "n_companies": float(len(companies)),
             "cov_figure_clause": max(clause_cov, default=0.0),
+            "absent_weightiest": max(absent, default=0.0) / heaviest if heaviest > 0 else _MISSING,
+            "absent_topics": float(len(absent)) if topics else _MISSING,
         }
         rows.append([row[name] for name in FEATURES])
     return np.asarray(rows, dtype=np.float32)

@@ -3,6 +3,7 @@ out-of-fold calibration and threshold, save and load, leave-company-out folds.""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import pickle
@@ -231,6 +232,21 @@ def test_a_cache_follows_corrected_citations_of_its_gold_questions(examples, tmp
     assert np.array_equal(got["gold:t1"].labels, next(e for e in examples if e.qid == "gold:t1").labels)
     (read,) = [e for e in pickle.loads(cache.read_bytes()) if e.qid == "gold:t3"]  # written back
     assert read.expected == corrected.expected
+
+
+def test_a_cache_written_before_a_column_was_added_has_its_rows_made_again(index, examples, tmp_path: Path):
+    cache = tmp_path / "examples.pkl"
+    old = copy.deepcopy(examples)
+    for e in old:  # as if written when the model had one column fewer
+        e.rows = e.rows[:, :-1]
+        e.period_rows = [r[:, :-1] for r in e.period_rows]
+    cache.write_bytes(pickle.dumps(old))
+    got = load_or_build(cache, None, [], 1, index=index)
+    assert [e.qid for e in got] == [e.qid for e in examples]
+    for new, made in zip(got, examples, strict=True):
+        assert np.allclose(new.rows, made.rows, equal_nan=True) and np.array_equal(new.labels, made.labels)
+        assert len(new.period_rows) == len(made.period_rows)
+    assert all(e.rows.shape[1] == len(FEATURES) for e in pickle.loads(cache.read_bytes()))  # written back
 
 
 def test_a_question_asking_for_several_periods_has_rows_for_each_period_alone(index, tmp_path: Path):

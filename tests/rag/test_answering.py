@@ -189,6 +189,18 @@ def test_features_are_one_row_per_candidate_with_missing_values_where_they_do_no
     assert not np.isnan(col["dense_question"]).any()
 
 
+def test_a_passage_lacking_the_weightiest_thing_asked_says_so_whatever_else_it_holds():
+    # Both passages are on the product; only one holds 量产 (mass production), the rarest word asked.
+    q = analyse("示例科技的光电合封产品计划哪年量产？", companies=[ACME], idf=lambda t: 6.0 if t == "量产" else 2.0)
+    lacking = chunk(1, "公司光电合封产品已通过可靠性测试，计划继续推进。")
+    holding = chunk(2, "公司光电合封产品计划于2027年量产。")
+    cands = candidates(hits(lacking, holding))
+    rows = featurize(q, cands, Vectors.of(HashEmbedder(), q, cands))
+    col = {name: rows[:, i] for i, name in enumerate(FEATURES)}
+    assert col["absent_weightiest"][0] == 1.0 and col["absent_weightiest"][1] < 1.0
+    assert col["absent_topics"][0] > col["absent_topics"][1]
+
+
 def test_the_answer_is_compared_with_the_question_by_itself_and_only_a_pairs_answer():
     # An investor asked the very question, but the company's reply turns away from it: the whole chunk and the
     # investor's question match, the answer alone does not.
