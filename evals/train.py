@@ -270,8 +270,7 @@ def _example(
     *,
     by_period: bool = False,
 ) -> Example:
-    vectors = Vectors.of(embedder, question, cands)
-    rows = featurize(question, cands, vectors, hide_asked=source in HIDE_ASKED)
+    rows, by_periods = _rows(question, cands, embedder, source, by_period)
     return Example(
         qid,
         source,
@@ -282,8 +281,17 @@ def _example(
         np.asarray(labels, dtype=np.int8),
         [c.chunk.citation.passage for c in cands],
         expected=list(expected),
-        period_rows=period_rows(question, cands, embedder, vectors) if by_period else [],
+        period_rows=by_periods,
     )
+
+
+def _rows(
+    question: Question, cands: list[Candidate], embedder: Any, source: str, by_period: bool
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """An example's rows and, ``by_period``, those of each period it asks for alone (one embedding of each)."""
+    vectors = Vectors.of(embedder, question, cands)
+    rows = featurize(question, cands, vectors, hide_asked=source in HIDE_ASKED)
+    return rows, period_rows(question, cands, embedder, vectors) if by_period else []
 
 
 # --------------------------------------------------------------------------------------------- training
@@ -596,10 +604,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _refeaturize(ex: Example, embedder: Any) -> None:
     """Recompute an example's rows with today's :data:`FEATURES` (its candidates and labels stay)."""
-    vectors = Vectors.of(embedder, ex.question, ex.candidates)
-    ex.rows = featurize(ex.question, ex.candidates, vectors, hide_asked=ex.source in HIDE_ASKED)
-    if ex.source in ("gold", "held_out"):
-        ex.period_rows = period_rows(ex.question, ex.candidates, embedder, vectors)
+    asked = ex.source in ("gold", "held_out")  # as build_examples makes them: period rows for asked questions
+    ex.rows, ex.period_rows = _rows(ex.question, ex.candidates, embedder, ex.source, asked)
 
 
 def _follow_expected(examples: list[Example], questions: Sequence[GoldQuestion]) -> int:

@@ -601,7 +601,7 @@ def _eval_lco(
         index = scratch_index(records)
         # drafts are read and their companies resolved before the folds are trained, so a bad draft file fails
         # in seconds rather than after the leave-company-out run
-        draft_sets = {path: _read_drafts(index, path) for path in drafts or []}
+        draft_sets = _read_drafts(index, drafts or [])
         data = load_or_build(cache, None, gold_files, 0, index=index, held_out_files=held_out_files)
         # one row per gold file, so a set added later does not hide how the earlier ones moved
         by_id = {f"gold:{q.id}": f.name for f in [*gold_files, *held_out_files] for q in load_gold(f)}
@@ -670,20 +670,23 @@ def _cell(metric: str, value: float) -> str:
     return f"{value:.1f}" if metric == "utility" else f"{value:.3f}"
 
 
-def _read_drafts(index: Index, path: Path) -> list:
-    """A draft-check set's drafts, each naming a company the index holds; ValueError naming the file otherwise."""
+def _read_drafts(index: Index, paths: list[Path]) -> dict[Path, list]:
+    """Each draft-check set's drafts, each naming a company the index holds; ValueError naming the file otherwise."""
     from evals.drafts import load_drafts
     from rag.retriever import HybridRetriever
 
-    items = load_drafts(path)
-    directory = HybridRetriever(index).companies()
-    for d in items:
-        if directory.resolve(d.company) is None:
-            raise ValueError(
-                f"{path}: draft {d.id} names company {d.company!r}, of which the index holds no records; "
-                "see `irchat records`"
-            )
-    return items
+    if not paths:
+        return {}
+    directory = HybridRetriever(index).companies()  # read once for every set
+    sets = {path: load_drafts(path) for path in paths}
+    for path, items in sets.items():
+        for d in items:
+            if directory.resolve(d.company) is None:
+                raise ValueError(
+                    f"{path}: draft {d.id} names company {d.company!r}, of which the index holds no records; "
+                    "see `irchat records`"
+                )
+    return sets
 
 
 def _check_drafts(index: Index, models: dict, path: Path, drafts: list) -> list[dict]:
