@@ -183,14 +183,17 @@ def build_examples(
         hits = retriever.search_prepared(query, K)
         own = pair.citation.passage
         company = pair.stock_code or pair.company
+        # Each pair draws from its own stream: a change in how one question is read (its keywords' shuffle)
+        # leaves every other pair's examples as they were, so two builds compare pair for pair.
+        draw = random.Random(f"{seed}:{own}")
         cands = candidates(hits)
         labels = [
             1 if c.chunk.citation.passage == own else (-1 if near_duplicate(c.asked, pair.question_text) else 0)
             for c in cands
         ]
         out.append(_example(f"pair:{own}", "record", company, query.question, cands, labels, embedder, [own]))
-        if rng.random() < KEYWORD_SHARE:
-            words = keywords(pair.question_text, index, rng)
+        if draw.random() < KEYWORD_SHARE:
+            words = keywords(pair.question_text, index, draw)
             if words:
                 kq = retriever.prepare(f"{name} {words}")
                 kcands = candidates(retriever.search_prepared(kq, K))
@@ -199,7 +202,7 @@ def build_examples(
                     for c in kcands
                 ]
                 out.append(_example(f"kw:{own}", "keywords", company, kq.question, kcands, klabels, embedder, [own]))
-        if rng.random() < REMOVED_SHARE:
+        if draw.random() < REMOVED_SHARE:
             rest = [
                 h
                 for h in hits

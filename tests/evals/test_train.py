@@ -117,6 +117,17 @@ def test_examples_from_pairs_hide_their_own_question_and_label_it(examples):
     assert all(ex.weight == 1 for ex in pairs + removed)
 
 
+def test_which_pairs_also_give_keyword_and_removed_examples_does_not_hang_on_the_other_pairs(index, examples):
+    # the first 60 of the seeded shuffle are a subset of its first 120, met in another order: each pair's draws
+    # are its own, so the same pairs get the same extra examples (a change to one question moves no other)
+    fewer = build_examples(index, [], seed=1, limit=60)
+    mine = {ex.qid.split(":", 1)[1] for ex in fewer if ex.source == "record"}
+    assert len(mine) == 60
+    extra = lambda exs: {ex.qid for ex in exs if ex.source in ("keywords", "removed")}  # noqa: E731
+    kept = {q for q in extra(examples) if q.split(":", 1)[1] in mine}
+    assert kept and extra(fewer) == kept
+
+
 def test_train_save_load_and_the_same_probabilities(examples, tmp_path: Path):
     model = train(examples, seed=1, folds=3)
     assert 0.0 < model.threshold < 1.0
