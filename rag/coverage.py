@@ -42,6 +42,8 @@ _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _CJK_PAIR = re.compile(r"[\u3400-\u9fff]{2}")
 _QUESTION_RE = re.compile(
     "|".join(sorted((re.escape(w) for w in QUESTION_WORDS if not w.isascii()), key=len, reverse=True))
+    + "|"
+    + _WORDS["which_zh"]
     + r"|是|有|吗|呢|了|的|？|\?"
 )
 

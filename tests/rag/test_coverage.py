@@ -246,6 +246,21 @@ def test_a_character_pair_straddling_two_words_is_not_a_concept():
     assert not {"度境", "外收", "入增"} & forms
 
 
+def test_which_when_and_why_ask_and_are_no_topic_a_passage_must_hold():
+    # the answer says the year, the customer, the cause: never 哪年, 哪家, 为何, 有何 themselves
+    forms = lambda q: {f for c in question_concepts(q, q, _known, ["示例科技"]) for f in c.forms}  # noqa: E731
+    assert forms("示例科技的固态电池哪年量产？") >= {"电池", "量产"}
+    assert not {"哪年", "年量"} & forms("示例科技的固态电池哪年量产？")
+    assert not {"哪一", "一类", "哪一类"} & forms("示例科技的存货主要是哪一类原料？")
+    assert "原料" in forms("示例科技的存货主要是哪一类原料？")
+    assert not {"哪家", "何时", "为何", "有何", "何展"} & (
+        forms("示例科技的海外客户是哪家？何时签约？") | forms("示例科技为何调价，对明年有何展望？")
+    )
+    assert {"客户", "签约", "调价", "展望"} <= forms("示例科技的海外客户是哪家？何时签约？") | forms(
+        "示例科技为何调价，对明年有何展望？"
+    )
+
+
 def _known(token: str) -> float:
     return 5.0 if token == "\x00" else 2.0
 
