@@ -117,7 +117,7 @@ def test_examples_from_pairs_hide_their_own_question_and_label_it(examples):
     assert all(ex.weight == 1 for ex in pairs + removed)
 
 
-def test_which_pairs_also_give_keyword_and_removed_examples_does_not_hang_on_the_other_pairs(index, examples):
+def test_which_pairs_also_give_keyword_and_removed_examples_does_not_depend_on_the_other_pairs(index, examples):
     # the first 60 of the seeded shuffle are a subset of its first 120, met in another order: each pair's draws
     # are its own, so the same pairs get the same extra examples (a change to one question moves no other)
     fewer = build_examples(index, [], seed=1, limit=60)
