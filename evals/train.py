@@ -66,6 +66,9 @@ K = 20
 # Examples whose query is a pair's own question (or it without its pair): the match with each pair's question is
 # hidden from their rows, or it would give the answer away.
 HIDE_ASKED = ("record", "removed")
+# Examples of gold questions, trained on ("gold") or only answered ("held_out"): the ones scored, and the ones with
+# rows for each period they ask for alone.
+GOLD_SOURCES = ("gold", "held_out")
 # Weight of a gold question's rows against a pair-made question's 1, in the trees and in the calibration. The gold
 # questions are what users ask (paraphrases, English, near misses); the pair-made ones are stand-ins whose
 # probabilities run differently, and a calibration fitted to both mixes the two. Read off the leave-company-out
@@ -437,8 +440,7 @@ def leave_company_out(
 ) -> dict[str, Any]:
     """For each company: train without it, answer its gold questions. Returns outcomes and metrics; the held-out
     sets' questions are answered by the same fold models and reported apart (``held_out``)."""
-    asked = ("gold", "held_out")
-    companies = sorted({ex.company for ex in examples if ex.source in asked and ex.company})
+    companies = sorted({ex.company for ex in examples if ex.source in GOLD_SOURCES and ex.company})
     outcomes: list[Outcome] = []
     held: list[Outcome] = []
     folds: dict[str, dict[str, Any]] = {}
@@ -446,7 +448,7 @@ def leave_company_out(
     for company in companies:
         train_set = [ex for ex in examples if ex.company != company]
         model = models[company] = train(train_set, seed)
-        tested = [ex for ex in examples if ex.company == company and ex.source in asked]
+        tested = [ex for ex in examples if ex.company == company and ex.source in GOLD_SOURCES]
         decided = [
             decide(
                 ex,
@@ -607,7 +609,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _refeaturize(ex: Example, embedder: Any) -> None:
     """Recompute an example's rows with today's :data:`FEATURES` (its candidates and labels stay)."""
-    asked = ex.source in ("gold", "held_out")  # as build_examples makes them: period rows for asked questions
+    asked = ex.source in GOLD_SOURCES  # as build_examples makes them
     ex.rows, ex.period_rows = _rows(ex.question, ex.candidates, embedder, ex.source, asked)
 
 
@@ -618,7 +620,7 @@ def _follow_expected(examples: list[Example], questions: Sequence[GoldQuestion])
     changed = 0
     for ex in examples:
         q = by_qid.get(ex.qid)
-        if q is None or ex.source not in ("gold", "held_out") or list(ex.expected) == list(q.expected):
+        if q is None or ex.source not in GOLD_SOURCES or list(ex.expected) == list(q.expected):
             continue
         ex.labels = np.asarray(_labels(ex.candidates, q.expected), dtype=np.int8)
         ex.expected, ex.gold = list(q.expected), q
@@ -647,12 +649,12 @@ def load_or_build(
         # a set moved between trained-on and held out since the cache was written is used as it is listed now
         wanted = {f"gold:{q.id}": "gold" for q in gold} | {f"gold:{q.id}": "held_out" for q in held_out}
         for ex in examples:
-            if ex.source in ("gold", "held_out") and ex.qid in wanted:
+            if ex.source in GOLD_SOURCES and ex.qid in wanted:
                 ex.source = wanted[ex.qid]
         missing_gold = [q for q in gold if f"gold:{q.id}" not in have]
         missing = [q for q in held_out if f"gold:{q.id}" not in have]
         # a cache written before questions were answered period by period lacks those rows
-        stale = [ex for ex in examples if ex.source in ("gold", "held_out") and not hasattr(ex, "period_rows")]
+        stale = [ex for ex in examples if ex.source in GOLD_SOURCES and not hasattr(ex, "period_rows")]
         # one written before a column was added has rows of another width: they are made again
         outdated = [ex for ex in examples if ex.rows.shape[1] != len(FEATURES)]
         relabelled = _follow_expected(examples, [*gold, *held_out])
