@@ -11,7 +11,7 @@ from typing import Any
 
 from rag.data_files import read_json
 from rag.figures import COUNTERS, WORD_COUNTER_PATTERN, WORD_COUNTERS, extract_figures
-from rag.intent import asks_how_much
+from rag.intent import asks_change, asks_how_much
 
 __all__ = ["AskedFigure", "asked_figure", "gives"]
 
@@ -57,6 +57,14 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 
 @cache
+def _amounts() -> re.Pattern[str]:
+    words = sorted(_table()["amounts"], key=len, reverse=True)
+    return re.compile(
+        "|".join(rf"(?<![A-Za-z]){re.escape(w)}s?(?![A-Za-z])" if w.isascii() else re.escape(w) for w in words), re.I
+    )
+
+
+@cache
 def _lists() -> re.Pattern[str]:
     # 几件事是什么, 几个产品有哪些: the things counted are asked for, later in the same clause
     words = "|".join(sorted(map(re.escape, _table()["lists"]), key=len, reverse=True))
@@ -87,10 +95,12 @@ def asked_figure(text: str, how_much: bool | None = None) -> AskedFigure:
             if not any(start <= m.start() and m.end() <= end for start, end in asking):
                 found.append((m.start(), m.end(), kind, unit))
     kept = [f for f in found if not any(g[0] <= f[0] and f[1] <= g[1] and g[1] - g[0] > f[1] - f[0] for g in found)]
-    return AskedFigure(
-        tuple(dict.fromkeys(kind for _, _, kind, _ in kept if kind)),
-        next((unit for *_, unit in kept if unit), ""),
-    )
+    kinds = tuple(dict.fromkeys(kind for _, _, kind, _ in kept if kind))
+    unit = next((unit for *_, unit in kept if unit), "")
+    if how_much and not kinds and not unit and _amounts().search(text):
+        # 净利润是多少 asks for money; 营收增长多少 is answered by the growth rate as well
+        kinds = ("money", "percent") if asks_change(text) else ("money",)
+    return AskedFigure(kinds, unit)
 
 
 # A time in years or minutes (units.json leaves them out of figures): at most three digits, 2024年 being a date.

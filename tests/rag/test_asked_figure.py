@@ -26,6 +26,12 @@ from rag.asked_figure import AskedFigure, asked_figure, gives
         # a magnitude before the unit; 只 counts devices (but not in 只是)
         ("新基地二期每年能产多少万只模块？", ("count",), "只"),
         ("仓库能存放多少万吨原料？", ("count",), "吨"),
+        # an amount a company reports asks for money, and how it changed for its growth rate as well
+        ("去年的净利润是多少？", ("money",), ""),
+        ("今年营收同比增长了多少？", ("money", "percent"), ""),
+        ("What were the company's revenues in 2023?", ("money",), ""),
+        ("研发投入占收入的比例是多少？", ("percent",), ""),  # a share of revenue, not revenue
+        ("今年卖了多少台，收入多少？", ("count",), "台"),
     ],
 )
 def test_kind_asked(question: str, kinds: tuple[str, ...], unit: str) -> None:
@@ -43,6 +49,7 @@ def test_kind_asked(question: str, kinds: tuple[str, ...], unit: str) -> None:
         "How many Foxconn plants are there?",  # a capitalised name is not a unit
         "When did the company launch its Yuan platform?",
         "只是想了解一下公司的出海策略？",
+        "营业收入增长的主要原因是什么？",  # an amount named, a reason asked
     ],
 )
 def test_no_unit_read_from_names_or_reasons(question: str) -> None:
@@ -77,6 +84,9 @@ def test_which_ones_is_no_how_much() -> None:
         ("认证要多长时间？", "公司于2023年开始认证。", False),
         ("一年能产多少万只？", "二期达产后年产能约1,200万只。", True),
         ("一年能产多少万只？", "二期只是在做设备调试。", False),
+        ("去年净利润是多少？", "全年实现净利润3.2亿元。", True),
+        ("去年净利润是多少？", "净利润稳步增长，经营质量持续改善。", False),
+        ("今年营收增长了多少？", "营业收入同比增长18.6%。", True),
     ],
 )
 def test_gives(question: str, passage: str, given: bool) -> None:
