@@ -33,13 +33,16 @@ def _table() -> dict[str, Any]:
     return read_json("asked_figures.json")
 
 
+def _phrase_pattern(phrase: str, plural: bool = False) -> str:
+    """``phrase`` as a regular expression: an English one on word boundaries (and its plural when ``plural``)."""
+    if not phrase.isascii():
+        return re.escape(phrase)
+    return rf"(?<![A-Za-z]){re.escape(phrase)}{'s?' if plural else ''}(?![A-Za-z])"
+
+
 @cache
 def _phrases(group: str) -> list[tuple[re.Pattern[str], str]]:
-    return [
-        (re.compile(rf"(?<![A-Za-z]){re.escape(p)}(?![A-Za-z])" if p.isascii() else re.escape(p), re.I), kind)
-        for kind, words in _table()[group].items()
-        for p in words
-    ]
+    return [(re.compile(_phrase_pattern(p), re.I), kind) for kind, words in _table()[group].items() for p in words]
 
 
 @cache
@@ -58,10 +61,7 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 @cache
 def _amounts() -> re.Pattern[str]:
-    words = sorted(_table()["amounts"], key=len, reverse=True)
-    return re.compile(
-        "|".join(rf"(?<![A-Za-z]){re.escape(w)}s?(?![A-Za-z])" if w.isascii() else re.escape(w) for w in words), re.I
-    )
+    return re.compile("|".join(_phrase_pattern(w, plural=True) for w in _table()["amounts"]), re.I)
 
 
 @cache
@@ -71,10 +71,10 @@ def _lists() -> re.Pattern[str]:
     return re.compile(rf"[^，,。？?！!；;]{{0,12}}?(?:{words})")
 
 
-def asked_figure(text: str, how_much: bool | None = None) -> AskedFigure:
+def asked_figure(text: str, how_much: bool | None = None, change: bool | None = None) -> AskedFigure:
     """The kind of figure ``text`` asks for, if it asks for one; a phrase inside a longer one of another kind
     yields to it ("how many months" is a time, not a count). ``how_much``: :func:`asks_how_much` of ``text`` when
-    the caller has it."""
+    the caller has it; ``change``: :func:`asks_change` of ``text``, likewise."""
     zh_unit, en_unit = _patterns()
     how_much = asks_how_much(text) if how_much is None else how_much
     phrases = _phrases("asks") + (_phrases("measures") if how_much else [])
@@ -99,7 +99,8 @@ def asked_figure(text: str, how_much: bool | None = None) -> AskedFigure:
     unit = next((unit for *_, unit in kept if unit), "")
     if how_much and not kinds and not unit and _amounts().search(text):
         # 净利润是多少 asks for money; 营收增长多少 is answered by the growth rate as well
-        kinds = ("money", "percent") if asks_change(text) else ("money",)
+        change = asks_change(text) if change is None else change
+        kinds = ("money", "percent") if change else ("money",)
     return AskedFigure(kinds, unit)
 
 

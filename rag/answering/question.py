@@ -209,6 +209,7 @@ def analyse(
                 unknown = ""
     dated = asked_periods(text)
     how_much = asks_how_much(text, dated)
+    change = asks_change(text)
     periods = tuple(figure_periods(text, how_much, dated))
     if any(kind == "FY" for _, kind in periods):
         # The period is checked against the passage by its own features; 全年 / "full year" is not a topic word
@@ -234,8 +235,8 @@ def analyse(
         records=tuple(records),
         metadata=metadata_fields(text),
         asks_figure=how_much,
-        figure_asked=asked_figure(text, how_much),
-        asks_change=asks_change(text),
+        figure_asked=asked_figure(text, how_much, change),
+        asks_change=change,
         forward=forward_looking(text),
         now=bool(cue("now").search(text)),
         lexical_text=lexical,
