@@ -65,6 +65,13 @@ def _amounts() -> re.Pattern[str]:
 
 
 @cache
+def _share_of() -> re.Pattern[str]:
+    # 占收入多少, 各占多少, 占了几成: what share one thing is of another, asked in the same clause
+    words = "|".join(map(re.escape, _table()["share_of_zh"]))
+    return re.compile(rf"(?:{words})[^，,。？?！!；;]{{0,12}}?(?:多少|几成)")
+
+
+@cache
 def _lists() -> re.Pattern[str]:
     # 几件事是什么, 几个产品有哪些: the things counted are asked for, later in the same clause
     words = "|".join(sorted(map(re.escape, _table()["lists"]), key=len, reverse=True))
@@ -81,6 +88,7 @@ def asked_figure(text: str, how_much: bool | None = None, change: bool | None = 
     found: list[tuple[int, int, str, str]] = []
     for pattern, kind in phrases:
         found += [(m.start(), m.end(), kind, "") for m in pattern.finditer(text)]
+    found += [(m.start(), m.end(), "percent", "") for m in _share_of().finditer(text)]
     asking = [(start, end) for start, end, _, _ in found]
     for pattern in (zh_unit, en_unit):
         for m in pattern.finditer(text):

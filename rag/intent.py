@@ -273,9 +273,9 @@ _EN_MEASURE = (
 # but verbs or things elsewhere ("how does it price its services", "its biggest cost").
 _EN_QUANTITY = r"(?:(?:unit |average |issue )?(?:selling )?price|capacity|volume)s?"
 # "What is the gross margin", "What payout ratio…": a number asked for without 多少 / "how much".
-# Words between "what is" and the measure qualify it ("the overseas gross margin"); a verb there ("what is
-# driving revenue") asks for reasons instead.
-_QUALIFIER = r"(?:(?!\w+ing\b|behind\b|about\b)[\w-]+\s+)"
+# Words between "what is" and the measure qualify it ("the overseas gross margin", "its R&D expense ratio"); a verb
+# there ("what is driving revenue") asks for reasons instead.
+_QUALIFIER = r"(?:(?!\w+ing\b|behind\b|about\b)[\w&-]+\s+)"
 # The measure must end the noun phrase: "the revenue outlook", "the growth strategy" are not numbers.
 _PHRASE_END = r"(?=\s*(?:$|[?,.;:)]|(?:in|for|of|at|during|as|this|last|by|now|since|after|before|over|and|to|with)\b))"
 _WHAT_MEASURE = re.compile(

@@ -32,6 +32,19 @@ from rag.asked_figure import AskedFigure, asked_figure, gives
         ("What were the company's revenues in 2023?", ("money",), ""),
         ("研发投入占收入的比例是多少？", ("percent",), ""),  # a share of revenue, not revenue
         ("今年卖了多少台，收入多少？", ("count",), "台"),
+        # what share one thing is of another, asked with 占
+        ("海外业务占总收入多少？", ("percent",), ""),
+        ("两条产品线各占多少？", ("percent",), ""),
+        ("公司在合资企业中占多少股权？", ("percent",), ""),
+        ("What is the group's R&D expense ratio this year?", ("percent",), ""),
+        ("What payout ratio does the final dividend imply?", ("percent",), ""),
+        # amounts of money a company reports beyond revenue and profit
+        ("去年的出口额是多少？", ("money",), ""),
+        ("这次定增募集了多少资金？", ("money",), ""),
+        ("收购确认了多少商誉？", ("money",), ""),
+        ("目前在手订单有多少？", ("money",), ""),
+        ("How much did the company spend on marketing last year?", ("money",), ""),
+        ("How big was the one-off impairment charge?", ("money",), ""),
     ],
 )
 def test_kind_asked(question: str, kinds: tuple[str, ...], unit: str) -> None:
