@@ -66,9 +66,10 @@ def _amounts() -> re.Pattern[str]:
 
 @cache
 def _share_of() -> re.Pattern[str]:
-    # 占收入多少, 各占多少, 占了几成: what share one thing is of another, asked in the same clause
+    # 占收入多少, 各占多少, 占了几成: what share one thing is of another, asked in the same clause; 占用多少资金
+    # (how much capital it ties up) asks money
     words = "|".join(map(re.escape, _table()["share_of_zh"]))
-    return re.compile(rf"(?:{words})[^，,。？?！!；;]{{0,12}}?(?:多少|几成)")
+    return re.compile(rf"(?:{words})(?!用)[^，,。？?！!；;]{{0,12}}?(?:多少|几成)")
 
 
 @cache

@@ -36,6 +36,7 @@ from rag.asked_figure import AskedFigure, asked_figure, gives
         ("海外业务占总收入多少？", ("percent",), ""),
         ("两条产品线各占多少？", ("percent",), ""),
         ("公司在合资企业中占多少股权？", ("percent",), ""),
+        ("新产线建设占用了多少资金？", ("money",), ""),  # 占用: ties up, not a share
         ("What is the group's R&D expense ratio this year?", ("percent",), ""),
         ("What payout ratio does the final dividend imply?", ("percent",), ""),
         # amounts of money a company reports beyond revenue and profit
