@@ -59,6 +59,10 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     return zh_unit, en_unit
 
 
+# Up to twelve characters within one clause: a word asked about and the word asking for it belong together there.
+_SAME_CLAUSE = r"[^，,。？?！!；;]{0,12}?"
+
+
 @cache
 def _amounts() -> re.Pattern[str]:
     return re.compile("|".join(_phrase_pattern(w, plural=True) for w in _table()["amounts"]), re.I)
@@ -69,14 +73,14 @@ def _share_of() -> re.Pattern[str]:
     # 占收入多少, 各占多少, 占了几成: what share one thing is of another, asked in the same clause; 占用多少资金
     # (how much capital it ties up) asks money
     words = "|".join(map(re.escape, _table()["share_of_zh"]))
-    return re.compile(rf"(?:{words})(?!用)[^，,。？?！!；;]{{0,12}}?(?:多少|几成)")
+    return re.compile(rf"(?:{words})(?!用){_SAME_CLAUSE}(?:多少|几成)")
 
 
 @cache
 def _lists() -> re.Pattern[str]:
     # 几件事是什么, 几个产品有哪些: the things counted are asked for, later in the same clause
     words = "|".join(sorted(map(re.escape, _table()["lists"]), key=len, reverse=True))
-    return re.compile(rf"[^，,。？?！!；;]{{0,12}}?(?:{words})")
+    return re.compile(rf"{_SAME_CLAUSE}(?:{words})")
 
 
 def asked_figure(text: str, how_much: bool | None = None, change: bool | None = None) -> AskedFigure:
