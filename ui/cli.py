@@ -361,7 +361,7 @@ def ask(
     date_to: ToOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """A short answer in the question's language, every claim cited as [record Qn]."""
+    """A short answer in the question's language, every claim cited as \\[company record Qn]."""
     from rag.serialize import answer_to_dict
 
     filters = _filters(company, record, date_from, date_to)
