@@ -187,15 +187,17 @@ def build_examples(
         own = pair.citation.passage
         company = pair.stock_code or pair.company
         # Each pair draws from its own stream: a change in how one question is read (its keywords' shuffle)
-        # leaves every other pair's examples as they were, so two builds compare pair for pair.
+        # leaves every other pair's examples as they were, so two builds compare pair for pair. Which extra
+        # examples it gives is drawn before the shuffle, so a question read with a word more keeps them too.
         draw = random.Random(f"{seed}:{own}")
+        with_keywords, with_removed = draw.random() < KEYWORD_SHARE, draw.random() < REMOVED_SHARE
         cands = candidates(hits)
         labels = [
             1 if c.chunk.citation.passage == own else (-1 if near_duplicate(c.asked, pair.question_text) else 0)
             for c in cands
         ]
         out.append(_example(f"pair:{own}", "record", company, query.question, cands, labels, embedder, [own]))
-        if draw.random() < KEYWORD_SHARE:
+        if with_keywords:
             words = keywords(pair.question_text, index, draw)
             if words:
                 kq = retriever.prepare(f"{name} {words}")
@@ -205,7 +207,7 @@ def build_examples(
                     for c in kcands
                 ]
                 out.append(_example(f"kw:{own}", "keywords", company, kq.question, kcands, klabels, embedder, [own]))
-        if draw.random() < REMOVED_SHARE:
+        if with_removed:
             rest = [
                 h
                 for h in hits

@@ -128,6 +128,26 @@ def test_which_pairs_also_give_keyword_and_removed_examples_does_not_depend_on_t
     assert kept and extra(fewer) == kept
 
 
+def test_a_pairs_keyword_shuffle_does_not_move_its_removed_draw(index, monkeypatch):
+    # a question read with more words shuffles longer: which pairs also give a removed near miss stays the same
+    import evals.train as train_module
+
+    before = build_examples(index, [], seed=1, limit=40)
+    shuffle = train_module.keywords
+
+    def longer(question, idx, rng):
+        for _ in range(7):
+            rng.random()
+        return shuffle(question, idx, rng)
+
+    monkeypatch.setattr(train_module, "keywords", longer)
+    after = build_examples(index, [], seed=1, limit=40)
+    removed = lambda exs: {ex.qid for ex in exs if ex.source == "removed"}  # noqa: E731
+    keyworded = lambda exs: {ex.qid.split(":", 1)[1] for ex in exs if ex.source == "keywords"}  # noqa: E731
+    assert removed(before) and removed(after) == removed(before)
+    assert keyworded(before) and keyworded(after) == keyworded(before)
+
+
 def test_train_save_load_and_the_same_probabilities(examples, tmp_path: Path):
     model = train(examples, seed=1, folds=3)
     assert 0.0 < model.threshold < 1.0
