@@ -36,13 +36,53 @@ _ISO_MONTH = re.compile(r"\b(20\d\d)[-/.](\d{1,2})\b")
 _ZH_MONTH = re.compile(r"(20\d\d)\s*年\s*(\d{1,2})\s*月")
 
 
+# A quarter's last day, or its last month's end, is the reporting period ending then, not a meeting's date:
+# "截至2025年3月31日", "2024年6月底", "as of June 30, 2024", "at the end of September 2025". What a company states
+# at that date is in the report of the period from January (a flow to date; a balance at the quarter's end is in
+# the same report): Q1, H1, the first three quarters, the full year. Another month's end or another day is a
+# date as before.
+_END_DAY = {3: 31, 6: 30, 9: 30, 12: 31}
+_ENDED = {3: ("Q1",), 6: ("H1", "Q2"), 9: ("9M", "Q3"), 12: ("FY",)}
+_ZH_MONTH_NUM = {"三": 3, "六": 6, "九": 9, "十二": 12}
+_EN_END_MONTH = r"(?P<en>mar(?:ch)?|june?|sep(?:t(?:ember)?)?|dec(?:ember)?)\.?"
+# A day is read so only after "as of" / 截至 ("会议于2024年6月30日召开" dates a meeting); a month's end always.
+_AS_OF = r"(?:(?:截至|截止)(?:到|于)?\s*|\bas\s+(?:of|at)\s+(?:the\s+)?)"
+_QUARTER_ENDS = [
+    re.compile(r"(?P<year>20\d\d)\s*年\s*(?P<month>0?3|0?6|0?9|12|三|六|九|十二)\s*月\s*[底末]"),
+    re.compile(rf"{_AS_OF}(?P<year>20\d\d)\s*年\s*(?P<month>0?3|0?6|0?9|12)\s*月\s*(?P<day>\d\d)\s*[日号]"),
+    re.compile(rf"{_AS_OF}(?P<year>20\d\d)[-/.](?P<month>0?3|0?6|0?9|12)[-/.](?P<day>\d\d)(?!\d)"),
+    re.compile(rf"\bend[\s-]+(?:of\s+)?{_EN_END_MONTH},?\s+(?P<year>20\d\d)\b", re.I),
+    re.compile(rf"{_AS_OF}{_EN_END_MONTH}\s+(?P<day>\d\d)(?:st|th)?,?\s+(?P<year>20\d\d)\b", re.I),
+    re.compile(rf"{_AS_OF}(?P<day>\d\d)(?:st|th)?\s+(?:of\s+)?{_EN_END_MONTH},?\s+(?P<year>20\d\d)\b", re.I),
+]
+
+
+def quarter_ends(text: str) -> list[tuple[int, int, tuple[int, int]]]:
+    """(year, month, span) of each quarter's last day or last month's end ``text`` names."""
+    out = []
+    for pattern in _QUARTER_ENDS:
+        for m in pattern.finditer(text):
+            named = m.groupdict()
+            if named.get("en"):
+                month = _MONTHS[named["en"][:3].lower()]
+            else:
+                month = _ZH_MONTH_NUM.get(named["month"]) or int(named["month"])
+            if named.get("day") is None or int(named["day"]) == _END_DAY[month]:
+                out.append((int(named["year"]), month, m.span()))
+    return out
+
+
 def mentioned_months(text: str) -> list[tuple[int, int]]:
-    """(year, month) pairs the text names: "April 2024", "Apr 20, 2024", "2024-04", "2024年4月"."""
+    """(year, month) pairs the text names: "April 2024", "Apr 20, 2024", "2024-04", "2024年4月"; a quarter's end
+    ("2024年6月30日") names its reporting period (:func:`asked_periods`), not a month."""
+    ends = [span for _, _, span in quarter_ends(text)]
     found: list[tuple[int, int]] = []
     for m in [*_EN_MONTH.finditer(text), *_EN_MONTH_AFTER.finditer(text)]:
-        found.append((int(m.group(2)), _MONTHS[m.group(1).lower()]))
+        if not any(a <= m.start() < b for a, b in ends):
+            found.append((int(m.group(2)), _MONTHS[m.group(1).lower()]))
     for m in [*_ISO_MONTH.finditer(text), *_ZH_MONTH.finditer(text)]:
-        found.append((int(m.group(1)), int(m.group(2))))
+        if not any(a <= m.start() < b for a, b in ends):
+            found.append((int(m.group(1)), int(m.group(2))))
     out: list[tuple[int, int]] = []
     for year, month in found:
         if 1 <= month <= 12 and (year, month) not in out:
@@ -397,6 +437,9 @@ def asked_periods(text: str) -> list[tuple[int, str]]:
             for p in [period, *_joined_periods(text, m, period[0])]:
                 if p not in out:
                     out.append(p)
+    for year, month, _ in quarter_ends(text):
+        if (year, _ENDED[month][0]) not in out:
+            out.append((year, _ENDED[month][0]))
     return out
 
 
@@ -512,11 +555,13 @@ def sentence_periods(text: str) -> tuple[list[tuple[int, str]], set[int], set[st
     """The reporting periods a sentence of a passage names: periods with a year, the years it names bare
     ("2024年公司实现营业总收入", "截至2024年底"), and the kinds of period it names without a year (Q1, H1)."""
     explicit = asked_periods(text)
+    # a balance at a quarter's end is that quarter's as well as the period to date's
+    explicit += [(y, k) for y, month, _ in quarter_ends(text) for k in _ENDED[month] if (y, k) not in explicit]
     named = {year for year, _ in explicit}
     bare = {int(m.group(1)) for m in _YEAR.finditer(text)} - named
     bare |= {year for year, _ in mentioned_months(text)} - named
     rest = text
-    for pattern, _ in [*_RUNS, *_ZH_RUNS, *_EN_PERIODS, *_ZH_PERIODS]:
+    for pattern in [*_QUARTER_ENDS, *(p for p, _ in [*_RUNS, *_ZH_RUNS, *_EN_PERIODS, *_ZH_PERIODS])]:
         rest = pattern.sub(" ", rest)
     kinds = {kind for pattern, both in _TO_DATE if pattern.search(rest) for kind in both}
     for pattern, _ in _TO_DATE:
@@ -533,6 +578,7 @@ def period_spans(text: str, more: Sequence[re.Pattern[str]] = ()) -> list[tuple[
     """Where ``text`` names what :func:`sentence_periods` reads (a period with or without its year, a year, a
     month), or matches one of ``more``, in order; mentions that touch or overlap are one ("2024年上半年")."""
     patterns = [p for p, _ in [*_RUNS, *_ZH_RUNS, *_EN_PERIODS, *_ZH_PERIODS, *_TO_DATE, *_YEARLESS]]
+    patterns += _QUARTER_ENDS
     patterns += [_YEAR, _YEAR_WORD, _EN_MONTH, _EN_MONTH_AFTER, _ISO_MONTH, _ZH_MONTH, *more]
     spans = sorted(m.span() for pattern in patterns for m in pattern.finditer(text))
     out: list[tuple[int, int]] = []

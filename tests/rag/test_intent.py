@@ -32,7 +32,7 @@ def test_period_spans_cut_a_list_of_periods_at_its_separators():
     text = "公司2021年、2022年和2023年上半年的净利润"
     assert [text[a:b] for a, b in period_spans(text)] == ["2021年", "2022年", "2023年上半年"]
     text = "截至2025年6月末，1H25 收入"
-    assert [text[a:b] for a, b in period_spans(text)] == ["2025年6月", "1H25"]
+    assert [text[a:b] for a, b in period_spans(text)] == ["2025年6月末", "1H25"]
 
 
 def test_a_sentence_about_another_period_does_not_state_the_one_asked():
@@ -145,6 +145,25 @@ def test_a_quarters_end_names_the_quarter_and_the_year_to_date():
     assert sentence_periods("公司第三季度实现营业收入237.82亿") == ([], set(), {"Q3"})
     assert states_period("截止三季度末，存货为120亿元", asked_periods("2024年三季度末存货是多少？"))
     assert states_period("截止三季度末，营收649.91亿元", asked_periods("2024年前三季度营收是多少？"))
+
+
+def test_a_quarters_last_day_is_the_period_ending_then():
+    from rag.intent import asked_periods, mentioned_months
+
+    assert asked_periods("截至2023年3月31日，示例公司的合同负债是多少？") == [(2023, "Q1")]
+    assert asked_periods("示例公司2022年9月末的存货有多少") == [(2022, "9M")]
+    assert asked_periods("What was the cash balance as of June 30, 2023?") == [(2023, "H1")]
+    assert asked_periods("Order backlog at the end of December 2022?") == [(2022, "FY")]
+    # not a month's meetings: the report of the period ending then
+    assert mentioned_months("截至2023年3月31日的合同负债") == []
+    # another day, or the same day without "as of", dates a meeting as before
+    assert asked_periods("截至2023年4月30日的合同负债") == [] and mentioned_months("截至2023年4月30日") == [(2023, 4)]
+    assert asked_periods("2023年6月30日的路演说了什么") == []
+    assert mentioned_months("2023年6月30日的路演说了什么") == [(2023, 6)]
+    # a balance stated at the quarter's end answers the quarter and the period to date
+    assert sentence_periods("截至2023年9月30日，公司存货为8.2亿元")[0] == [(2023, "9M"), (2023, "Q3")]
+    assert states_period("截至2023年6月30日，合同负债3亿元", asked_periods("2023年二季度末合同负债多少"))
+    assert not states_period("截至2023年6月30日，合同负债3亿元", asked_periods("2023年一季度末合同负债多少"))
 
 
 def test_english_periods_as_words_hyphenated_year_first_or_as_analysts_labels():
