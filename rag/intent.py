@@ -75,13 +75,17 @@ def quarter_ends(text: str) -> list[tuple[int, int, tuple[int, int]]]:
 def mentioned_months(text: str) -> list[tuple[int, int]]:
     """(year, month) pairs the text names: "April 2024", "Apr 20, 2024", "2024-04", "2024年4月"; a quarter's end
     ("2024年6月30日") names its reporting period (:func:`asked_periods`), not a month."""
-    ends = [span for _, _, span in quarter_ends(text)]
+    return _mentioned_months(text, quarter_ends(text))
+
+
+def _mentioned_months(text: str, ends: Sequence[tuple[int, int, tuple[int, int]]]) -> list[tuple[int, int]]:
+    spans = [span for _, _, span in ends]
     found: list[tuple[int, int]] = []
     for m in [*_EN_MONTH.finditer(text), *_EN_MONTH_AFTER.finditer(text)]:
-        if not any(a <= m.start() < b for a, b in ends):
+        if not any(a <= m.start() < b for a, b in spans):
             found.append((int(m.group(2)), _MONTHS[m.group(1).lower()]))
     for m in [*_ISO_MONTH.finditer(text), *_ZH_MONTH.finditer(text)]:
-        if not any(a <= m.start() < b for a, b in ends):
+        if not any(a <= m.start() < b for a, b in spans):
             found.append((int(m.group(1)), int(m.group(2))))
     out: list[tuple[int, int]] = []
     for year, month in found:
@@ -424,6 +428,10 @@ def _joined_periods(text: str, m: re.Match[str], year: int) -> list[tuple[int, s
 def asked_periods(text: str) -> list[tuple[int, str]]:
     """Reporting periods with a year that the question asks about: ``(2025, "Q2")``, ``(2024, "FY")``; a year
     named by itself is not one here (:func:`figure_periods` reads it as its full year when a figure is asked)."""
+    return _asked_periods(text, quarter_ends(text))
+
+
+def _asked_periods(text: str, ends: Sequence[tuple[int, int, tuple[int, int]]]) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     for pattern, read in [*_RUNS, *_ZH_RUNS]:
         for period in map(read, pattern.finditer(text)):
@@ -437,7 +445,7 @@ def asked_periods(text: str) -> list[tuple[int, str]]:
             for p in [period, *_joined_periods(text, m, period[0])]:
                 if p not in out:
                     out.append(p)
-    for year, month, _ in quarter_ends(text):
+    for year, month, _ in ends:
         if (year, _ENDED[month][0]) not in out:
             out.append((year, _ENDED[month][0]))
     return out
@@ -554,12 +562,13 @@ _TO_DATE = [
 def sentence_periods(text: str) -> tuple[list[tuple[int, str]], set[int], set[str]]:
     """The reporting periods a sentence of a passage names: periods with a year, the years it names bare
     ("2024年公司实现营业总收入", "截至2024年底"), and the kinds of period it names without a year (Q1, H1)."""
-    explicit = asked_periods(text)
+    ends = quarter_ends(text)  # read once: the periods, the months and the quarter's ends all need them
+    explicit = _asked_periods(text, ends)
     # a balance at a quarter's end is that quarter's as well as the period to date's
-    explicit += [(y, k) for y, month, _ in quarter_ends(text) for k in _ENDED[month] if (y, k) not in explicit]
+    explicit += [(y, k) for y, month, _ in ends for k in _ENDED[month] if (y, k) not in explicit]
     named = {year for year, _ in explicit}
     bare = {int(m.group(1)) for m in _YEAR.finditer(text)} - named
-    bare |= {year for year, _ in mentioned_months(text)} - named
+    bare |= {year for year, _ in _mentioned_months(text, ends)} - named
     rest = text
     for pattern in [*_QUARTER_ENDS, *(p for p, _ in [*_RUNS, *_ZH_RUNS, *_EN_PERIODS, *_ZH_PERIODS])]:
         rest = pattern.sub(" ", rest)
