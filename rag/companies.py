@@ -24,6 +24,8 @@ class Company:
     name: str
     short_name: str
     aliases: list[str] = field(default_factory=list)
+    latest: str = ""
+    """ISO date of its newest indexed meeting: no period ending after it can be reported in its records."""
 
     @property
     def names(self) -> list[str]:
@@ -316,6 +318,7 @@ class CompanyDirectory:
                     short_name=chunk.short_name,
                     aliases=list(aliases.get(chunk.stock_code, [])),
                 )
+            by_key[key].latest = max(by_key[key].latest, chunk.date_end or chunk.date)
         listed = {key: english_directory().get(c.stock_code, ListedName([], [], [])) for key, c in by_key.items()}
         places = {key: _place(c) if listed[key].brands or listed[key].shared else set() for key, c in by_key.items()}
         brands = {key: [w for w in listed[key].brands if w.lower() not in places[key]] for key in by_key}

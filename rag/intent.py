@@ -511,14 +511,6 @@ def period_end(period: tuple[int, str]) -> str:
     return f"{period[0]:04d}-{month:02d}-{day:02d}"
 
 
-def unreported_periods(text: str, latest: str) -> list[tuple[int, str]]:
-    """Periods the question asks results for that had not ended by ``latest`` (ISO date of the newest record
-    searched): no record can report them. Questions about plans or expectations are left alone."""
-    if not latest or _FORWARD.search(text):
-        return []
-    return [p for p in asked_periods(text) if period_end(p) > latest]
-
-
 # Days after a period ends within which companies report and discuss it: annual reports are due four
 # months after the year ends, half-year reports two months, quarterly reports one month (CSRC rules), and
 # the results briefing follows within days.

@@ -230,6 +230,7 @@ class Answer:
     notice: str = ""
     reason: str = "answered"
     """Why it answered or refused: ``answered``, ``no_passage``, ``low_confidence``, ``period_not_reported``,
-    ``figure_not_given``, ``ambiguous_company``, ``company_not_indexed`` (see rag/answering/verdicts.py)."""
+    ``period_not_found``, ``figure_not_given``, ``ambiguous_company``, ``company_not_indexed`` (see
+    rag/answering/verdicts.py)."""
     confidence: float | None = None
     """The answer model's calibrated probability that the first cited passage answers the question."""

@@ -37,7 +37,6 @@ from rag.intent import (
     period_spans,
     sentence_periods,
     spelled_periods,
-    unreported_periods,
 )
 from rag.lang import detect_language
 from rag.tokenize import word_frequency
@@ -59,6 +58,9 @@ class Question:
     """An organisation the question names that no indexed passage mentions (格力电器): likely not covered."""
     periods: tuple[tuple[int, str], ...] = ()
     """Reporting periods whose results it asks for: ``(2024, "H1")``."""
+    dated: tuple[tuple[int, str], ...] = ()
+    """The periods it names as such (a half, a quarter, a year's results; not a bare year): those a meeting held
+    before they ended cannot have reported."""
     months: tuple[tuple[int, int], ...] = ()
     records: tuple[str, ...] = ()
     """Record numbers it names ("编号2024-013的那场")."""
@@ -102,15 +104,12 @@ class Question:
             replace(
                 self,
                 periods=(period,),
+                dated=tuple(p for p in self.dated if p == period),
                 concepts=tuple(c for c in self.concepts if _agrees(c, period, mentions, outside)),
                 topics=tuple(c for c in self.topics if _agrees(c, period, mentions, outside)),
             )
             for period in self.periods
         )
-
-    def unreported(self, latest: str) -> list[tuple[int, str]]:
-        """Periods it asks results for that had not ended by ``latest`` (the newest meeting searched)."""
-        return unreported_periods(self.text, latest)
 
 
 def _agrees(
@@ -231,6 +230,7 @@ def analyse(
         read_as=tuple((w, c.short_name or c.name) for w, c in spelled),
         unknown_org=unknown,
         periods=periods,
+        dated=tuple(dated),
         months=tuple(mentioned_months(text)),
         records=tuple(records),
         metadata=metadata_fields(text),

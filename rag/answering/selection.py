@@ -13,7 +13,7 @@ from rag.answering.question import Question
 from rag.answering.text import figures, sentences
 from rag.answering.verdicts import Verdict
 from rag.asked_figure import gives
-from rag.intent import reporting_window
+from rag.intent import period_end, reporting_window
 
 # Companies a question naming none is answered for, each labelled, before it asks which one is meant.
 MAX_COMPANIES = 3
@@ -44,11 +44,17 @@ def select(
     whether the index holds more than one company."""
     if not cands:
         return Selection("no_passage")
-    latest = max((c.chunk.date_end or c.chunk.date for c in cands), default="")
-    unreported = [] if question.forward else question.unreported(latest)
+    # A period that had not ended by the newest meeting retrieved is not discussed in the records found: retrieval
+    # favours the meetings reporting on the period asked. Whether the records could have reported it at all is the
+    # company's newest indexed meeting's to say.
+    found = max(c.chunk.date_end or c.chunk.date for c in cands)
+    unreported = [] if question.forward else [p for p in question.dated if period_end(p) > found]
     if unreported:
         year, kind = unreported[0]
-        return Selection("period_not_reported", details={"period": f"{year} {kind}", "latest": latest})
+        latest = max([found, *(c.latest for c in question.companies)])
+        if period_end(unreported[0]) > latest:
+            return Selection("period_not_reported", details={"period": f"{year} {kind}", "latest": latest})
+        return Selection("period_not_found", details={"period": f"{year} {kind}", "latest": found})
     order = sorted(range(len(cands)), key=lambda i: (-probs[i], cands[i].rank))
     if question.figure_asked.unit:
         # a question asking in a unit by name (多少台, 多少瓦, how many GWh) is not answered by a passage stating no

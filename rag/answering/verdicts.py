@@ -9,6 +9,7 @@ Verdict = Literal[
     "no_passage",
     "low_confidence",
     "period_not_reported",
+    "period_not_found",
     "figure_not_given",
     "ambiguous_company",
     "company_not_indexed",
@@ -29,6 +30,11 @@ _WORDS: dict[Verdict, dict[str, str]] = {
         "zh": "现有记录未涉及这个问题：所问的{period}在最新一次交流（{latest}）时尚未结束或尚未披露。",
         "en": "The indexed records do not cover this question: {period} had not been reported by the latest "
         "meeting indexed ({latest}).",
+    },
+    "period_not_found": {
+        "zh": "现有记录未涉及这个问题：找到的相关段落都来自{period}披露之前的交流（最近一次为{latest}）。",
+        "en": "The indexed records do not cover this question: the passages found on it are all from meetings before "
+        "{period} was reported (the newest on {latest}).",
     },
     "figure_not_given": {
         "zh": "现有记录未涉及这个问题：相关段落没有给出所问的数字。",

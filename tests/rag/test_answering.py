@@ -379,6 +379,25 @@ def test_a_period_not_over_by_the_newest_meeting_is_not_reported():
     chosen = select(q, one, np.array([0.99]), 0.5, several_companies=False)
     assert chosen.verdict == "period_not_reported" and chosen.details["latest"] == "2025-04-20"
     assert "2025 H1" in explain(chosen.verdict, "en", **chosen.details)
+    # the company's newer records could have reported it: the refusal says the passages found are older, not that
+    # the records end before the period
+    newer = Company(ACME.stock_code, ACME.name, ACME.short_name, latest="2026-01-20")
+    found = select(
+        analyse("示例科技2025年上半年营收多少？", companies=[newer]), one, [0.99], 0.5, several_companies=False
+    )
+    assert found.verdict == "period_not_found" and found.details["latest"] == "2025-04-20"
+    assert "2025 H1" in explain(found.verdict, "en", **found.details)
+    assert "2025-04-20" in explain(found.verdict, "zh", **found.details)
+    # a period after the company's newest meeting is not reported, named with that meeting's date
+    beyond = select(
+        analyse("示例科技2026年上半年营收多少？", companies=[newer]), one, [0.99], 0.5, several_companies=False
+    )
+    assert beyond.verdict == "period_not_reported" and beyond.details["latest"] == "2026-01-20"
+    # a question asking for several periods is refused when one of them is not in the passages found
+    both = analyse("示例科技2024年全年和2025年上半年的营收分别是多少？", companies=[newer])
+    assert set(both.dated) == {(2024, "FY"), (2025, "H1")}
+    assert [sub.dated for sub in both.per_period] == [(p,) for p in both.periods]
+    assert select(both, one, [0.99], 0.5, several_companies=False).verdict == "period_not_found"
     # a plan for that period may be stated before it ends
     plan = analyse("示例科技2025年上半年的营收目标是多少？", companies=[ACME])
     one = _cands(chunk(1, "目标增长10%。", date="2025-04-20"))

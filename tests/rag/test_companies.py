@@ -210,3 +210,28 @@ def test_names_looked_up_by_position_are_those_a_scan_of_every_name_finds():
         assert {c.stock_code for c in d._spelled_by(word)} == {
             c.stock_code for c in d.companies if _spells(word, c.short_name)
         }, word
+
+
+def test_a_company_knows_its_newest_meeting():
+    def dated(record: str, day: str, end: str = "") -> Chunk:
+        return Chunk(
+            f"300001:{record}:meta",
+            "record",
+            "",
+            company="示例股份有限公司",
+            record=record,
+            short_name="示例",
+            stock_code="300001",
+            date=day,
+            date_end=end,
+        )
+
+    d = CompanyDirectory.from_records(
+        [
+            dated("2024-002", "2024-05-10"),
+            dated("2025-001", "2025-03-01", "2025-03-28"),
+            dated("2023-004", "2023-11-02"),
+        ],
+        {},
+    )
+    assert d.resolve("示例").latest == "2025-03-28"  # a meeting over several days ends on its last
