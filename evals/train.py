@@ -615,6 +615,24 @@ def _refeaturize(ex: Example, embedder: Any) -> None:
     ex.rows, ex.period_rows = _rows(ex.question, ex.candidates, embedder, ex.source, asked)
 
 
+def _read_dated(examples: list[Example]) -> int:
+    """Give questions cached before :attr:`Question.dated` existed the periods their text dates (as ``analyse`` reads
+    them now), their per-period questions each its own; returns how many were read."""
+    from rag.intent import asked_periods
+
+    read = 0
+    for ex in examples:
+        q = ex.question
+        if "dated" in vars(q):
+            continue
+        dated = tuple(asked_periods(q.text))
+        object.__setattr__(q, "dated", dated)  # a frozen dataclass: written as unpickling would have
+        for sub in q.per_period:
+            object.__setattr__(sub, "dated", tuple(p for p in dated if p in sub.periods))
+        read += 1
+    return read
+
+
 def _follow_expected(examples: list[Example], questions: Sequence[GoldQuestion]) -> int:
     """Relabel cached gold examples whose question's ``expected`` citations were corrected since the cache was
     written (the candidates stay: they do not depend on the labels); returns how many changed."""
@@ -660,7 +678,8 @@ def load_or_build(
         # one written before a column was added has rows of another width: they are made again
         outdated = [ex for ex in examples if ex.rows.shape[1] != len(FEATURES)]
         relabelled = _follow_expected(examples, [*gold, *held_out])
-        if not missing_gold and not missing and not stale and not outdated and not relabelled:
+        redated = _read_dated(examples)
+        if not missing_gold and not missing and not stale and not outdated and not relabelled and not redated:
             return examples
         if stale or outdated or missing_gold or missing:
             index = index or scratch_index(records)

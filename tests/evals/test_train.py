@@ -267,6 +267,25 @@ def test_a_cache_follows_corrected_citations_of_its_gold_questions(examples, tmp
     assert read.expected == corrected.expected
 
 
+def test_a_cache_written_before_questions_kept_their_dated_periods_reads_them(examples, tmp_path: Path):
+    from rag.answering.question import analyse
+
+    cache = tmp_path / "examples.pkl"
+    old = copy.deepcopy(examples)
+    asked = analyse("示例科技2023年上半年和2023年前三季度的营业收入分别是多少？")
+    dated, periods = asked.dated, asked.periods
+    old[0].question = asked
+    for e in old:  # as if pickled before the field existed: the class default stands in for it
+        for q in (e.question, *e.question.per_period):
+            vars(q).pop("dated", None)
+    assert old[0].question.dated == ()
+    cache.write_bytes(pickle.dumps(old))
+    got = load_or_build(cache, None, [], 1)  # no index: nothing is built again
+    assert got[0].question.dated == dated and set(dated) == {(2023, "H1"), (2023, "9M")}
+    assert [sub.dated for sub in got[0].question.per_period] == [(p,) for p in periods]
+    assert "dated" in vars(pickle.loads(cache.read_bytes())[0].question)  # written back
+
+
 def test_a_cache_written_before_a_column_was_added_has_its_rows_made_again(index, examples, tmp_path: Path):
     cache = tmp_path / "examples.pkl"
     old = copy.deepcopy(examples)
