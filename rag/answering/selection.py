@@ -48,7 +48,7 @@ def select(
     # favours the meetings reporting on the period asked. Whether the records could have reported it at all is the
     # company's newest indexed meeting's to say.
     found = max(c.chunk.date_end or c.chunk.date for c in cands)
-    unreported = [] if question.forward else [p for p in question.dated if period_end(p) > found]
+    unreported = [] if question.forward or not found else [p for p in question.dated if period_end(p) > found]
     if unreported:
         year, kind = unreported[0]
         latest = max([found, *(c.latest for c in question.companies)])

@@ -398,6 +398,9 @@ def test_a_period_not_over_by_the_newest_meeting_is_not_reported():
     assert set(both.dated) == {(2024, "FY"), (2025, "H1")}
     assert [sub.dated for sub in both.per_period] == [(p,) for p in both.periods]
     assert select(both, one, [0.99], 0.5, several_companies=False).verdict == "period_not_found"
+    # passages of undated meetings say nothing of when the records end
+    undated = _cands(chunk(1, "收入增长。", date=""))
+    assert select(q, undated, np.array([0.99]), 0.5, several_companies=False).verdict == "answered"
     # a plan for that period may be stated before it ends
     plan = analyse("示例科技2025年上半年的营收目标是多少？", companies=[ACME])
     one = _cands(chunk(1, "目标增长10%。", date="2025-04-20"))
