@@ -617,7 +617,7 @@ def _refeaturize(ex: Example, embedder: Any) -> None:
 
 def _read_dated(examples: list[Example]) -> int:
     """Give questions cached before :attr:`Question.dated` existed the periods their text dates (as ``analyse`` reads
-    them now), their per-period questions each its own; returns how many were read."""
+    them now); returns how many were read. Their per-period questions are made again from them."""
     from rag.intent import asked_periods
 
     read = 0
@@ -625,10 +625,8 @@ def _read_dated(examples: list[Example]) -> int:
         q = ex.question
         if "dated" in vars(q):
             continue
-        dated = tuple(asked_periods(q.text))
-        object.__setattr__(q, "dated", dated)  # a frozen dataclass: written as unpickling would have
-        for sub in q.per_period:
-            object.__setattr__(sub, "dated", tuple(p for p in dated if p in sub.periods))
+        object.__setattr__(q, "dated", tuple(asked_periods(q.text)))  # a frozen dataclass: as unpickling would
+        vars(q).pop("per_period", None)  # the cached property is made again, each its own dated period
         read += 1
     return read
 
