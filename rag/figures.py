@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from rag.cue_words import cue, named_change
 from rag.data_files import read_json
-from rag.intent import period_spans, sentence_periods
+from rag.intent import YEARLESS_ENDS, period_spans, sentence_periods
 
 __all__ = [
     "Boundaries",
@@ -681,13 +681,7 @@ def direction(metric_text: str) -> int:
 # balance "截至2025年6月30日" is the one at the end of Q2, the end of H1 too, and a draft's "一季度末" figure is not the
 # same figure.
 _FULL_YEAR = re.compile(r"全年|(?<!半)年度报告|(?<!半)年报|full[- ]year", re.I)
-_PERIOD_ENDS = [
-    (re.compile(r"(?<![0-9])0?3\s*月\s*(?:31\s*日|末|底)|三月(?:末|底)"), ("Q1",)),
-    (re.compile(r"(?<![0-9])0?6\s*月\s*(?:30\s*日|末|底)|六月(?:末|底)|(?<!前)[二2]季度(?:末|底)"), ("Q2", "H1")),
-    (re.compile(r"(?<![0-9])0?9\s*月\s*(?:30\s*日|末|底)|九月(?:末|底)|(?<!前)[三3]季度(?:末|底)"), ("Q3", "9M")),
-    (re.compile(r"(?<![0-9])12\s*月\s*(?:31\s*日|末|底)|十二月(?:末|底)|(?<!前)[四4]季度(?:末|底)"), ("Q4", "FY")),
-]
-_FIGURE_PERIODS = [(_FULL_YEAR, ("FY",)), *_PERIOD_ENDS]
+_FIGURE_PERIODS = [(_FULL_YEAR, ("FY",)), *YEARLESS_ENDS]
 
 
 def periods(text: str) -> frozenset[str]:

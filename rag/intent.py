@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from functools import cache
+from typing import Any
 
 from rag.cue_words import cue
 from rag.data_files import read_json
@@ -40,21 +41,43 @@ _ZH_MONTH = re.compile(r"(20\d\d)\s*年\s*(\d{1,2})\s*月")
 # "截至2025年3月31日", "2024年6月底", "as of June 30, 2024", "at the end of September 2025". What a company states
 # at that date is in the report of the period from January (a flow to date; a balance at the quarter's end is in
 # the same report): Q1, H1, the first three quarters, the full year. Another month's end or another day is a
-# date as before.
-_END_DAY = {3: 31, 6: 30, 9: 30, 12: 31}
-_ENDED = {3: ("Q1",), 6: ("H1", "Q2"), 9: ("9M", "Q3"), 12: ("FY",)}
-_ZH_MONTH_NUM = {"三": 3, "六": 6, "九": 9, "十二": 12}
+# date as before. One table (rag/data/quarter_ends.json) for every reader of a quarter's end: with a year here, and
+# without one in a sentence (_TO_DATE) and in a figure's periods (rag.figures).
+_ENDS_TABLE = read_json("quarter_ends.json")["ends"]
+_END_DAY = {e["month"]: e["day"] for e in _ENDS_TABLE}
+ENDED: dict[int, tuple[str, ...]] = {e["month"]: tuple(e["ended"]) for e in _ENDS_TABLE}
+"""The reporting periods a quarter's last month ends, by month: the year to date first, then the quarter."""
+_ZH_MONTH_NUM = {e["zh"]: e["month"] for e in _ENDS_TABLE}
+_MONTH_ALT = "|".join([*(f"0?{m}" if m < 10 else str(m) for m in _END_DAY), *_ZH_MONTH_NUM])
+_DIGIT_MONTH_ALT = "|".join(f"0?{m}" if m < 10 else str(m) for m in _END_DAY)
 _EN_END_MONTH = r"(?P<en>mar(?:ch)?|june?|sep(?:t(?:ember)?)?|dec(?:ember)?)\.?"
 # A day is read so only after "as of" / 截至 ("会议于2024年6月30日召开" dates a meeting); a month's end always.
 _AS_OF = r"(?:(?:截至|截止)(?:到|于)?\s*|\bas\s+(?:of|at)\s+(?:the\s+)?)"
 _QUARTER_ENDS = [
-    re.compile(r"(?P<year>20\d\d)\s*年\s*(?P<month>0?3|0?6|0?9|12|三|六|九|十二)\s*月\s*[底末]"),
-    re.compile(rf"{_AS_OF}(?P<year>20\d\d)\s*年\s*(?P<month>0?3|0?6|0?9|12)\s*月\s*(?P<day>\d\d)\s*[日号]"),
-    re.compile(rf"{_AS_OF}(?P<year>20\d\d)[-/.](?P<month>0?3|0?6|0?9|12)[-/.](?P<day>\d\d)(?!\d)"),
+    re.compile(rf"(?P<year>20\d\d)\s*年\s*(?P<month>{_MONTH_ALT})\s*月\s*[底末]"),
+    re.compile(rf"{_AS_OF}(?P<year>20\d\d)\s*年\s*(?P<month>{_DIGIT_MONTH_ALT})\s*月\s*(?P<day>\d\d)\s*[日号]"),
+    re.compile(rf"{_AS_OF}(?P<year>20\d\d)[-/.](?P<month>{_DIGIT_MONTH_ALT})[-/.](?P<day>\d\d)(?!\d)"),
     re.compile(rf"\bend[\s-]+(?:of\s+)?{_EN_END_MONTH},?\s+(?P<year>20\d\d)\b", re.I),
     re.compile(rf"{_AS_OF}{_EN_END_MONTH}\s+(?P<day>\d\d)(?:st|th)?,?\s+(?P<year>20\d\d)\b", re.I),
     re.compile(rf"{_AS_OF}(?P<day>\d\d)(?:st|th)?\s+(?:of\s+)?{_EN_END_MONTH},?\s+(?P<year>20\d\d)\b", re.I),
 ]
+
+
+def _yearless_end(end: dict[str, Any]) -> str:
+    """A quarter's end written without its year: 9月底, 9月30日, 九月末, 三季度末, 第三季度末, 上半年末."""
+    quarter = "一二三四"[end["quarter"] - 1]
+    month = f"0?{end['month']}" if end["month"] < 10 else str(end["month"])
+    alternatives = [
+        rf"(?<![0-9]){month}\s*月\s*(?:{end['day']}\s*[日号]|[末底])",
+        rf"{end['zh']}月[末底]",
+        rf"(?<!前)第?[{quarter}{end['quarter']}]\s*季度[末底]",
+        *(rf"{word}[末底]" for word in end["also"]),
+    ]
+    return "|".join(alternatives)
+
+
+YEARLESS_ENDS = [(re.compile(_yearless_end(e)), ENDED[e["month"]]) for e in _ENDS_TABLE]
+"""Each quarter's end written without a year, and the periods it ends (a figure's periods, rag.figures)."""
 
 
 def quarter_ends(text: str) -> list[tuple[int, int, tuple[int, int]]]:
@@ -446,8 +469,8 @@ def _asked_periods(text: str, ends: Sequence[tuple[int, int, tuple[int, int]]]) 
                 if p not in out:
                     out.append(p)
     for year, month, _ in ends:
-        if (year, _ENDED[month][0]) not in out:
-            out.append((year, _ENDED[month][0]))
+        if (year, ENDED[month][0]) not in out:
+            out.append((year, ENDED[month][0]))
     return out
 
 
@@ -543,12 +566,8 @@ _YEARLESS = [
 
 
 # "截止三季度末，公司实现营业收入…": at a quarter's end, a flow is the year to date and a balance (存货) the
-# quarter's: both kinds are named.
-_TO_DATE = [
-    (re.compile(r"(?:截至|截止)到?\s*(?:第?三季度末|9月底|九月底|9月末)"), {"9M", "Q3"}),
-    (re.compile(r"(?:截至|截止)到?\s*(?:上半年末|第?二季度末|6月底|六月底|6月末)"), {"H1", "Q2"}),
-    (re.compile(r"(?:截至|截止)到?\s*(?:第?一季度末|3月底|三月底|3月末)"), {"Q1"}),
-]
+# quarter's: both kinds are named. Without its year, only after 截至: "预计9月底完成" dates a plan, not a figure.
+_TO_DATE = [(re.compile(rf"(?:截至|截止)到?\s*(?:{_yearless_end(e)})"), set(ENDED[e["month"]])) for e in _ENDS_TABLE]
 
 
 def sentence_periods(text: str) -> tuple[list[tuple[int, str]], set[int], set[str]]:
@@ -557,7 +576,7 @@ def sentence_periods(text: str) -> tuple[list[tuple[int, str]], set[int], set[st
     ends = quarter_ends(text)  # read once: the periods, the months and the quarter's ends all need them
     explicit = _asked_periods(text, ends)
     # a balance at a quarter's end is that quarter's as well as the period to date's
-    explicit += [(y, k) for y, month, _ in ends for k in _ENDED[month] if (y, k) not in explicit]
+    explicit += [(y, k) for y, month, _ in ends for k in ENDED[month] if (y, k) not in explicit]
     named = {year for year, _ in explicit}
     bare = {int(m.group(1)) for m in _YEAR.finditer(text)} - named
     bare |= {year for year, _ in _mentioned_months(text, ends)} - named

@@ -166,6 +166,26 @@ def test_a_quarters_last_day_is_the_period_ending_then():
     assert not states_period("截至2023年6月30日，合同负债3亿元", asked_periods("2023年一季度末合同负债多少"))
 
 
+def test_every_reader_of_a_quarters_end_reads_the_same_periods():
+    from rag.figures import periods
+    from rag.intent import ENDED, asked_periods
+
+    # one table for a quarter's end with its year (a question's and a sentence's periods), after 截至 without it
+    # (a sentence's) and anywhere without it (a figure's): each reads the same periods, year to date first
+    for month, day, ended in [(3, 31, ("Q1",)), (6, 30, ("H1", "Q2")), (9, 30, ("9M", "Q3")), (12, 31, ("FY", "Q4"))]:
+        assert ENDED[month] == ended
+        dated = f"截至2023年{month}月{day}日，示例公司存货为8.2亿元"
+        assert sentence_periods(dated)[0] == [(2023, k) for k in ended]
+        assert asked_periods(f"示例公司2023年{month}月底的存货有多少") == [(2023, ended[0])]
+        assert sentence_periods(f"截至{month}月底，存货为8.2亿元") == ([], set(), set(ended))
+        assert sentence_periods(f"截至{month}月{day}日，存货为8.2亿元") == ([], set(), set(ended))
+        assert periods(f"{month}月末存货8.2亿元") == set(ended)
+    assert sentence_periods("截至四季度末，存货为8.2亿元") == ([], set(), {"FY", "Q4"})
+    assert periods("第四季度末存货8.2亿元") == {"FY", "Q4"}
+    # without 截至 and a year, a month's end dates a plan, not a sentence's figures
+    assert sentence_periods("预计12月底完成产线搬迁") == ([], set(), set())
+
+
 def test_english_periods_as_words_hyphenated_year_first_or_as_analysts_labels():
     from rag.intent import asked_periods, figure_periods
 
