@@ -46,6 +46,7 @@ from rag.answering.model import MODEL_DIR, AnswerModel, log_odds
 from rag.answering.question import Question
 from rag.answering.selection import select_each_period
 from rag.index import Index
+from rag.intent import asked_periods
 from rag.retriever import HybridRetriever
 from rag.types import Chunk
 
@@ -618,8 +619,6 @@ def _refeaturize(ex: Example, embedder: Any) -> None:
 def _read_dated(examples: list[Example]) -> int:
     """Give questions cached before :attr:`Question.dated` existed the periods their text dates (as ``analyse`` reads
     them now); returns how many were read. Their per-period questions are made again from them."""
-    from rag.intent import asked_periods
-
     read = 0
     for ex in examples:
         q = ex.question

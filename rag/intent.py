@@ -48,8 +48,15 @@ _END_DAY = {e["month"]: e["day"] for e in _ENDS_TABLE}
 ENDED: dict[int, tuple[str, ...]] = {e["month"]: tuple(e["ended"]) for e in _ENDS_TABLE}
 """The reporting periods a quarter's last month ends, by month: the year to date first, then the quarter."""
 _ZH_MONTH_NUM = {e["zh"]: e["month"] for e in _ENDS_TABLE}
-_MONTH_ALT = "|".join([*(f"0?{m}" if m < 10 else str(m) for m in _END_DAY), *_ZH_MONTH_NUM])
-_DIGIT_MONTH_ALT = "|".join(f"0?{m}" if m < 10 else str(m) for m in _END_DAY)
+
+
+def _digits(month: int) -> str:
+    """A month in digits as written, with or without its leading zero (03月, 3月)."""
+    return f"0?{month}" if month < 10 else str(month)
+
+
+_DIGIT_MONTH_ALT = "|".join(_digits(m) for m in _END_DAY)
+_MONTH_ALT = "|".join([_DIGIT_MONTH_ALT, *_ZH_MONTH_NUM])
 _EN_END_MONTH = r"(?P<en>mar(?:ch)?|june?|sep(?:t(?:ember)?)?|dec(?:ember)?)\.?"
 # A day is read so only after "as of" / 截至 ("会议于2024年6月30日召开" dates a meeting); a month's end always.
 _AS_OF = r"(?:(?:截至|截止)(?:到|于)?\s*|\bas\s+(?:of|at)\s+(?:the\s+)?)"
@@ -66,9 +73,8 @@ _QUARTER_ENDS = [
 def _yearless_end(end: dict[str, Any]) -> str:
     """A quarter's end written without its year: 9月底, 9月30日, 九月末, 三季度末, 第三季度末, 上半年末."""
     quarter = "一二三四"[end["quarter"] - 1]
-    month = f"0?{end['month']}" if end["month"] < 10 else str(end["month"])
     alternatives = [
-        rf"(?<![0-9]){month}\s*月\s*(?:{end['day']}\s*[日号]|[末底])",
+        rf"(?<![0-9]){_digits(end['month'])}\s*月\s*(?:{end['day']}\s*[日号]|[末底])",
         rf"{end['zh']}月[末底]",
         rf"(?<!前)第?[{quarter}{end['quarter']}]\s*季度[末底]",
         *(rf"{word}[末底]" for word in end["also"]),
