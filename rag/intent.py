@@ -57,7 +57,8 @@ def _digits(month: int) -> str:
 
 _DIGIT_MONTH_ALT = "|".join(_digits(m) for m in _END_DAY)
 _MONTH_ALT = "|".join([_DIGIT_MONTH_ALT, *_ZH_MONTH_NUM])
-_EN_END_MONTH = r"(?P<en>mar(?:ch)?|june?|sep(?:t(?:ember)?)?|dec(?:ember)?)\.?"
+_EN_END_NUM = {word: e["month"] for e in _ENDS_TABLE for word in e["en"]}
+_EN_END_MONTH = rf"(?P<en>{'|'.join(sorted(_EN_END_NUM, key=len, reverse=True))})\.?"
 # A day is read so only after "as of" / 截至 ("会议于2024年6月30日召开" dates a meeting); a month's end always.
 _AS_OF = r"(?:(?:截至|截止)(?:到|于)?\s*|\bas\s+(?:of|at)\s+(?:the\s+)?)"
 _QUARTER_ENDS = [
@@ -93,7 +94,7 @@ def quarter_ends(text: str) -> list[tuple[int, int, tuple[int, int]]]:
         for m in pattern.finditer(text):
             named = m.groupdict()
             if named.get("en"):
-                month = _MONTHS[named["en"][:3].lower()]
+                month = _EN_END_NUM[named["en"].lower()]
             else:
                 month = _ZH_MONTH_NUM.get(named["month"]) or int(named["month"])
             if named.get("day") is None or int(named["day"]) == _END_DAY[month]:

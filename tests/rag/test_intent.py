@@ -182,6 +182,13 @@ def test_every_reader_of_a_quarters_end_reads_the_same_periods():
         assert periods(f"{month}月末存货8.2亿元") == set(ended)
     assert sentence_periods("截至四季度末，存货为8.2亿元") == ([], set(), {"FY", "Q4"})
     assert periods("第四季度末存货8.2亿元") == {"FY", "Q4"}
+    # in English, the month in full or abbreviated, with or without its stop
+    for words, month, ended in [("March", 3, "Q1"), ("Jun.", 6, "H1"), ("Sept.", 9, "9M"), ("Dec", 12, "FY")]:
+        day = {3: 31, 6: 30, 9: 30, 12: 31}[month]
+        assert asked_periods(f"Example Corp's inventory at the end of {words} 2023?") == [(2023, ended)], words
+        assert asked_periods(f"Example Corp's cash as of {words} {day}, 2023?") == [(2023, ended)], words
+        assert asked_periods(f"Example Corp's cash as at {day} {words} 2023?") == [(2023, ended)], words
+    assert asked_periods("Example Corp's cash as of Sept. 29, 2023?") != [(2023, "9M")]  # not the quarter's last day
     # without 截至 and a year, a month's end dates a plan, not a sentence's figures
     assert sentence_periods("预计12月底完成产线搬迁") == ([], set(), set())
 
