@@ -115,6 +115,7 @@ def evaluate_answers(assistant: Assistant, gold: Sequence[GoldQuestion]) -> dict
         cited = aligned([c.passage for c in answer.citations], q.expected)
         passages = set(aligned([h.chunk.citation.passage for h in answer.passages], q.expected))
         abstained = not answer.citations
+        near = aligned([answer.closest.passage], q.expected) if answer.closest else []
         m: dict[str, float | None] = {
             "citation_precision": citation_precision(cited, set(q.expected)) if q.answerable else None,
             "citation_recall": citation_recall(cited, set(q.expected)),
@@ -123,6 +124,8 @@ def evaluate_answers(assistant: Assistant, gold: Sequence[GoldQuestion]) -> dict
             "false_abstention": float(abstained) if q.answerable else None,
             "language_match": float(answer.lang == q.lang),
             "citations_in_passages": float(set(cited) <= passages),
+            # an answerable question refused: whether the passage it points to as the closest is a right one
+            "refused_closest_right": float(bool(set(near) & set(q.expected))) if q.answerable and abstained else None,
         }
         rows.append((q, m))
         details.append(

@@ -388,6 +388,8 @@ class Outcome:
     expected: list[str]
     verdict: str
     company: str
+    closest: str | None = None
+    """On a refusal, the passage it points to as the closest the records come (:attr:`Selection.closest`)."""
 
     @property
     def answered(self) -> bool:
@@ -418,7 +420,8 @@ def decide(
     )
     cited = [c.chunk.citation.passage for c, _ in chosen.picks] if chosen.verdict == "answered" else []
     kind = ex.gold.kind if ex.gold is not None else ex.source
-    return Outcome(ex.qid, ex.question.lang, kind, ex.answerable, cited, ex.expected, chosen.verdict, ex.company)
+    near = chosen.closest[0].chunk.citation.passage if chosen.closest else None
+    return Outcome(ex.qid, ex.question.lang, kind, ex.answerable, cited, ex.expected, chosen.verdict, ex.company, near)
 
 
 def threshold_for(wrong_cost: float = WRONG_COST) -> float:
@@ -554,6 +557,9 @@ def metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     verdicts: dict[str, int] = defaultdict(int)
     for o in outcomes:
         verdicts[o.verdict] += 1
+    refused = [o for o in answerable if not o.answered]
+    near = [o for o in outcomes if not o.answered and o.closest]
+    near_right = sum(_matches(o.closest, set(o.expected)) for o in near if o.closest and o.answerable)
     return {
         "n": len(outcomes),
         "answerable": len(answerable),
@@ -563,6 +569,10 @@ def metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "answerable_refused": _share(sum(not o.answered for o in answerable), len(answerable)),
         "unanswerable_refused": _share(len(unanswerable) - wrong_un, len(unanswerable)),
         "utility": utility(outcomes),
+        # what a refusal's pointer to the closest passage is worth: how many answerable refusals it leads to a right
+        # passage, and how many of its pointers are right (those of unanswerable questions never are)
+        "refused_closest_right": _share(near_right, len(refused)),
+        "closest_precision": _share(near_right, len(near)),
         "verdicts": dict(verdicts),
     }
 

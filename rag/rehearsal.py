@@ -20,6 +20,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from rag.answering.features import Candidate
+from rag.answering.selection import ON_TOPIC
 from rag.coverage import query_terms, word_seams
 from rag.cue_words import cue
 from rag.figures import (
@@ -49,9 +50,6 @@ Status = Literal["supported", "figure_differs", "never_said"]
 # Idf-weighted share of a topic's terms that the question or one or two consecutive sentences of a past answer
 # must contain for it to be listed in the topic's history, when the answer model alone does not list it.
 TOPIC_COVERAGE = 0.55
-# A past passage the answer model gives at least this share of its answering threshold is on the topic (a topic
-# history lists every passage on it, not only the one that would be cited).
-TOPIC_SHARE = 0.5
 # Share of a draft sentence's terms (figures aside) that one or two consecutive past sentences must contain
 # for the sentence to count as said before.
 SUPPORT_COVERAGE = 0.5
@@ -386,7 +384,7 @@ class Rehearsal:
         if not judged or not concepts:
             return []
         threshold = self.assistant.extractive.threshold
-        floor = TOPIC_SHARE * threshold
+        floor = ON_TOPIC * threshold  # a topic history lists every passage on it, not only the one cited
         with_company = self.assistant.with_company
         groups: dict[str, RecordGroup] = {}
         for cand, p in judged:

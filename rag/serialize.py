@@ -54,6 +54,7 @@ def answer_to_dict(answer: Answer, with_company: bool = False) -> dict[str, Any]
         "notice": answer.notice,
         "reason": answer.reason,
         "confidence": None if answer.confidence is None else round(answer.confidence, 4),
+        "closest": None if answer.closest is None else citation_to_dict(answer.closest, with_company),
     }
 
 

@@ -233,4 +233,8 @@ class Answer:
     ``period_not_found``, ``figure_not_given``, ``ambiguous_company``, ``company_not_indexed`` (see
     rag/answering/verdicts.py)."""
     confidence: float | None = None
-    """The answer model's calibrated probability that the first cited passage answers the question."""
+    """The answer model's calibrated probability that the first cited passage answers the question; on a refusal,
+    that the closest passage does (below the threshold), or None when none is on the topic."""
+    closest: Citation | None = None
+    """On a refusal, the passage the records come closest with (the answer model's likeliest, on the question's
+    topic but not likely enough to cite): somewhere to read, not a claim; never in :attr:`citations`."""

@@ -161,10 +161,12 @@ class ChatApp:
         return "**Mode: extractive** (no LLM configured): answers quote the records, each sentence cited."
 
     def cited_map(self, answer: Answer) -> dict[str, Cited]:
-        """Citation key → how to open it, for every passage the answer cites."""
+        """Citation key → how to open it, for every passage the answer cites (and a refusal's closest passage)."""
         with_company = self.assistant.with_company
         keys = {c.key(with_company) for c in answer.citations}
         segments = render.cited_segments(answer.text, keys)
+        if answer.closest is not None:  # opened to read, backing no claim: nothing in it is highlighted
+            keys.add(answer.closest.key(with_company))
         out: dict[str, Cited] = {}
         for hit in answer.passages:
             c = hit.chunk

@@ -615,6 +615,7 @@ def _eval_lco(
         "answered_right",
         "citation_precision",
         "answerable_refused",
+        "refused_closest_right",
         "unanswerable_refused",
         "utility",
     )

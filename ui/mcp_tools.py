@@ -76,7 +76,9 @@ class Tools:
 
         Returns:
             A JSON object: answer (text with citations), citations (citation, company, record, question)
-            passages (the retrieved passages, each with its citation and text), mode, lang, notice
+            passages (the retrieved passages, each with its citation and text), mode, lang, notice, reason
+            ("answered" or why not), confidence, and closest (on a refusal, the passage the records come closest
+            with: something to read, not a citation of a claim; null when none is on the topic)
         """
         filters = _filters(company, record, date_from, date_to)
 

@@ -13,7 +13,7 @@ from rag.answering.model import AnswerModel, default_model
 from rag.answering.question import Question
 from rag.answering.rendering import render
 from rag.answering.selection import Selection, select, select_each_period
-from rag.answering.verdicts import explain
+from rag.answering.verdicts import closest_line, explain
 from rag.glossary import Glossary
 from rag.protocols import Embedder
 from rag.types import Answer, Hit
@@ -94,7 +94,21 @@ class ExtractiveAnswerer:
         lang = question.lang if question.lang in ("zh", "en") else "en"
         if chosen.verdict != "answered":
             text = explain(chosen.verdict, lang, **chosen.details)
-            return Answer(question.text, text, lang, self.mode, [], list(hits), reason=chosen.verdict)
+            if chosen.closest is None:
+                return Answer(question.text, text, lang, self.mode, [], list(hits), reason=chosen.verdict)
+            near, p = chosen.closest
+            text += "\n" + closest_line(near.chunk.citation.key(with_company), lang)
+            return Answer(
+                question.text,
+                text,
+                lang,
+                self.mode,
+                [],
+                list(hits),
+                reason=chosen.verdict,
+                confidence=p,
+                closest=near.chunk.citation,
+            )
         picks = [c for c, _ in chosen.picks]
         text = render(
             question,

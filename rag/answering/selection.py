@@ -19,6 +19,14 @@ from rag.intent import period_end, reporting_window
 MAX_COMPANIES = 3
 # A second passage joins the first for another period or company asked about when it is at least this close.
 SECOND = 0.8
+# A passage the model gives at least this share of its answering threshold is on the question's topic: a topic's
+# history in rehearsal lists every such passage, and a refusal points to the likeliest one as the closest the
+# records come (never cited). Below it the probabilities are the model's low-end noise (0.1-0.3 for a question no
+# record is about).
+ON_TOPIC = 0.5
+# Refusals after which the records may still come near the question (not those naming an unknown company or a
+# period not yet reported, nor a question naming no company that several answer).
+POINTING: frozenset[Verdict] = frozenset({"low_confidence", "figure_not_given", "period_not_found"})
 
 
 @dataclass
@@ -30,6 +38,9 @@ class Selection:
     per_company: bool = False
     """The question names no company and the picks are labelled by company."""
     details: dict[str, str] = field(default_factory=dict)
+    closest: tuple[Candidate, float] | None = None
+    """On a refusal of :data:`POINTING`, the likeliest passage on the topic (:data:`ON_TOPIC`), if any, with its
+    probability: for the user to read, not a claim the answer makes."""
 
 
 def select(
@@ -95,7 +106,30 @@ def select_each_period(
 ) -> Selection:
     """:func:`select`, and for a question asking for several periods each period asked on its own
     (:attr:`Question.per_period`, ``period_probs`` the probabilities for each): a passage that answers one of them
-    joins the answer, and answers it when no passage answers them all."""
+    joins the answer, and answers it when no passage answers them all. A refusal points to the closest passage
+    (:attr:`Selection.closest`)."""
+    chosen = _select_periods(question, cands, probs, period_probs, threshold, several_companies)
+    if chosen.verdict in POINTING:
+        chosen.closest = closest(cands, probs, threshold)
+    return chosen
+
+
+def closest(cands: Sequence[Candidate], probs: np.ndarray, threshold: float) -> tuple[Candidate, float] | None:
+    """The likeliest candidate if the model finds it on the question's topic (:data:`ON_TOPIC`), else None."""
+    if not len(cands):
+        return None
+    best = min(range(len(cands)), key=lambda i: (-probs[i], cands[i].rank))
+    return (cands[best], float(probs[best])) if probs[best] >= ON_TOPIC * threshold else None
+
+
+def _select_periods(
+    question: Question,
+    cands: Sequence[Candidate],
+    probs: np.ndarray,
+    period_probs: Sequence[np.ndarray],
+    threshold: float,
+    several_companies: bool,
+) -> Selection:
     chosen = select(question, cands, probs, threshold, several_companies=several_companies)
     if chosen.verdict not in ("low_confidence", "answered") or chosen.per_company or not period_probs:
         return chosen

@@ -55,6 +55,17 @@ _WORDS: dict[Verdict, dict[str, str]] = {
 }
 
 
+_CLOSEST = {
+    "zh": "最接近的段落（未必回答了这个问题）：{key}",
+    "en": "The closest passage found, which may not answer it: {key}",
+}
+
+
+def closest_line(key: str, lang: str) -> str:
+    """The line a refusal ends with when a passage comes close: its citation ``key``, to open and read."""
+    return _CLOSEST.get(lang, _CLOSEST["en"]).format(key=key)
+
+
 def explain(verdict: Verdict, lang: str, **details: str) -> str:
     """The user's words for ``verdict`` in ``lang`` (zh or en), details filled in."""
     words = _WORDS[verdict].get(lang, _WORDS[verdict]["en"])

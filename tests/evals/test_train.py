@@ -206,6 +206,19 @@ def test_utility_counts_right_answers_less_the_cost_of_wrong_ones_and_nothing_fo
     assert metrics([right, wrong_passage])["utility"] == 1.0 - WRONG_COST and metrics([])["utility"] == 0.0
 
 
+def test_a_refusals_pointer_to_the_closest_passage_is_scored_apart_from_the_answers():
+    def refusal(closest: str | None, expected: list[str]) -> Outcome:
+        return Outcome("q", "en", "fact", bool(expected), [], expected, "low_confidence", "1", closest)
+
+    led = refusal("688787 2024-013 Q5", ["688787 2024-013 Q5"])
+    misled = refusal("688787 2024-013 Q4", ["688787 2024-013 Q5"])
+    nowhere = refusal(None, ["688787 2024-013 Q5"])
+    near_miss = refusal("688787 2024-013 Q4", [])
+    m = metrics([led, misled, nowhere, near_miss])
+    assert m["refused_closest_right"] == 1 / 3 and m["closest_precision"] == 1 / 3
+    assert m["utility"] == 0.0 and m["answerable_refused"] == 1.0  # a pointer is not an answer
+
+
 def test_held_out_questions_are_answered_by_the_fold_models_but_never_trained_on(examples):
     marked = _held_out_t4(examples)
     report = leave_company_out(marked, seed=1)

@@ -8,14 +8,16 @@ import math
 import numpy as np
 import pytest
 
+from rag.answering.answerer import ExtractiveAnswerer
 from rag.answering.features import FEATURES, Candidate, Vectors, candidates, featurize
 from rag.answering.question import analyse
 from rag.answering.rendering import EN_LEAD, Quote, english_lead, quotes, record_fields, render
-from rag.answering.selection import MAX_COMPANIES, select, select_each_period
+from rag.answering.selection import MAX_COMPANIES, ON_TOPIC, select, select_each_period
 from rag.answering.text import clip, figure_clauses
-from rag.answering.verdicts import VERDICTS, explain
+from rag.answering.verdicts import VERDICTS, closest_line, explain
 from rag.companies import Company
 from rag.glossary import Glossary
+from rag.serialize import answer_to_dict
 from rag.types import Chunk, Hit
 from tests.fakes import HashEmbedder
 from tests.fakes import qa_chunk as chunk
@@ -371,6 +373,54 @@ def test_an_unknown_name_is_the_reason_only_when_no_company_was_resolved():
     beside = analyse(text, companies=[ACME], glossary=GLOSSARY, idf=latin_unknown)
     assert beside.unknown_org == "Zeta" and beside.companies == (ACME,)
     assert select(beside, cands, np.array([0.2, 0.1]), 0.5, several_companies=True).verdict == "low_confidence"
+
+
+class _FixedModel:
+    """Answer model stand-in: the given probabilities, one per candidate, whatever the rows."""
+
+    threshold = 0.6
+
+    def __init__(self, probs: list[float]):
+        self.probs = np.asarray(probs)
+
+    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        return self.probs[: len(rows)]
+
+
+def test_a_refusal_points_to_the_closest_passage_on_the_topic_without_citing_it():
+    q = analyse("示例科技海外渠道建设进展如何？", companies=[ACME], idf=idf)
+    cands = _cands(chunk(1, "研发投入加大。"), chunk(2, "海外渠道建设稳步推进。"), chunk(3, "分红政策不变。"))
+    refused = select_each_period(q, cands, np.array([0.2, 0.4, 0.1]), [], 0.6, several_companies=False)
+    assert refused.verdict == "low_confidence" and not refused.picks
+    assert refused.closest is not None and refused.closest[0].chunk.question == 2 and refused.closest[1] == 0.4
+    # under half the threshold nothing is on the topic; an answer cites, it points to nothing
+    low = np.array([0.2, 0.25, 0.1])
+    assert ON_TOPIC * 0.6 > 0.25
+    assert select_each_period(q, cands, low, [], 0.6, several_companies=False).closest is None
+    answered = select_each_period(q, cands, np.array([0.2, 0.7, 0.1]), [], 0.6, several_companies=False)
+    assert answered.verdict == "answered" and answered.closest is None
+
+    answerer = ExtractiveAnswerer(HashEmbedder(), model=_FixedModel([0.2, 0.4, 0.1]))  # type: ignore[arg-type]
+    passages = hits(chunk(1, "研发投入加大。"), chunk(2, "海外渠道建设稳步推进。"), chunk(3, "分红政策不变。"))
+    answer = answerer.answer(q, passages)
+    assert answer.reason == "low_confidence" and answer.citations == []
+    assert answer.closest == passages[1].chunk.citation and answer.confidence == pytest.approx(0.4)
+    assert answer.text == explain("low_confidence", "zh") + "\n" + closest_line("[2024-005 Q2]", "zh")
+    assert answer_to_dict(answer)["closest"]["citation"] == "[2024-005 Q2]"
+    english = analyse("How is 示例科技's overseas channel build-out going?", companies=[ACME], glossary=GLOSSARY)
+    assert answerer.answer(english, passages).text.endswith(closest_line("[2024-005 Q2]", "en"))
+    far = ExtractiveAnswerer(HashEmbedder(), model=_FixedModel([0.2, 0.25, 0.1])).answer(q, passages)  # type: ignore[arg-type]
+    assert far.closest is None and far.confidence is None and far.text == explain("low_confidence", "zh")
+
+
+def test_a_refusal_for_a_company_not_indexed_points_nowhere():
+    def latin_unknown(token: str) -> float:
+        return 5.0 if token == "\x00" or token.isascii() else 2.0
+
+    cands = _cands(chunk(1, "研发投入加大。"), chunk(2, "渠道建设稳步推进。"))
+    q = analyse("What did Zeta Electronics say about channels?", glossary=GLOSSARY, idf=latin_unknown)
+    refused = select_each_period(q, cands, np.array([0.4, 0.1]), [], 0.6, several_companies=True)
+    assert refused.verdict == "company_not_indexed" and refused.closest is None
 
 
 def test_a_period_not_over_by_the_newest_meeting_is_not_reported():

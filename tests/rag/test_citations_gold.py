@@ -21,15 +21,19 @@ def keys(answer) -> set[str]:
 
 def test_extractive_answers_cite_only_retrieved_passages(real_index):
     assistant = Assistant(index=real_index)
-    answered = 0
+    answered = closest = 0
     for q in GOLD:
         a = assistant.ask(q.question)
         cited = {c.key(True) for c in a.citations}
-        assert cited <= keys(a), q.id
-        assert set(BRACKETED.findall(a.text)) == cited, q.id
+        # a refusal may name the closest passage to read; it is retrieved too, and never beside a citation
+        named = cited | ({a.closest.key(True)} if a.closest else set())
+        assert named <= keys(a), q.id
+        assert set(BRACKETED.findall(a.text)) == named, q.id
+        assert not (a.closest and cited), q.id
         answered += bool(cited)
+        closest += a.closest is not None
     # Not a quality bar (`irchat eval --lco` measures that): the checks above must not pass by refusing.
-    assert answered > len(GOLD) * 0.5
+    assert answered > len(GOLD) * 0.5 and closest > 0
 
 
 def test_llm_answers_cite_only_retrieved_passages(real_index, real_settings, openai_stub):

@@ -119,6 +119,21 @@ def test_cited_sentences_are_highlighted_in_the_passage():
     assert "其他无关内容" in html and "2024-013" in html and "分析师会议" in html
 
 
+def test_a_refusals_closest_passage_opens_with_nothing_highlighted(chat_app: ChatApp):
+    from rag.types import Answer, Hit
+    from tests.fakes import qa_chunk
+
+    near = qa_chunk(2, "海外渠道建设稳步推进。")
+    other = qa_chunk(3, "分红政策不变。")
+    passages = [Hit(near, 0.03), Hit(other, 0.02)]
+    text = "The indexed records do not cover this question.\nThe closest passage found: [2024-005 Q2]"
+    refusal = Answer("q", text, "en", "extractive", [], passages, reason="low_confidence", closest=near.citation)
+    cited = chat_app.cited_map(refusal)
+    assert list(cited) == ["[2024-005 Q2]"] and cited["[2024-005 Q2]"].claims == []
+    assert render.answer_html(text, cited).count('class="cite-chip"') == 1
+    assert chat_app.cited_map(Answer("q", text, "en", "extractive", [], passages, reason="low_confidence")) == {}
+
+
 def test_exposure_warning_and_auth():
     assert exposure_warning(Settings(host="127.0.0.1")) is None
     warning = exposure_warning(Settings(host="0.0.0.0"))
