@@ -558,8 +558,8 @@ def metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     for o in outcomes:
         verdicts[o.verdict] += 1
     refused = [o for o in answerable if not o.answered]
-    near = [o for o in outcomes if not o.answered and o.closest]
-    near_right = sum(_matches(o.closest, set(o.expected)) for o in near if o.closest and o.answerable)
+    near = [(o, o.closest) for o in outcomes if not o.answered and o.closest]
+    near_right = sum(_matches(closest, set(o.expected)) for o, closest in near if o.answerable)
     return {
         "n": len(outcomes),
         "answerable": len(answerable),
