@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -344,6 +345,10 @@ def search(
 
 def _print_answer(answer, with_company: bool) -> None:
     out.print(answer.text)
+    if answer.closest is not None:  # what the closest passage was asked, so a reader sees whether to open it
+        asked = next((h.chunk.question_text for h in answer.passages if h.chunk.citation == answer.closest), "")
+        if asked:
+            out.print(f"[dim]  {escape(answer.closest.key(with_company))} was asked: {escape(asked)}[/dim]")
     if answer.notice:
         err.print(f"[yellow]note:[/yellow] {answer.notice}")
     if answer.citations:

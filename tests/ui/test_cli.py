@@ -1,4 +1,4 @@
-"""The command line's help texts."""
+"""The command line: its help texts and how it prints an answer."""
 
 from __future__ import annotations
 
@@ -23,3 +23,19 @@ def test_each_commands_help_prints_its_summary_as_written(name, command):
     assert result.exit_code == 0, result.output
     printed = re.sub(r"\s+", " ", re.sub(r"[│╭╮╰╯─]", " ", result.output))
     assert re.sub(r"\s+", " ", summary) in printed
+
+
+def test_a_refusal_prints_what_its_closest_passage_was_asked(capsys):
+    from rag.types import Answer, Hit
+    from tests.fakes import qa_chunk
+
+    near = qa_chunk(2, "海外渠道建设稳步推进。", question_text="海外[渠道]建设进展如何？")
+    other = qa_chunk(3, "分红政策不变。", question_text="分红政策？")
+    text = "The indexed records do not cover this question.\nThe closest passage found: [2024-005 Q2]"
+    refusal = Answer("q", text, "en", "extractive", [], [Hit(other, 0.03), Hit(near, 0.02)], closest=near.citation)
+    cli._print_answer(refusal, with_company=False)
+    printed = capsys.readouterr().out
+    assert "[2024-005 Q2] was asked: 海外[渠道]建设进展如何？" in printed  # record text printed as it is, not as markup
+    assert "分红政策？" not in printed
+    cli._print_answer(Answer("q", text, "en", "extractive", [], [Hit(near, 0.02)]), with_company=False)
+    assert "was asked" not in capsys.readouterr().out
