@@ -134,6 +134,22 @@ def test_a_refusals_closest_passage_opens_with_nothing_highlighted(chat_app: Cha
     assert chat_app.cited_map(Answer("q", text, "en", "extractive", [], passages, reason="low_confidence")) == {}
 
 
+def test_a_refused_question_opens_its_closest_passage_from_the_chat(real_index, real_settings):
+    from rag.assistant import Assistant
+
+    # a threshold no passage reaches makes the real model refuse an answerable question of our own
+    strict = Assistant(real_settings.model_copy(update={"answer_threshold": 0.99}), index=real_index)
+    app = ChatApp(strict)
+    *_, (_, chat, _, cited, _) = app.respond("2024年上半年海天瑞声境外业务收入增长了多少？", [], [], {})
+    answer = strict.ask("2024年上半年海天瑞声境外业务收入增长了多少？")
+    assert answer.reason == "low_confidence" and not answer.citations and answer.closest is not None
+    key = answer.closest.key(strict.with_company)
+    assert list(cited) == [key] and 'class="cite-chip"' in chat[-1]["content"]
+    panel = app.show(key, cited)
+    hit = next(h for h in answer.passages if h.chunk.citation == answer.closest)
+    assert hit.chunk.question_text in panel and "<mark" not in panel  # read, not highlighted as a claim
+
+
 def test_exposure_warning_and_auth():
     assert exposure_warning(Settings(host="127.0.0.1")) is None
     warning = exposure_warning(Settings(host="0.0.0.0"))
