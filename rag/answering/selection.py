@@ -108,7 +108,16 @@ def select_each_period(
     (:attr:`Question.per_period`, ``period_probs`` the probabilities for each): a passage that answers one of them
     joins the answer, and answers it when no passage answers them all. A refusal points to the closest passage
     (:attr:`Selection.closest`)."""
-    chosen = _select_periods(question, cands, probs, period_probs, threshold, several_companies)
+    chosen = select(question, cands, probs, threshold, several_companies=several_companies)
+    if chosen.verdict in ("low_confidence", "answered") and not chosen.per_company and period_probs:
+        picks = {c.chunk.citation.passage: (c, p) for c, p in chosen.picks}
+        for sub, sub_probs in zip(question.per_period, period_probs, strict=True):
+            part = select(sub, cands, sub_probs, threshold, several_companies=several_companies)
+            if part.verdict == "answered" and not part.per_company:
+                first, p = part.picks[0]
+                picks.setdefault(first.chunk.citation.passage, (first, p))
+        if picks:
+            chosen = Selection("answered", list(picks.values()))
     if chosen.verdict in POINTING:
         chosen.closest = closest(cands, probs, threshold)
     return chosen
@@ -120,26 +129,6 @@ def closest(cands: Sequence[Candidate], probs: np.ndarray, threshold: float) -> 
         return None
     best = min(range(len(cands)), key=lambda i: (-probs[i], cands[i].rank))
     return (cands[best], float(probs[best])) if probs[best] >= ON_TOPIC * threshold else None
-
-
-def _select_periods(
-    question: Question,
-    cands: Sequence[Candidate],
-    probs: np.ndarray,
-    period_probs: Sequence[np.ndarray],
-    threshold: float,
-    several_companies: bool,
-) -> Selection:
-    chosen = select(question, cands, probs, threshold, several_companies=several_companies)
-    if chosen.verdict not in ("low_confidence", "answered") or chosen.per_company or not period_probs:
-        return chosen
-    picks: dict[str, tuple[Candidate, float]] = {c.chunk.citation.passage: (c, p) for c, p in chosen.picks}
-    for sub, sub_probs in zip(question.per_period, period_probs, strict=True):
-        part = select(sub, cands, sub_probs, threshold, several_companies=several_companies)
-        if part.verdict == "answered" and not part.per_company:
-            first, p = part.picks[0]
-            picks.setdefault(first.chunk.citation.passage, (first, p))
-    return Selection("answered", list(picks.values())) if picks else chosen
 
 
 def _refusal(question: Question, cands: Sequence[Candidate]) -> Selection:
