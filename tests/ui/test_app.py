@@ -135,6 +135,7 @@ def test_a_refusals_closest_passage_opens_with_nothing_highlighted(chat_app: Cha
 
 
 def test_a_refused_question_opens_its_closest_passage_from_the_chat(real_index, real_settings):
+    from rag.answering.selection import POINTING
     from rag.assistant import Assistant
 
     # a threshold no passage reaches makes the real model refuse an answerable question of our own
@@ -142,7 +143,7 @@ def test_a_refused_question_opens_its_closest_passage_from_the_chat(real_index, 
     app = ChatApp(strict)
     *_, (_, chat, _, cited, _) = app.respond("2024年上半年海天瑞声境外业务收入增长了多少？", [], [], {})
     answer = strict.ask("2024年上半年海天瑞声境外业务收入增长了多少？")
-    assert answer.reason == "low_confidence" and not answer.citations and answer.closest is not None
+    assert answer.reason in POINTING and not answer.citations and answer.closest is not None
     key = answer.closest.key(strict.with_company)
     assert list(cited) == [key] and 'class="cite-chip"' in chat[-1]["content"]
     panel = app.show(key, cited)
