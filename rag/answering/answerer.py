@@ -94,10 +94,9 @@ class ExtractiveAnswerer:
         lang = question.lang if question.lang in ("zh", "en") else "en"
         if chosen.verdict != "answered":
             text = explain(chosen.verdict, lang, **chosen.details)
-            if chosen.closest is None:
-                return Answer(question.text, text, lang, self.mode, [], list(hits), reason=chosen.verdict)
-            near, p = chosen.closest
-            text += "\n" + closest_line(near.chunk.citation.key(with_company), lang)
+            near, p = chosen.closest or (None, None)
+            if near is not None:
+                text += "\n" + closest_line(near.chunk.citation.key(with_company), lang)
             return Answer(
                 question.text,
                 text,
@@ -107,7 +106,7 @@ class ExtractiveAnswerer:
                 list(hits),
                 reason=chosen.verdict,
                 confidence=p,
-                closest=near.chunk.citation,
+                closest=near.chunk.citation if near is not None else None,
             )
         picks = [c for c, _ in chosen.picks]
         text = render(

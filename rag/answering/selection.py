@@ -66,7 +66,7 @@ def select(
         if period_end(unreported[0]) > latest:
             return Selection("period_not_reported", details={"period": f"{year} {kind}", "latest": latest})
         return Selection("period_not_found", details={"period": f"{year} {kind}", "latest": found})
-    order = sorted(range(len(cands)), key=lambda i: (-probs[i], cands[i].rank))
+    order = _likeliest_first(cands, probs)
     if question.figure_asked.unit:
         # a question asking in a unit by name (多少台, 多少瓦, how many GWh) is not answered by a passage stating no
         # figure in it, however close its topic: the model weighs that among other things, this is a fact
@@ -127,8 +127,13 @@ def closest(cands: Sequence[Candidate], probs: np.ndarray, threshold: float) -> 
     """The likeliest candidate if the model finds it on the question's topic (:data:`ON_TOPIC`), else None."""
     if not len(cands):
         return None
-    best = min(range(len(cands)), key=lambda i: (-probs[i], cands[i].rank))
+    best = _likeliest_first(cands, probs)[0]
     return (cands[best], float(probs[best])) if probs[best] >= ON_TOPIC * threshold else None
+
+
+def _likeliest_first(cands: Sequence[Candidate], probs: np.ndarray) -> list[int]:
+    """Candidates' indices by probability, the better retrieval rank first among equals."""
+    return sorted(range(len(cands)), key=lambda i: (-probs[i], cands[i].rank))
 
 
 def _refusal(question: Question, cands: Sequence[Candidate]) -> Selection:
