@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from rag.answering.verdicts import asked_line
 from rag.errors import IrchatError
 from rag.index import Index
 from rag.settings import Settings
@@ -348,7 +349,8 @@ def _print_answer(answer, with_company: bool) -> None:
     if answer.closest is not None:  # what the closest passage was asked, so a reader sees whether to open it
         asked = next((h.chunk.question_text for h in answer.passages if h.chunk.citation == answer.closest), "")
         if asked:
-            out.print(f"[dim]  {escape(answer.closest.key(with_company))} was asked: {escape(asked)}[/dim]")
+            line = asked_line(answer.closest.key(with_company), asked, answer.lang)
+            out.print(f"[dim]  {escape(line)}[/dim]")
     if answer.notice:
         err.print(f"[yellow]note:[/yellow] {answer.notice}")
     if answer.citations:

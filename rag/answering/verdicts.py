@@ -66,6 +66,14 @@ def closest_line(key: str, lang: str) -> str:
     return _CLOSEST.get(lang, _CLOSEST["en"]).format(key=key)
 
 
+_ASKED = {"zh": "{key} 的提问：{asked}", "en": "{key} was asked: {asked}"}
+
+
+def asked_line(key: str, asked: str, lang: str) -> str:
+    """What the investor asked in the passage ``key`` names, in ``lang``: whether a pointer is worth opening."""
+    return _ASKED.get(lang, _ASKED["en"]).format(key=key, asked=asked)
+
+
 def explain(verdict: Verdict, lang: str, **details: str) -> str:
     """The user's words for ``verdict`` in ``lang`` (zh or en), details filled in."""
     words = _WORDS[verdict].get(lang, _WORDS[verdict]["en"])

@@ -39,3 +39,5 @@ def test_a_refusal_prints_what_its_closest_passage_was_asked(capsys):
     assert "分红政策？" not in printed
     cli._print_answer(Answer("q", text, "en", "extractive", [], [Hit(near, 0.02)]), with_company=False)
     assert "was asked" not in capsys.readouterr().out
+    cli._print_answer(Answer("q", text, "zh", "extractive", [], [Hit(near, 0.02)], closest=near.citation), False)
+    assert "[2024-005 Q2] 的提问：海外[渠道]建设进展如何？" in capsys.readouterr().out  # in the question's language
